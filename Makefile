@@ -1,0 +1,58 @@
+# Every target sets itself up: it creates .venv with Python 3.10 when missing, installs the
+# project, and retrains the model when config.yml, domain.yml or data/ changed.
+SHELL := /bin/bash
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+
+PYTHON_BIN ?= $(shell command -v python3.10 2>/dev/null || pyenv which python3.10 2>/dev/null)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+MODEL := models/current.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+
+.PHONY: help install train run chat test test-unit validate test-stories bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(INSTALLED): pyproject.toml
+	@test -n "$(PYTHON_BIN)" || { echo "Python 3.10 is required (rasa 3.6 runs on 3.8-3.10): install it, e.g. 'pyenv install 3.10'"; exit 1; }
+	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)  ## create .venv and install the project
+
+$(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
+	mkdir -p models
+	$(PY) -m rasa train --config config.yml --domain domain.yml --data data/nlu data/rules data/stories \
+	    --out models --fixed-model-name current
+	touch $@
+
+train: $(MODEL)  ## train the model when its inputs changed
+
+run: $(MODEL)  ## start the assistant (web chat at http://localhost:$$PORT/webhooks/webchat/)
+	$(PY) -m bot run
+
+chat: $(MODEL)  ## talk to the assistant in this terminal
+	$(PY) -m bot chat
+
+validate: $(INSTALLED)  ## rasa data validate
+	$(PY) -m rasa data validate --config config.yml --domain domain.yml --data data/nlu data/rules data/stories
+
+test-unit: $(MODEL)
+	$(PY) -m pytest -q
+
+test-stories: $(MODEL)  ## dialogue test stories (tests/test_stories.yml)
+	$(PY) -m rasa test core --model $(MODEL) --stories tests/test_stories.yml \
+	    --fail-on-prediction-errors --out results/stories
+
+test: validate test-unit test-stories  ## everything CI checks: data validation, pytest, test stories
+
+bench: $(MODEL)  ## intent accuracy on the held-out set, directory speed -> docs/benchmarks.md
+	$(PY) -m bot bench
+
+clean:  ## remove models and runtime data (not the venv)
+	rm -rf models var results

@@ -1,0 +1,39 @@
+"""What every action needs: the user's language, and the events that remember it."""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+from bot.language import choose_language
+
+LANGUAGE_SLOT = "language"
+
+
+def user_language(tracker: Tracker) -> str:
+    """"vi" or "en": the slot, else the channel locale, else a guess from the message."""
+    latest = tracker.latest_message or {}
+    return choose_language(
+        tracker.get_slot(LANGUAGE_SLOT), latest.get("metadata"), latest.get("text")
+    )
+
+
+def language_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    """A SlotSet that keeps the language once chosen, or nothing if already kept."""
+    language = user_language(tracker)
+    if tracker.get_slot(LANGUAGE_SLOT) == language:
+        return []
+    return [SlotSet(LANGUAGE_SLOT, language)]
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def latest_entity(tracker: Tracker, entity_type: str) -> str | None:
+    """The first value of an entity in the latest message (payload or extractor)."""
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") == entity_type and entity.get("value") not in (None, ""):
+            return str(entity["value"])
+    return None

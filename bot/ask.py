@@ -1,0 +1,97 @@
+"""Answer messages with the trained assistant, without any channel: for NGO staff and tests.
+
+`Assistant` loads the model once, runs the action server beside it, and treats every
+message as a new conversation. It is what `python -m bot ask` uses, and what tests use
+to check how the real bot answers.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from bot.content.topics import topic_ids
+from bot.language import choose_language
+from bot.logs import quiet_rasa_logging
+from bot.services import newest_model, running_action_server
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+def _answer_text(messages: List[Dict[str, Any]]) -> str:
+    parts = []
+    for message in messages:
+        if message.get("text"):
+            parts.append(message["text"])
+        titles = [b.get("title", "") for b in message.get("buttons") or []]
+        if titles:
+            parts.append("[" + "] [".join(titles) + "]")
+    return "\n\n".join(parts)
+
+
+class Assistant:
+    """The trained bot in this process; call `ask` for one message, new conversation each."""
+
+    def __init__(self, agent: Any) -> None:
+        self._agent = agent
+        self._topics = set(topic_ids())
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls, model: Optional[Path] = None) -> Iterator["Assistant"]:
+        from rasa.core.agent import Agent
+        from rasa.utils.endpoints import EndpointConfig
+
+        from bot.directory import ensure_loaded
+        from bot.services import database_url
+
+        quiet_rasa_logging()
+        ensure_loaded(database_url())
+        with running_action_server() as port:
+            agent = Agent.load(
+                str(model or newest_model()),
+                action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"),
+                generator=EndpointConfig(type="bot.nlg.ContentNLG"),
+            )
+            yield cls(agent)
+
+    async def ask_async(
+        self, text: str, metadata: Optional[Dict[str, Any]] = None, sender_id: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """The bot's reply; a new conversation unless a sender_id continues one."""
+        sender = sender_id or f"ask-{uuid.uuid4().hex}"
+        from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+        output = CollectingOutputChannel()
+        await self._agent.handle_message(
+            UserMessage(text, output, sender, metadata=metadata)
+        )
+        tracker = await self._agent.tracker_store.retrieve(sender)
+        parse = tracker.latest_message.parse_data if tracker and tracker.latest_message else {}
+        intent = (parse.get("intent") or {}).get("name")
+        entities: Dict[str, Any] = {}
+        for entity in parse.get("entities") or []:
+            entities.setdefault(entity["entity"], entity["value"])
+        card = entities.get("card") if intent == "show_card" else None
+        topic = card or (intent if intent in self._topics else None)
+        slot_language = tracker.get_slot("language") if tracker else None
+        return {
+            "text": text,
+            "intent": intent,
+            "confidence": round(float((parse.get("intent") or {}).get("confidence") or 0.0), 4),
+            "topic": topic,
+            "entities": {k: v for k, v in entities.items() if k in ("country", "province", "city", "need")},
+            "lang": choose_language(slot_language, metadata, text),
+            "answer": _answer_text(output.messages),
+            "messages": output.messages,
+        }
+
+    def ask(
+        self, text: str, metadata: Optional[Dict[str, Any]] = None, sender_id: Optional[str] = None
+    ) -> Dict[str, Any]:
+        return asyncio.get_event_loop().run_until_complete(
+            self.ask_async(text, metadata, sender_id)
+        )

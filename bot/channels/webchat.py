@@ -1,0 +1,80 @@
+"""The local web chat: a page served by the assistant itself, no CDN, for a browser.
+
+`GET /webhooks/webchat/` serves the page; the page posts to
+`POST /webhooks/webchat/webhook` with `{"sender", "message", "locale"}` and gets back the
+bot's messages as JSON, buttons included. Meant for trying the bot and for NGO staff on
+the same machine or network; migrants reach the bot through Telegram and Zalo.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+PAGE = Path(__file__).parent / "static" / "webchat.html"
+_SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_MESSAGE_CHARS = 2000
+
+
+class WebChatOutput(CollectingOutputChannel):
+    """Collects replies whole (the page lays out paragraphs itself)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "webchat"
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._persist_message(self._message(recipient_id, text=text))
+
+
+class WebChatInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "webchat"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webchat = Blueprint("webchat", __name__)
+
+        @webchat.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            return response.html(PAGE.read_text(encoding="utf-8"))
+
+        @webchat.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = _json_body(request)
+            if body is None:
+                return response.json({"error": "expected a JSON object"}, status=400)
+            sender, message = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not _SENDER.match(sender):
+                return response.json({"error": "sender must be 8-64 letters, digits, - or _"}, status=400)
+            if not isinstance(message, str) or not message.strip():
+                return response.json({"error": "message must be non-empty text"}, status=400)
+            locale = body.get("locale")
+            metadata: Dict[str, Any] = {"channel": self.name()}
+            if isinstance(locale, str) and locale:
+                metadata["locale"] = locale[:16]
+            collector = WebChatOutput()
+            await on_new_message(
+                UserMessage(
+                    message[:MAX_MESSAGE_CHARS], collector, f"web-{sender}",
+                    input_channel=self.name(), metadata=metadata,
+                )
+            )
+            return response.json(collector.messages)
+
+        return webchat
+
+
+def _json_body(request: Request) -> Dict[str, Any] | None:
+    try:
+        body = request.json
+    except Exception:  # sanic raises on malformed JSON: that is a client error
+        return None
+    return body if isinstance(body, dict) else None

@@ -1,0 +1,1 @@
+"""The core commands of `python -m bot` (feature packages register their own)."""

@@ -1,0 +1,112 @@
+"""`python -m bot run`: the assistant with its action server, directory and channels.
+
+Embedded defaults so that a fresh clone runs with no set-up: SQLite files under var/ for
+the tracker store and the directory, the REST webhook and the local web chat page always
+on, Telegram and Zalo when their variables are set. Ports from PORT and ACTIONS_PORT.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from bot.services import (
+    REPO_ROOT,
+    ServiceError,
+    database_url,
+    endpoints,
+    newest_model,
+    start_action_server,
+    wait_for_http,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="start the assistant (Rasa server + action server + channels)",
+        description=(
+            "Start the assistant on embedded defaults. Environment: PORT (5005), "
+            "ACTIONS_PORT (5055), DATABASE_URL, TRACKER_STORE_URL, REDIS_URL, MODEL, "
+            "SENDER_ID_SECRET, TELEGRAM_* and ZALO_* (see README)."
+        ),
+    )
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5005)))
+    parser.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
+    parser.set_defaults(func=run_server)
+
+
+def channel_credentials(env=os.environ) -> dict:
+    """REST and the web chat always; Telegram/Zalo when configured."""
+    credentials = {"rest": {}, "bot.channels.webchat.WebChatInput": {}}
+    try:
+        from bot.channels.credentials import build_credentials
+    except ModuleNotFoundError:
+        return credentials
+    credentials.update(build_credentials(env))
+    return credentials
+
+
+def run_server(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env["DATABASE_URL"] = database_url(env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    try:
+        model = newest_model()
+        from bot.directory import ensure_loaded
+
+        report = ensure_loaded(env["DATABASE_URL"])
+        print(f"Directory ready: {report}", flush=True)
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+    runtime = Path(tempfile.mkdtemp(prefix="bot-run-"))
+    endpoints_file = runtime / "endpoints.yml"
+    credentials_file = runtime / "credentials.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints(args.actions_port, env)))
+    credentials_file.write_text(yaml.safe_dump(channel_credentials(env)))
+
+    actions = start_action_server(args.actions_port, env)
+    rasa = None
+    try:
+        wait_for_http(f"http://127.0.0.1:{args.actions_port}/health", 120, actions)
+        rasa = subprocess.Popen(
+            [
+                sys.executable, "-m", "rasa", "run", "--model", str(model),
+                "--port", str(args.port), "--endpoints", str(endpoints_file),
+                "--credentials", str(credentials_file),
+            ],
+            cwd=REPO_ROOT, env=env,
+        )
+        wait_for_http(f"http://127.0.0.1:{args.port}/", 300, rasa)
+        print(
+            f"\nThe assistant is running.\n"
+            f"  Web chat:      http://localhost:{args.port}/webhooks/webchat/\n"
+            f"  REST webhook:  http://localhost:{args.port}/webhooks/rest/webhook\n"
+            f"Press Ctrl+C to stop.\n",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        rasa.wait()
+        return rasa.returncode or 0
+    except KeyboardInterrupt:
+        return 0
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for process in (rasa, actions):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()

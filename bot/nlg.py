@@ -1,0 +1,58 @@
+"""In-process responses that must not depend on the action server: the urgent-help card.
+
+Configured in endpoints.yml as `nlg: {type: bot.nlg.ContentNLG}`. `utter_emergency_help`
+is rendered by the Rasa server itself from `content/<lang>/emergency_help.md`, so someone
+in danger gets the hotlines even when the action server or the database is down. Every
+other response comes from the domain as usual.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.nlg.generator import NaturalLanguageGenerator
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.answers import card_reply
+from bot.language import choose_language
+
+logger = logging.getLogger(__name__)
+
+# Response name -> card id rendered in-process.
+CARD_RESPONSES = {"utter_emergency_help": "emergency_help"}
+
+
+def tracker_language(tracker: DialogueStateTracker) -> str:
+    latest = tracker.latest_message
+    return choose_language(
+        tracker.get_slot("language"),
+        latest.metadata if latest else None,
+        latest.text if latest else None,
+    )
+
+
+class ContentNLG(NaturalLanguageGenerator):
+    """Cards for the responses in CARD_RESPONSES, domain responses for the rest."""
+
+    def __init__(self, endpoint_config: Any = None, domain: Optional[Domain] = None) -> None:
+        self._templated = TemplatedNaturalLanguageGenerator((domain or Domain.empty()).responses)
+
+    async def generate(
+        self,
+        utter_action: Text,
+        tracker: DialogueStateTracker,
+        output_channel: Text,
+        **kwargs: Any,
+    ) -> Optional[Dict[Text, Any]]:
+        card_id = CARD_RESPONSES.get(utter_action)
+        if card_id:
+            try:
+                reply = card_reply(card_id, tracker_language(tracker))
+            except Exception:  # a broken card must not silence the hotlines
+                logger.exception("Rendering %s failed; using the domain response", card_id)
+                reply = None
+            if reply:
+                return reply
+        return await self._templated.generate(utter_action, tracker, output_channel, **kwargs)

@@ -1,0 +1,69 @@
+"""A graph component that extracts places and needs by gazetteer, already normalised.
+
+Entities: `country` (ISO 3166-1 alpha-2: "xứ kim chi" -> KR), `province` (the current
+unit since the 2025 merger: "Quảng Bình" -> Quảng Trị), `city` (host-country city) and
+`need` (the directory's service vocabulary). A gazetteer beats a learned tagger here:
+the lists are closed, and users type names with or without diacritics.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.vietnamese.places import extract_places
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class PlaceEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Adds country, province, city and need entities found in the message text."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "PlaceEntityExtractor":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            found = [
+                {
+                    ENTITY_ATTRIBUTE_TYPE: entity_type,
+                    ENTITY_ATTRIBUTE_VALUE: match.value,
+                    ENTITY_ATTRIBUTE_START: match.start,
+                    ENTITY_ATTRIBUTE_END: match.end,
+                    "text": match.text,
+                }
+                for entity_type, match in extract_places(text)
+            ]
+            if found:
+                message.set(
+                    ENTITIES,
+                    message.get(ENTITIES, []) + self.add_extractor_name(found),
+                    add_to_output=True,
+                )
+        return messages

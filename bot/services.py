@@ -1,0 +1,131 @@
+"""Starting the pieces of a running assistant: paths, the model, the action server.
+
+Shared by `python -m bot run` (the servers) and `python -m bot ask` (one process that
+answers a list of questions), so both run the same configuration.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Mapping, Optional
+from urllib.parse import urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO_ROOT / "models"
+VAR_DIR = REPO_ROOT / "var"
+
+
+class ServiceError(RuntimeError):
+    """A service could not start; the message says what to do."""
+
+
+def newest_model(models_dir: Path = MODELS_DIR) -> Path:
+    env = os.environ.get("MODEL")
+    if env:
+        path = Path(env)
+        if not path.exists():
+            raise ServiceError(f"MODEL={env} does not exist")
+        return path
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise ServiceError(f"No trained model in {models_dir}: run `make train` first.")
+    return models[-1]
+
+
+def database_url(env: Mapping[str, str] = os.environ) -> str:
+    """The directory/channel database: DATABASE_URL, else an SQLite file under var/."""
+    url = env.get("DATABASE_URL")
+    if url:
+        return url
+    VAR_DIR.mkdir(exist_ok=True)
+    return f"sqlite:///{VAR_DIR / 'bot.db'}"
+
+
+def tracker_store_endpoint(env: Mapping[str, str] = os.environ) -> dict:
+    """endpoints.yml `tracker_store` for TRACKER_STORE_URL (default an SQLite file)."""
+    url = env.get("TRACKER_STORE_URL") or f"sqlite:///{VAR_DIR / 'tracker.db'}"
+    parsed = urlparse(url)
+    store = {"type": "bot.tracker_store.PrivacyTrackerStore",
+             "identity_database_url": database_url(env)}
+    if parsed.scheme.startswith("sqlite"):
+        VAR_DIR.mkdir(exist_ok=True)
+        store.update(dialect="sqlite", db=url.split("sqlite:///", 1)[1])
+    else:
+        store.update(
+            dialect=parsed.scheme.split("+")[0].replace("postgres", "postgresql")
+            .replace("postgresqlql", "postgresql"),
+            url=parsed.hostname, port=parsed.port or 5432, db=parsed.path.lstrip("/"),
+            username=parsed.username, password=parsed.password,
+        )
+    return store
+
+
+def endpoints(action_port: int, env: Mapping[str, str] = os.environ) -> dict:
+    config = {
+        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
+        "nlg": {"type": "bot.nlg.ContentNLG"},
+        "tracker_store": tracker_store_endpoint(env),
+    }
+    redis_url = env.get("REDIS_URL")
+    if redis_url:
+        parsed = urlparse(redis_url)
+        config["lock_store"] = {
+            "type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
+            "db": int((parsed.path or "/1").lstrip("/") or 1), "password": parsed.password,
+        }
+    return config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float, process: Optional[subprocess.Popen] = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ServiceError(f"process for {url} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise ServiceError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def start_action_server(
+    port: int, env: Optional[Mapping[str, str]] = None, quiet: bool = False
+) -> subprocess.Popen:
+    """The rasa-sdk action server serving `actions/`, answering on /health when ready."""
+    child_env = {**os.environ, **(env or {}), "RASA_TELEMETRY_ENABLED": "false"}
+    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), child_env.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        cwd=REPO_ROOT, env=child_env,
+        stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None,
+    )
+    return process
+
+
+@contextlib.contextmanager
+def running_action_server(port: Optional[int] = None, quiet: bool = True) -> Iterator[int]:
+    """An action server for the duration of the block; yields its port."""
+    port = port or free_port()
+    process = start_action_server(port, quiet=quiet)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", timeout=90, process=process)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

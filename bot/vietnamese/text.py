@@ -1,0 +1,45 @@
+"""Normalise Vietnamese (and English) user text, and fold away diacritics.
+
+`normalize` keeps the string's length whenever the input is already composed, so that
+entity offsets found on the normalised text still point into what the user typed.
+`fold` maps a text to its unaccented form ("Hàn Quốc" -> "han quoc"), the form many
+migrants type on phones without a Vietnamese keyboard.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+# Old-style tone placement ("hoà", "thuý") and the common composed/decomposed mix are
+# handled by NFC; these are the few characters NFC does not unify.
+_LOOKALIKES = str.maketrans({"Ð": "Đ", "ð": "đ", "\u00a0": " ", "\u2019": "'", "\u2018": "'"})
+
+
+def normalize(text: str) -> str:
+    """NFC, lowercase, unify look-alike characters, collapse runs of whitespace."""
+    text = unicodedata.normalize("NFC", text or "").translate(_LOOKALIKES)
+    return _SPACES.sub(" ", text.lower()).strip()
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip every diacritic: "Đà Nẵng" -> "da nang".
+
+    One character in, one character out, so offsets found on the folded form of an
+    NFC string are valid on that string.
+    """
+    out = []
+    for char in unicodedata.normalize("NFC", text or "").lower():
+        if char in ("đ", "ð"):
+            out.append("d")
+            continue
+        base = unicodedata.normalize("NFD", char)[0]
+        out.append(base)
+    return "".join(out)
+
+
+def has_vietnamese_diacritics(text: str) -> bool:
+    """True when the text carries a letter only Vietnamese (among vi/en) would type."""
+    folded = fold(text)
+    lowered = unicodedata.normalize("NFC", text or "").lower()
+    return any(a != b and b.isalpha() for a, b in zip(lowered, folded))
