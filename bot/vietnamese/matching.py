@@ -1,0 +1,300 @@
+"""Gazetteer matching shared by the country, province, city and need vocabularies.
+
+A `Gazetteer` is built once (at import time of the vocabulary module) from `Alias`
+entries and then finds every non-overlapping, leftmost-longest mention of an alias in
+a message. Comparison is on the folded text (`fold`: no diacritics, lowercase), so
+"Hàn Quốc", "han quoc" and "HAN QUOC" all match, and the offsets returned point into
+the text exactly as the user typed it (even if it arrived decomposed, NFD).
+
+Short aliases that are also everyday words need guarding, because most users type
+without a Vietnamese keyboard and "han" may be "Hàn" (Korea), "hạn" (deadline) or
+"hân"; hence the `Rule`s:
+
+- ANY: matched wherever it appears.
+- STRICT: like ANY, but if the user typed diacritics they must be the alias's own
+  ("Hải Phòng" yes, "hai phòng" = two rooms, no).
+- GUARDED: needs either the alias's own diacritics ("Hàn"), or a context word
+  before it ("sang han", "ben nga"); a multi-word alias also passes when every
+  word is capitalised ("Ba Lan" but not "ba lan" = "ba lần"). Wrong diacritics
+  always reject ("hạn", "hân").
+- CONTEXT: needs a context word before it; diacritics alone are not enough ("tổng
+  đài" is not Taiwan). Wrong diacritics reject.
+- ALONE: only when the whole input is the alias (a button or slot value: "KR", "HQ").
+
+An alias whose value is None is a blocker: it wins the span like any other match
+(so "thợ hàn", a welder, is not "Hàn") but is never reported.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterable
+
+from bot.vietnamese.text import fold
+
+__all__ = ["Alias", "Gazetteer", "Match", "Rule", "aliases"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """One mention: `text == original[start:end]`, `value` is the canonical value."""
+
+    start: int
+    end: int
+    text: str
+    value: str
+
+
+class Rule(Enum):
+    ANY = "any"
+    STRICT = "strict"
+    GUARDED = "guarded"
+    CONTEXT = "context"
+    ALONE = "alone"
+
+
+@dataclass(frozen=True)
+class Alias:
+    text: str
+    value: str | None
+    rule: Rule = Rule.ANY
+
+
+_WORD = re.compile(r"\w+")
+# What may stand between the words of one alias: "tp.hcm", "BR-VT", "Bà Rịa – Vũng Tàu".
+_INNER_GAP = re.compile(r"[\s\-\u2010-\u2015./]*")
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015./]+")
+# Sentence punctuation between a context word and the alias breaks the link.
+_CONTEXT_GAP = re.compile(r"[\s\-\u2010-\u2015]*")
+_LOOKALIKES = str.maketrans({"ð": "đ", "\u00a0": " "})
+_MAX_CONTEXT_WORDS = 4
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(fold(text)))
+
+
+def _spelling(text: str) -> str:
+    """The accented spelling, lowercased, with separators unified, for comparison."""
+    lowered = unicodedata.normalize("NFC", text).lower().translate(_LOOKALIKES)
+    return _SEPARATORS.sub(" ", lowered).strip()
+
+
+class _Prepared:
+    """A message as the matcher sees it, with a map back to the original offsets."""
+
+    __slots__ = ("original", "lowered", "folded", "starts", "ends", "words")
+
+    def __init__(self, original: str) -> None:
+        self.original = original
+        lowered: list[str] = []
+        folded: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        # Compose one base character with its combining marks at a time, so every
+        # composed character knows which span of the original it came from.
+        cluster_start = 0
+        for index in range(1, len(original) + 1):
+            if index < len(original) and unicodedata.combining(original[index]):
+                continue
+            cluster = unicodedata.normalize("NFC", original[cluster_start:index])
+            for char in cluster:
+                low = char.lower().translate(_LOOKALIKES)[:1] or " "
+                flat = fold(low)[:1] or " "
+                lowered.append(low)
+                folded.append(flat)
+                starts.append(cluster_start)
+                ends.append(index)
+            cluster_start = index
+        self.lowered = "".join(lowered)
+        self.folded = "".join(folded)
+        self.starts = starts
+        self.ends = ends
+        self.words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(self.folded)]
+
+    def has_marks(self, start: int, end: int) -> bool:
+        return self.lowered[start:end] != self.folded[start:end]
+
+    def spelling(self, start: int, end: int) -> str:
+        return _SEPARATORS.sub(" ", self.lowered[start:end]).strip()
+
+    def title_cased(self, start: int, end: int) -> bool:
+        """Every whitespace-separated word of the span starts with a capital."""
+        o_start, o_end = self.starts[start], self.ends[end - 1]
+        words = self.original[o_start:o_end].split()
+        return bool(words) and all(w[:1].isupper() for w in words)
+
+    def to_match(self, start: int, end: int, value: str) -> Match:
+        o_start, o_end = self.starts[start], self.ends[end - 1]
+        return Match(o_start, o_end, self.original[o_start:o_end], value)
+
+
+@dataclass
+class _Variant:
+    """One value a folded key can stand for; "my" is both "MY" (Malaysia) and "Mỹ"."""
+
+    value: str | None
+    rules: set[Rule]
+    spellings: set[str]
+    words: int
+
+
+class Gazetteer:
+    """Longest-match finder over a fixed set of aliases; build once, call per message."""
+
+    def __init__(self, aliases: Iterable[Alias], context_words: Iterable[str] = ()) -> None:
+        self._entries: dict[tuple[str, ...], list[_Variant]] = {}
+        # A token trie: word -> (child trie, entry key if an alias ends here).
+        self._trie: dict = {}
+        for alias in aliases:
+            self._add(alias)
+        self._context = {_tokens(word) for word in context_words}
+        self._context.discard(())
+
+    def _add(self, alias: Alias) -> None:
+        key = _tokens(alias.text)
+        if not key:
+            raise ValueError(f"empty alias {alias!r}")
+        variants = self._entries.get(key)
+        if variants is None:
+            variants = self._entries[key] = []
+            node = self._trie
+            for word in key:
+                node = node.setdefault(word, {})
+            node[None] = key
+        variant = next((v for v in variants if v.value == alias.value), None)
+        if variant is None:
+            variant = _Variant(alias.value, set(), set(), len(key))
+            variants.append(variant)
+        spelling = _spelling(alias.text)
+        if any(spelling in v.spellings for v in variants if v is not variant):
+            raise ValueError(f"alias {alias.text!r} is spelled the same for two values")
+        variant.rules.add(alias.rule)
+        variant.spellings.add(spelling)
+
+    @property
+    def values(self) -> set[str]:
+        return {
+            v.value for vs in self._entries.values() for v in vs if v.value is not None
+        }
+
+    # -- matching ---------------------------------------------------------------
+
+    def find(self, text: str) -> list[Match]:
+        """All mentions in a free message, leftmost-longest, non-overlapping."""
+        if not text:
+            return []
+        prepared = _Prepared(text)
+        candidates = self._candidates(prepared)
+        chosen: list[Match] = []
+        last_end = -1
+        for start, end, value in candidates:
+            if start < last_end:
+                continue
+            last_end = end
+            if value is not None:
+                chosen.append(prepared.to_match(start, end, value))
+        return chosen
+
+    def lookup(self, text: str) -> str | None:
+        """The value of a single mention (button, slot value, short reply).
+
+        The whole input equal to an alias wins, whatever its rule (wrong diacritics
+        still reject). Otherwise the mentions found in it decide, if they agree.
+        """
+        if not text or not text.strip():
+            return None
+        prepared = _Prepared(text)
+        key = tuple(word for _, _, word in prepared.words)
+        variants = self._entries.get(key)
+        if variants:
+            start, end = prepared.words[0][0], prepared.words[-1][1]
+            only_punctuation = not _WORD.search(
+                prepared.folded[:start] + prepared.folded[end:]
+            )
+            fitting = [v for v in variants if self._spelled_right(prepared, v, start, end)]
+            if only_punctuation and fitting:
+                return self._best(prepared, fitting, start, end).value
+        values = {match.value for match in self.find(text)}
+        return values.pop() if len(values) == 1 else None
+
+    def _candidates(self, prepared: _Prepared) -> list[tuple[int, int, str | None]]:
+        words = prepared.words
+        found: list[tuple[int, int, str | None]] = []
+        for first in range(len(words)):
+            node = self._trie
+            for last in range(first, len(words)):
+                if last > first:
+                    gap = prepared.folded[words[last - 1][1]:words[last][0]]
+                    if not _INNER_GAP.fullmatch(gap):
+                        break
+                node = node.get(words[last][2])
+                if node is None:
+                    break
+                key = node.get(None)
+                if key is None:
+                    continue
+                start, end = words[first][0], words[last][1]
+                accepted = [
+                    v for v in self._entries[key]
+                    if self._accepts(prepared, v, first, start, end)
+                ]
+                if accepted:
+                    found.append((start, end, self._best(prepared, accepted, start, end).value))
+        # Leftmost first, then longest.
+        found.sort(key=lambda c: (c[0], -c[1]))
+        return found
+
+    @staticmethod
+    def _best(prepared: _Prepared, variants: list[_Variant], start: int, end: int) -> _Variant:
+        """Among variants that fit, the one spelled exactly as typed."""
+        typed = prepared.spelling(start, end)
+        return next((v for v in variants if typed in v.spellings), variants[0])
+
+    def _accepts(
+        self, prepared: _Prepared, entry: _Variant, first_word: int, start: int, end: int
+    ) -> bool:
+        if entry.value is None or Rule.ANY in entry.rules:
+            return True
+        if not self._spelled_right(prepared, entry, start, end):
+            return False
+        if Rule.STRICT in entry.rules:
+            return True
+        guarded = Rule.GUARDED in entry.rules
+        if guarded and prepared.has_marks(start, end):
+            return True
+        if guarded and entry.words > 1 and prepared.title_cased(start, end):
+            return True
+        if (guarded or Rule.CONTEXT in entry.rules) and self._after_context(
+            prepared, first_word
+        ):
+            return True
+        return False
+
+    @staticmethod
+    def _spelled_right(prepared: _Prepared, entry: _Variant, start: int, end: int) -> bool:
+        """Typed without diacritics, or with exactly the alias's own."""
+        if Rule.ANY in entry.rules or not prepared.has_marks(start, end):
+            return True
+        return prepared.spelling(start, end) in entry.spellings
+
+    def _after_context(self, prepared: _Prepared, first_word: int) -> bool:
+        if not self._context:
+            return False
+        words = prepared.words
+        for count in range(1, min(_MAX_CONTEXT_WORDS, first_word) + 1):
+            begin = first_word - count
+            # Every gap up to the alias must be plain spacing.
+            gap = prepared.folded[words[begin][1]:words[begin + 1][0]]
+            if not _CONTEXT_GAP.fullmatch(gap):
+                return False
+            if tuple(w for _, _, w in words[begin:first_word]) in self._context:
+                return True
+        return False
+
+
+def aliases(value: str | None, texts: Iterable[str], rule: Rule = Rule.ANY) -> list[Alias]:
+    """Shorthand for many aliases of one value under one rule."""
+    return [Alias(text, value, rule) for text in texts]
