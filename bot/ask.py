@@ -38,6 +38,7 @@ class Assistant:
     def __init__(self, agent: Any) -> None:
         self._agent = agent
         self._topics = set(topic_ids())
+        self._loop = asyncio.new_event_loop()
 
     @classmethod
     @contextlib.contextmanager
@@ -92,6 +93,4 @@ class Assistant:
     def ask(
         self, text: str, metadata: Optional[Dict[str, Any]] = None, sender_id: Optional[str] = None
     ) -> Dict[str, Any]:
-        return asyncio.get_event_loop().run_until_complete(
-            self.ask_async(text, metadata, sender_id)
-        )
+        return self._loop.run_until_complete(self.ask_async(text, metadata, sender_id))

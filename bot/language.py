@@ -56,4 +56,6 @@ def choose_language(
     locale = (metadata or {}).get("locale") or (metadata or {}).get("language")
     if locale:
         return supported(str(locale))
+    if (text or "").startswith("/"):  # a button payload or command says nothing of language
+        return detect_language("")
     return detect_language(text or "")

@@ -54,3 +54,4 @@ def test_choose_language_prefers_slot_then_locale_then_text():
     assert choose_language(None, {"locale": "en_US"}, "xin chào") == "en"
     assert choose_language(None, None, "How are you") == "en"
     assert choose_language(None, {}, "xin chào") == "vi"
+    assert choose_language(None, None, '/show_card{"card": "korea_return_cost"}') == "vi"

@@ -1,0 +1,307 @@
+"""Tests for the answer cards: loading, live reload, rendering and the content checks.
+
+Each check gets a small content tree in a temp folder that passes, then one change
+that must make it fail; the last test runs the checks on the real `content/`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.content import ContentLibrary, CardError, check_content, load_card, render_card, strip_markup
+from bot.content.checks import figures, find_phone_numbers
+from bot.content import cli as content_cli
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+TOPICS = textwrap.dedent(
+    """\
+    groups:
+      return: Contract, return and status
+    topics:
+      - id: deposit_refund
+        group: return
+      - id: early_return
+        group: return
+    """
+)
+
+
+def card_text(title: str, body: str, **front: str) -> str:
+    lines = [
+        "---",
+        f"title: {title}",
+        "sources:",
+        '  - "Luật 69/2020/QH14, Điều 25"',
+        "last_reviewed: 2026-11-24",
+    ]
+    lines += [f"{key}: {value}" for key, value in front.items()]
+    lines += ["---", body, ""]
+    return "\n".join(lines)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A minimal valid repository: two topics, one sub-card, allow-list, directory data."""
+    write(tmp_path / "topics.yml", TOPICS)
+    content = tmp_path / "content"
+    write(content / "vi" / "deposit_refund.md", card_text(
+        "Lấy lại tiền ký quỹ",
+        "Ngân hàng trả **gốc và lãi** trong 15 ngày làm việc: 100.000.000 đồng.\n\nGọi +84 981 84 84 84.",
+        follow_up="[early_return, eps_deposit]",
+    ))
+    write(content / "en" / "deposit_refund.md", card_text(
+        "Getting your deposit back",
+        "The bank pays **principal and interest** within 15 working days: VND 100,000,000.\n\nCall +84 981 84 84 84.",
+        follow_up="[early_return, eps_deposit]",
+    ))
+    write(content / "vi" / "early_return.md", card_text("Về nước trước hạn", "Gọi 1955 (Đài Loan), 24/7."))
+    write(content / "en" / "early_return.md", card_text("Returning early", "Call 1955 (Taiwan), 24/7."))
+    write(content / "vi" / "eps_deposit.md", card_text("Ký quỹ EPS", "Từ ngày 1/7/2025."))
+    write(content / "en" / "eps_deposit.md", card_text("EPS deposit", "From 1 July 2025."))
+    write(content / "phone_numbers.yml", textwrap.dedent(
+        """\
+        - number: "+84 981 84 84 84"
+          purpose: Citizen protection hotline, Consular Department (MOFA)
+          source: dofabrvt.gov.vn
+          confidence: HIGH
+        """
+    ))
+    write(tmp_path / "data" / "directory" / "partners.csv", "name,phone\nTaiwan MOL hotline,1955\n")
+    return tmp_path
+
+
+def run_checks(repo: Path) -> list[str]:
+    return [str(problem) for problem in check_content(repo / "content")]
+
+
+def test_valid_tree_has_no_problems(repo: Path) -> None:
+    assert run_checks(repo) == []
+
+
+# --- load_card -----------------------------------------------------------------------
+
+
+def test_load_card_reads_front_matter_and_body(repo: Path) -> None:
+    card = load_card(repo / "content" / "vi" / "deposit_refund.md", "vi")
+    assert card.id == "deposit_refund"
+    assert card.title == "Lấy lại tiền ký quỹ"
+    assert card.sources == ("Luật 69/2020/QH14, Điều 25",)
+    assert str(card.last_reviewed) == "2026-11-24"
+    assert card.follow_up == ("early_return", "eps_deposit")
+    assert card.verified is False
+    assert card.body.startswith("Ngân hàng trả **gốc và lãi**")
+
+
+@pytest.mark.parametrize(
+    "text, line, reason",
+    [
+        ("Just a body\n", 1, "missing front matter"),
+        ("---\ntitle: x\nsources: [a\nlast_reviewed: 2026-11-24\n---\nbody\n", 4, "not valid YAML"),
+        ("---\nsources: [a]\nlast_reviewed: 2026-11-24\n---\nbody\n", 1, "missing or empty 'title'"),
+        ("---\ntitle: '  '\nsources: [a]\nlast_reviewed: 2026-11-24\n---\nbody\n", 2, "missing or empty 'title'"),
+        ("---\ntitle: T\nlast_reviewed: 2026-11-24\n---\nbody\n", 1, "missing or empty 'sources'"),
+        ("---\ntitle: T\nsources: []\nlast_reviewed: 2026-11-24\n---\nbody\n", 3, "missing or empty 'sources'"),
+        ("---\ntitle: T\nsources: [a]\n---\nbody\n", 1, "missing 'last_reviewed'"),
+        ("---\ntitle: T\nsources: [a]\nlast_reviewed: 24/11/2026\n---\nbody\n", 4, "must be a date"),
+        ("---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nfollow_up: deposit_refund\n---\nbody\n", 5, "'follow_up' must be a list"),
+        ("---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nsource: x\n---\nbody\n", 5, "unknown key 'source'"),
+        ("---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nlookup: referral_partner\nlookup_need: food\n---\nbody\n", 6, "unknown need 'food'"),
+    ],
+)
+def test_card_errors_name_file_line_and_reason(tmp_path: Path, text: str, line: int, reason: str) -> None:
+    path = write(tmp_path / "content" / "vi" / "x.md", text)
+    with pytest.raises(CardError) as caught:
+        load_card(path, "vi")
+    assert caught.value.line == line
+    assert reason in caught.value.reason
+    assert str(caught.value).startswith(f"content/vi/x.md:{line}: ")
+
+
+# --- ContentLibrary -----------------------------------------------------------------
+
+
+def test_library_falls_back_to_other_language_only_when_missing(repo: Path, caplog: pytest.LogCaptureFixture) -> None:
+    library = ContentLibrary(repo / "content")
+    assert library.get("deposit_refund", "en").lang == "en"
+    (repo / "content" / "en" / "eps_deposit.md").unlink()
+    card = library.get("eps_deposit", "en")
+    assert card is not None and card.lang == "vi"
+    assert "no usable en version" in caplog.text
+    assert library.get("no_such_card", "vi") is None
+    assert library.get("../topics", "vi") is None
+
+
+def test_library_rereads_an_edited_card(repo: Path) -> None:
+    library = ContentLibrary(repo / "content")
+    path = repo / "content" / "vi" / "early_return.md"
+    assert library.get("early_return", "vi").title == "Về nước trước hạn"
+    write(path, card_text("Về nước sớm", "Nội dung mới."))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert library.get("early_return", "vi").title == "Về nước sớm"
+
+
+def test_library_keeps_last_good_card_while_file_is_broken(repo: Path) -> None:
+    library = ContentLibrary(repo / "content")
+    path = repo / "content" / "vi" / "early_return.md"
+    assert library.get("early_return", "vi") is not None
+    write(path, "---\ntitle: [broken\n---\nbody\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert library.get("early_return", "vi").title == "Về nước trước hạn"
+    assert [e.path.name for e in library.errors()] == ["early_return.md"]
+    assert library.card_ids("vi") == ["deposit_refund", "early_return", "eps_deposit"]
+
+
+# --- render ---------------------------------------------------------------------------
+
+
+def test_render_card_gives_title_body_and_buttons(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPICS_FILE", str(repo / "topics.yml"))
+    library = ContentLibrary(repo / "content")
+    reply = render_card(library.get("deposit_refund", "en"), library)
+    assert reply["text"].startswith("**Getting your deposit back**\n\nThe bank pays")
+    assert reply["buttons"] == [
+        {"title": "Returning early", "payload": "/early_return"},
+        {"title": "EPS deposit", "payload": '/show_card{"card": "eps_deposit"}'},
+    ]
+
+
+def test_render_card_adds_lookup_button(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPICS_FILE", str(repo / "topics.yml"))
+    write(repo / "content" / "en" / "early_return.md", card_text(
+        "Returning early", "Call 1955 (Taiwan), 24/7.", lookup="referral_partner", lookup_need="legal_aid"))
+    library = ContentLibrary(repo / "content")
+    buttons = render_card(library.get("early_return", "en"), library)["buttons"]
+    assert buttons == [{"title": "Find organisations near me", "payload": '/referral_partner{"need": "legal_aid"}'}]
+    write(repo / "content" / "en" / "eps_deposit.md", card_text("EPS deposit", "From 1 July 2025.", lookup="consular_contact"))
+    buttons = render_card(library.get("eps_deposit", "en"), library)["buttons"]
+    assert buttons == [{"title": "Find the embassy contacts", "payload": "/consular_contact"}]
+
+
+def test_strip_markup_removes_bold_markers() -> None:
+    assert strip_markup("**Title**\n\nPay **now**.") == "Title\n\nPay now."
+
+
+# --- checks: each one can fail -----------------------------------------------------
+
+
+def test_check_fails_when_topic_lacks_a_card(repo: Path) -> None:
+    (repo / "content" / "en" / "early_return.md").unlink()
+    problems = run_checks(repo)
+    assert any("content/en/early_return.md" in p and "missing card" in p for p in problems)
+
+
+def test_check_fails_when_card_lacks_sources_or_date(repo: Path) -> None:
+    write(repo / "content" / "vi" / "early_return.md", "---\ntitle: T\nlast_reviewed: 2026-11-24\n---\nGọi 1955 (Đài Loan), 24/7.\n")
+    write(repo / "content" / "vi" / "eps_deposit.md", "---\ntitle: T\nsources: [a]\n---\nTừ ngày 1/7/2025.\n")
+    problems = run_checks(repo)
+    assert "content/vi/early_return.md:1: missing or empty 'sources': list where each fact comes from" in problems
+    assert any(p.startswith("content/vi/eps_deposit.md:1: missing 'last_reviewed'") for p in problems)
+
+
+def test_check_fails_on_follow_up_without_card(repo: Path) -> None:
+    (repo / "content" / "en" / "eps_deposit.md").unlink()
+    problems = run_checks(repo)
+    assert any(p.startswith("content/en/deposit_refund.md:") and "follow_up 'eps_deposit'" in p for p in problems)
+
+
+def test_check_fails_on_unknown_phone_number(repo: Path) -> None:
+    write(repo / "content" / "vi" / "early_return.md", card_text("Về nước trước hạn", "Gọi 1955 (Đài Loan), 24/7 hoặc 0912 345 678."))
+    write(repo / "content" / "en" / "early_return.md", card_text("Returning early", "Call 1955 (Taiwan), 24/7 or 0912 345 678."))
+    problems = run_checks(repo)
+    assert sum("phone number 0912 345 678" in p for p in problems) == 2
+
+
+def test_check_fails_on_unknown_short_hotline(repo: Path) -> None:
+    (repo / "data" / "directory" / "partners.csv").write_text("name,phone\nnobody,0\n", encoding="utf-8")
+    problems = run_checks(repo)
+    assert any("content/vi/early_return.md" in p and "phone number 1955" in p for p in problems)
+
+
+def test_check_fails_on_allow_list_entry_without_source(repo: Path) -> None:
+    write(repo / "content" / "phone_numbers.yml", '- number: "+84 981 84 84 84"\n  purpose: MOFA hotline\n')
+    problems = run_checks(repo)
+    assert "content/phone_numbers.yml:1: entry +84 981 84 84 84: missing 'source'" in problems
+
+
+def test_check_fails_when_vi_and_en_figures_differ(repo: Path) -> None:
+    write(repo / "content" / "en" / "deposit_refund.md", card_text(
+        "Getting your deposit back",
+        "The bank pays **principal and interest** within 10 working days: VND 100,000,000.\n\nCall +84 981 84 84 84.",
+        follow_up="[early_return, eps_deposit]",
+    ))
+    problems = run_checks(repo)
+    assert "content/en/deposit_refund.md:1: figures differ from the vi card: only in vi: 15; only in en: 10" in problems
+
+
+def test_check_fails_on_markup_outside_the_subset(repo: Path) -> None:
+    write(repo / "content" / "vi" / "eps_deposit.md", card_text("Ký quỹ EPS", "# Ký quỹ\n\nXem [đây](https://eps.go.kr). Từ ngày 1/7/2025."))
+    problems = run_checks(repo)
+    assert any("eps_deposit.md:7: headings" in p for p in problems)
+    assert any("eps_deposit.md:9: write URLs out plainly" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    "vi, en",
+    [
+        ("100.000.000 đồng", "VND 100,000,000"),
+        ("gọi +84 981 84 84 84", "call +84 981 84 84 84"),
+        ("ngày 1/7/2025", "1 July 2025"),
+        ("ngày 30 tháng 6 năm 2026", "June 30, 2026"),
+        ("8,3% lương", "8.3% of wages"),
+        ("20,42%", "20.42%"),
+        ("09:00–18:00", "9:00-18:00"),
+        ("400.000 won", "KRW 400,000"),
+    ],
+)
+def test_equivalent_figures_compare_equal(vi: str, en: str) -> None:
+    assert figures(vi) == figures(en)
+
+
+@pytest.mark.parametrize(
+    "vi, en",
+    [("100.000.000 đồng", "VND 10,000,000"), ("36 tháng", "60 months"), ("1/7/2025", "1 June 2025")],
+)
+def test_different_figures_compare_different(vi: str, en: str) -> None:
+    assert figures(vi) != figures(en)
+
+
+def test_phone_numbers_are_told_apart_from_amounts() -> None:
+    text = "Gọi 1955 hoặc +84 981 84 84 84; ký quỹ 100.000.000 đồng trong 180 ngày; Luật số 283/2026; 1577-0071"
+    assert find_phone_numbers(text) == ["1955", "+84 981 84 84 84", "1577-0071"]
+
+
+# --- CLI ------------------------------------------------------------------------------
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bot")
+    content_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_check_reports_ok_and_problems(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli(["content", "check", "--root", str(repo / "content")]) == 0
+    assert "2 topics × 2 languages OK" in capsys.readouterr().out
+    (repo / "content" / "en" / "early_return.md").unlink()
+    assert _cli(["content", "check", "--root", str(repo / "content")]) == 1
+    assert "content/en/early_return.md: missing card for topic 'early_return' in en" in capsys.readouterr().out
+
+
+# --- the real content ------------------------------------------------------------------
+
+
+def test_real_content_passes_all_checks() -> None:
+    problems = [str(p) for p in check_content(REPO_ROOT / "content")]
+    assert problems == [], "\n".join(problems)
