@@ -16,7 +16,8 @@ def test_normalize_unifies_lookalike_d():
 
 @pytest.mark.parametrize(
     "text, folded",
-    [("Hàn Quốc", "han quoc"), ("Đà Nẵng", "da nang"), ("tiền ký quỹ", "tien ky quy"), ("Hello", "hello")],
+    [("Hàn Quốc", "han quoc"), ("Đà Nẵng", "da nang"), ("tiền ký quỹ", "tien ky quy"), ("Hello", "hello"),
+     ("퇴직금 bảo hiểm", "퇴직금 bao hiem"), ("脱退一時金", "脱退一時金")],
 )
 def test_fold_removes_diacritics(text, folded):
     assert fold(text) == folded

@@ -1,8 +1,9 @@
 """The local web chat: a page served by the assistant itself, no CDN, for a browser.
 
 `GET /webhooks/webchat/` serves the page; the page posts to
-`POST /webhooks/webchat/webhook` with `{"sender", "message", "locale"}` and gets back the
-bot's messages as JSON, buttons included. Meant for trying the bot and for NGO staff on
+`POST /webhooks/webchat/webhook` with `{"sender", "message"}` for typed text (slash
+commands such as /forget as on Telegram) or `{"sender", "payload"}` for a button tap, and
+gets back the bot's messages as JSON, buttons included. Meant for trying the bot and for NGO staff on
 the same machine or network; migrants reach the bot through Telegram and Zalo.
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+
+from bot.channels.common import text_to_rasa
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -51,20 +54,21 @@ class WebChatInput(InputChannel):
             body = _json_body(request)
             if body is None:
                 return response.json({"error": "expected a JSON object"}, status=400)
-            sender, message = body.get("sender"), body.get("message")
+            sender = body.get("sender")
             if not isinstance(sender, str) or not _SENDER.match(sender):
                 return response.json({"error": "sender must be 8-64 letters, digits, - or _"}, status=400)
-            if not isinstance(message, str) or not message.strip():
+            payload, message = body.get("payload"), body.get("message")
+            if isinstance(payload, str) and payload.startswith("/"):
+                text = payload
+            elif isinstance(message, str) and message.strip():
+                text = text_to_rasa(message[:MAX_MESSAGE_CHARS])
+            else:
                 return response.json({"error": "message must be non-empty text"}, status=400)
-            locale = body.get("locale")
-            metadata: Dict[str, Any] = {"channel": self.name()}
-            if isinstance(locale, str) and locale:
-                metadata["locale"] = locale[:16]
             collector = WebChatOutput()
             await on_new_message(
                 UserMessage(
-                    message[:MAX_MESSAGE_CHARS], collector, f"web-{sender}",
-                    input_channel=self.name(), metadata=metadata,
+                    text, collector, f"web-{sender}",
+                    input_channel=self.name(), metadata={"channel": self.name()},
                 )
             )
             return response.json(collector.messages)

@@ -34,7 +34,8 @@ def fold(text: str) -> str:
             out.append("d")
             continue
         base = unicodedata.normalize("NFD", char)[0]
-        out.append(base)
+        # Only Latin letters lose their marks: Korean or Japanese text stays as written.
+        out.append(base if base.isascii() else char)
     return "".join(out)
 
 
