@@ -6,7 +6,8 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_events, user_language
+from actions.common import language_events, latest_entity, user_language
+from actions.lookup import ActionLookupConsularContact, ActionLookupReferralPartner
 from bot.answers import card_reply, card_title, menu_button
 from bot.content.topics import topic_ids
 from bot.i18n import gettext
@@ -29,6 +30,29 @@ def suggestions(ranking: List[Dict[str, Any]], known: set) -> List[str]:
     return picked
 
 
+_LOOKUPS = {action().name(): action for action in (ActionLookupConsularContact, ActionLookupReferralPartner)}
+_PLACE_ENTITIES = ("province", "country", "city")
+
+
+def pending_lookup(tracker: Tracker) -> str | None:
+    """The look-up that asked the question this message answers, if it names a place.
+
+    A look-up asks "which province?" and the user types just "Hà Tĩnh": no intent, but
+    the answer to that question.
+    """
+    if not any(latest_entity(tracker, entity) for entity in _PLACE_ENTITIES):
+        return None
+    user_turns = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            user_turns += 1
+            if user_turns > 1:
+                return None
+        elif event.get("event") == "action" and event.get("name") in _LOOKUPS:
+            return event["name"]
+    return None
+
+
 def _user_turn_intents(tracker: Tracker) -> List[str]:
     return [
         ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
@@ -46,6 +70,9 @@ class ActionFallbackSuggest(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        lookup = pending_lookup(tracker)
+        if lookup:
+            return await _LOOKUPS[lookup]().run(dispatcher, tracker, domain)
         lang = user_language(tracker)
         intents = _user_turn_intents(tracker)
         missed_twice = len(intents) >= 2 and intents[-2] == FALLBACK_INTENT

@@ -163,3 +163,36 @@ async def test_forget_me_confirms_and_resets_slots():
     messages, events = await run(ActionForgetMe(), tracker("/forget_me", "forget_me", slots={"language": "en"}))
     assert "deleted our conversation" in messages[0]["text"]
     assert events == [{"event": "reset_slots", "timestamp": None}]
+
+
+async def test_a_bare_place_after_a_lookup_question_continues_the_lookup(monkeypatch):
+    from actions import fallback
+
+    calls = []
+
+    class FakeLookup:
+        def name(self):
+            return "action_lookup_referral_partner"
+
+        async def run(self, dispatcher, tracker, domain):
+            calls.append(tracker.latest_message["text"])
+            dispatcher.utter_message(text="partners in Hà Tĩnh")
+            return []
+
+    monkeypatch.setitem(fallback._LOOKUPS, "action_lookup_referral_partner", FakeLookup)
+    earlier = [
+        {"event": "user", "text": "tổ chức hỗ trợ việc làm", "parse_data": {"intent": {"name": "referral_partner"}}},
+        {"event": "action", "name": "action_lookup_referral_partner"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    entities = [{"entity": "province", "value": "Hà Tĩnh"}]
+    messages, _ = await run(ActionFallbackSuggest(), tracker("Hà Tĩnh", "nlu_fallback", 0.3, entities=entities, events=earlier))
+    assert calls == ["Hà Tĩnh"]
+    assert messages[0]["text"] == "partners in Hà Tĩnh"
+
+
+async def test_a_bare_place_without_a_pending_lookup_gets_suggestions():
+    entities = [{"entity": "province", "value": "Hà Tĩnh"}]
+    ranking = [{"name": "nlu_fallback"}, {"name": "deposit_refund"}]
+    messages, _ = await run(ActionFallbackSuggest(), tracker("Hà Tĩnh", "nlu_fallback", 0.3, entities=entities, ranking=ranking))
+    assert "Có phải bạn muốn hỏi" in messages[0]["text"]

@@ -142,3 +142,23 @@ def test_ask_jsonl_command_writes_one_object_per_line():
     assert rows[1]["topic"] == "deposit_refund" and rows[1]["lang"] == "en"
     assert rows[2]["entities"]["province"] == "Nghệ An"
     assert rows[2]["lang"] == "vi"
+
+
+def test_urgent_help_is_answered_even_when_the_action_server_is_down():
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.ask import Assistant
+    from bot.services import free_port, newest_model
+
+    dead_port = free_port()  # nothing listens here
+    agent = Agent.load(
+        str(newest_model()),
+        action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{dead_port}/webhook"),
+        generator=EndpointConfig(type="bot.nlg.ContentNLG"),
+    )
+    offline = Assistant(agent)
+    for text, lang in (("ông chủ nhốt em trong phòng, cứu em", "vi"), ("my boss beats me, please help", "en")):
+        result = offline.ask(text)
+        assert f"**{_title('emergency_help', lang)}**" in result["answer"]
+        assert "+84 981 84 84 84" in result["answer"]
