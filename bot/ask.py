@@ -46,11 +46,11 @@ class Assistant:
         from rasa.core.agent import Agent
         from rasa.utils.endpoints import EndpointConfig
 
-        from bot.directory import ensure_loaded
+        from bot.directory import ensure_loaded_or_warn
         from bot.services import database_url
 
         quiet_rasa_logging()
-        ensure_loaded(database_url())
+        ensure_loaded_or_warn(database_url())
         with running_action_server() as port:
             agent = Agent.load(
                 str(model or newest_model()),

@@ -60,10 +60,9 @@ def run_server(args: argparse.Namespace) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     try:
         model = newest_model()
-        from bot.directory import ensure_loaded
+        from bot.directory import ensure_loaded_or_warn
 
-        report = ensure_loaded(env["DATABASE_URL"])
-        print(f"Directory ready: {report}", flush=True)
+        print(f"Directory: {ensure_loaded_or_warn(env['DATABASE_URL'])}", flush=True)
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

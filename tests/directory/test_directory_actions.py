@@ -1,0 +1,277 @@
+"""The look-up actions against the seed data, on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.lookup import ActionLookupConsularContact, ActionLookupReferralPartner
+from bot.directory import queries
+
+MOFA = "+84 981 84 84 84"
+CONFIRM_VI = "Vui lòng gọi điện xác nhận trước khi đến"
+CONFIRM_EN = "Please confirm by calling before you go"
+
+
+def tracker(
+    lang: str = "vi",
+    entities: Optional[Dict[str, str]] = None,
+    slots: Optional[Dict[str, Any]] = None,
+    intent: str = "consular_contact",
+    text: str = "",
+) -> Tracker:
+    return Tracker(
+        sender_id="directory-test",
+        slots={"language": lang, **(slots or {})},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0},
+            "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()],
+            "metadata": {},
+        },
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def run(action, t: Tracker) -> tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, t, {})
+    assert len(dispatcher.messages) == 1, dispatcher.messages
+    return dispatcher.messages[0], events
+
+
+def slots_set(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def payloads(message: Dict[str, Any]) -> List[str]:
+    return [b["payload"] for b in message.get("buttons") or []]
+
+
+# --------------------------------------------------------------------------- consular
+
+
+async def test_consular_korea_vi_puts_citizen_protection_first(loaded_url: str) -> None:
+    message, events = await run(ActionLookupConsularContact(), tracker(entities={"country": "KR"}))
+    text = message["text"]
+    assert "Đại sứ quán Việt Nam tại Hàn Quốc" in text
+    assert "Ban Quản lý lao động Việt Nam tại Hàn Quốc" in text
+    assert text.index("+82 10-6315-6618") < text.index("+82 10-3248-6886")
+    assert "Bảo hộ công dân (khẩn cấp): +82 10-6315-6618" in text
+    assert CONFIRM_VI in text  # both numbers are LOW in content.md
+    assert "Nguồn: vietnammoi.vn" in text and "Kiểm tra lần cuối: 24 thg 11, 2026" in text
+    assert MOFA in text
+    assert slots_set(events)["country"] == "KR"
+
+
+async def test_consular_city_alone_finds_country_and_narrows_en(loaded_url: str) -> None:
+    message, events = await run(
+        ActionLookupConsularContact(), tracker("en", entities={"city": "Osaka"})
+    )
+    text = message["text"]
+    assert "Consulate General of Viet Nam in Osaka" in text
+    assert "+81-90-4769-6789" in text
+    assert "+81-80-3590-9136" not in text  # Tokyo left out when the city is known
+    assert CONFIRM_EN in text and "Last checked: Nov 24, 2026" in text
+    assert slots_set(events) == {"country": "JP", "city": "Osaka"}
+
+
+async def test_consular_city_without_office_lists_the_country(loaded_url: str) -> None:
+    message, _ = await run(
+        ActionLookupConsularContact(), tracker("en", entities={"country": "KR", "city": "Busan"})
+    )
+    assert "I have no office listed in Busan" in message["text"]
+    assert "+82 10-6315-6618" in message["text"]
+
+
+async def test_consular_country_from_slot_when_message_has_none(loaded_url: str) -> None:
+    message, _ = await run(ActionLookupConsularContact(), tracker("en", slots={"country": "TW"}))
+    assert "Vietnam Economic and Cultural Office in Taipei" in message["text"]
+    assert "+886 988 579 362" in message["text"]
+
+
+async def test_consular_asks_for_country_with_buttons(loaded_url: str) -> None:
+    message, events = await run(ActionLookupConsularContact(), tracker("vi"))
+    assert "Bạn đang ở nước nào?" in message["text"]
+    assert payloads(message) == [
+        f'/consular_contact{{"country":"{c}"}}' for c in ("KR", "JP", "TW", "MY", "SA", "AE", "DE")
+    ]
+    assert message["buttons"][0]["title"] == "Hàn Quốc"
+    assert "country" not in slots_set(events)
+
+
+async def test_consular_no_office_gives_national_fallback(loaded_url: str) -> None:
+    message, _ = await run(ActionLookupConsularContact(), tracker("en", entities={"country": "MY"}))
+    text = message["text"]
+    assert "I have no checked contact for a Vietnamese mission in Malaysia yet." in text
+    assert MOFA in text
+    assert "Department of Overseas Labour" in text
+
+
+# --------------------------------------------------------------------------- partners
+
+
+async def test_partners_same_province_first_then_nationwide_with_more_button(loaded_url: str) -> None:
+    # "Yên Bái" is a former province: it is now part of Lào Cai.
+    message, events = await run(
+        ActionLookupReferralPartner(),
+        tracker("vi", intent="referral_partner",
+                entities={"need": "trafficking_support", "province": "Yên Bái"}),
+    )
+    text = message["text"]
+    assert 'Nơi hỗ trợ "Hỗ trợ nạn nhân mua bán người" cho Lào Cai' in text
+    assert text.index("Hagar Việt Nam") < text.index("Pacific Links") < text.index("111")
+    assert "Ngôi nhà Bình yên" not in text  # 4th result: on page 2
+    assert payloads(message) == [
+        '/referral_partner{"need":"trafficking_support","province":"Lào Cai","page":"2"}'
+    ]
+    assert slots_set(events) == {
+        "need": "trafficking_support", "province": "Lào Cai", "country": None, "page": None,
+    }
+
+
+async def test_partners_page_two_shows_low_confidence_wording(loaded_url: str) -> None:
+    message, _ = await run(
+        ActionLookupReferralPartner(),
+        tracker("vi", intent="referral_partner",
+                entities={"need": "trafficking_support", "province": "Lào Cai", "page": "2"}),
+    )
+    text = message["text"]
+    assert "4. **Ngôi nhà Bình yên" in text and "1900 969 680" in text
+    assert CONFIRM_VI in text
+    assert payloads(message) == []
+
+
+async def test_partners_in_host_country_en(loaded_url: str) -> None:
+    message, events = await run(
+        ActionLookupReferralPartner(),
+        tracker("en", intent="referral_partner", entities={"need": "insurance_claims"},
+                slots={"country": "KR"}),
+    )
+    assert 'Help with "Insurance claims" for South Korea' in message["text"]
+    assert "Samsung Fire & Marine" in message["text"] and "02-2119-2400" in message["text"]
+    assert "Source: moel.go.kr" in message["text"]
+    assert slots_set(events)["country"] == "KR"
+
+
+async def test_partners_no_result_gives_fallback_vi(loaded_url: str) -> None:
+    message, _ = await run(
+        ActionLookupReferralPartner(),
+        tracker("vi", intent="referral_partner",
+                entities={"need": "insurance_claims", "province": "Hà Tĩnh"}),
+    )
+    text = message["text"]
+    assert 'chưa có tổ chức nào hỗ trợ "Bảo hộ' not in text
+    assert 'Xin lỗi, danh sách của tôi chưa có tổ chức nào hỗ trợ "Bảo hiểm" ở Hà Tĩnh.' in text
+    assert MOFA in text and "Cục Quản lý lao động ngoài nước" in text
+
+
+async def test_partners_asks_for_need_with_buttons(loaded_url: str) -> None:
+    message, events = await run(
+        ActionLookupReferralPartner(),
+        tracker("en", intent="referral_partner", entities={"province": "Hà Tĩnh"}),
+    )
+    assert message["text"] == "What kind of help are you looking for?"
+    assert '/referral_partner{"need":"legal_aid"}' in payloads(message)
+    assert len(payloads(message)) == 10
+    assert slots_set(events)["province"] == "Hà Tĩnh"
+
+
+async def test_partners_asks_for_place_then_nationwide_button_works(loaded_url: str) -> None:
+    message, events = await run(
+        ActionLookupReferralPartner(),
+        tracker("vi", intent="referral_partner", entities={"need": "loans"}),
+    )
+    assert "Bạn đang ở tỉnh, thành nào" in message["text"]
+    assert payloads(message) == ['/referral_partner{"need":"loans","province":"nationwide"}']
+    assert slots_set(events) == {"need": "loans"}
+
+    message, _ = await run(
+        ActionLookupReferralPartner(),
+        tracker("vi", intent="referral_partner",
+                entities={"need": "loans", "province": "nationwide"}),
+    )
+    assert "Ngân hàng Chính sách xã hội" in message["text"]
+    assert "cho toàn quốc" in message["text"]
+
+
+async def test_new_place_in_message_replaces_remembered_one(loaded_url: str) -> None:
+    message, events = await run(
+        ActionLookupReferralPartner(),
+        tracker("en", intent="referral_partner", entities={"province": "Nghệ An"},
+                slots={"need": "legal_aid", "country": "JP"}),
+    )
+    assert "Nghe An Employment Service Centre" in message["text"]
+    assert "FRESC" not in message["text"]
+    assert slots_set(events)["country"] is None
+
+
+async def test_queries_run_off_the_event_loop_thread(
+    loaded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: List[threading.Thread] = []
+    original = queries.find_partners
+
+    def spy(*args: Any, **kwargs: Any):
+        threads.append(threading.current_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "find_partners", spy)
+    await run(
+        ActionLookupReferralPartner(),
+        tracker("en", intent="referral_partner", entities={"need": "legal_aid", "province": "Hà Tĩnh"}),
+    )
+    assert threads and threads[0] is not threading.current_thread()
+
+
+async def test_unreachable_directory_still_gives_fallback(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty database: the tables were never created.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    message, _ = await run(ActionLookupConsularContact(), tracker("en", entities={"country": "KR"}))
+    assert "Sorry, I cannot open the directory right now." in message["text"]
+    assert MOFA in message["text"]
+
+
+# ------------------------------------------------------------ the issue's example messages
+
+
+def tracker_from_message(text: str, intent: str, lang: str) -> Tracker:
+    """Entities as the NLU extractor's place finder reads them from the message."""
+    from bot.vietnamese.places import extract_places
+
+    entities = {kind: match.value for kind, match in extract_places(text)}
+    return tracker(lang, entities=entities, intent=intent, text=text)
+
+
+async def test_issue_messages_get_the_expected_answers(loaded_url: str) -> None:
+    message, _ = await run(ActionLookupConsularContact(), tracker_from_message(
+        "số điện thoại đại sứ quán ở Hàn", "consular_contact", "vi"))
+    assert "Đại sứ quán Việt Nam tại Hàn Quốc" in message["text"]
+    assert "+82 10-6315-6618" in message["text"]
+
+    message, _ = await run(ActionLookupConsularContact(), tracker_from_message(
+        "dia chi lanh su quan o osaka", "consular_contact", "vi"))
+    assert "Tổng Lãnh sự quán Việt Nam tại Osaka" in message["text"]
+    assert "+81-90-4769-6789" in message["text"]
+
+    message, events = await run(ActionLookupReferralPartner(), tracker_from_message(
+        "ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước", "referral_partner", "vi"))
+    assert message["text"] == "Bạn cần hỗ trợ về việc gì?"
+    assert '/referral_partner{"need":"job_placement"}' in payloads(message)
+    assert slots_set(events)["province"] == "Hà Tĩnh"
+
+    # The user taps "Tìm việc làm": the remembered province is used.
+    message, _ = await run(ActionLookupReferralPartner(), tracker(
+        "vi", intent="referral_partner", entities={"need": "job_placement"},
+        slots={"province": "Hà Tĩnh"}))
+    assert "Trung tâm Dịch vụ việc làm của tỉnh, thành phố nơi bạn sống" in message["text"]
+    assert "Hỗ trợ trên toàn quốc" in message["text"]
