@@ -162,3 +162,36 @@ def test_urgent_help_is_answered_even_when_the_action_server_is_down():
         result = offline.ask(text)
         assert f"**{_title('emergency_help', lang)}**" in result["answer"]
         assert "+84 981 84 84 84" in result["answer"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("số điện thoại đại sứ quán ở Hàn", "Đại sứ quán Việt Nam tại Hàn Quốc"),
+        ("dia chi lanh su quan o osaka", "Tổng Lãnh sự quán Việt Nam tại Osaka"),
+        ("embassy phone number in Korea", "Embassy of Viet Nam in the Republic of Korea"),
+        ("consulate address in Osaka", "Consulate General of Viet Nam in Osaka"),
+    ],
+)
+def test_consular_lookups_through_the_bot(assistant, text, expected):
+    result = assistant.ask(text)
+    assert result["topic"] == "consular_contact"
+    assert expected in result["answer"]
+    assert "+84 981 84 84 84" in result["answer"], "the national fallback is always given"
+
+
+@pytest.mark.parametrize(
+    "text, asks, found",
+    [
+        ("ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước", "Bạn cần hỗ trợ về việc gì?", "Trung tâm Dịch vụ việc làm"),
+        ("which organisations help returnees in Ha Tinh", "What kind of help are you looking for?", "Employment Service Centre"),
+    ],
+)
+def test_partner_lookup_asks_the_need_then_answers_for_the_province(assistant, text, asks, found):
+    sender = f"test-partner-{hash(text)}"
+    first = assistant.ask(text, sender_id=sender)
+    assert first["topic"] == "referral_partner"
+    assert first["entities"]["province"] == "Hà Tĩnh"
+    assert asks in first["answer"]
+    second = assistant.ask('/referral_partner{"need":"job_placement"}', sender_id=sender)
+    assert found in second["answer"]
