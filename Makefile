@@ -9,7 +9,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 MODEL := models/current.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null)
+# The NLU components' code shapes the features too, so a change to it retrains.
+TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
+	$(wildcard bot/nlu/*.py) bot/vietnamese/text.py
 
 .PHONY: help install train run chat test test-unit validate test-stories bench clean
 
@@ -28,7 +30,7 @@ install: $(INSTALLED)  ## create .venv and install the project
 $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 	mkdir -p models
 	$(PY) -m rasa train --config config.yml --domain domain.yml --data data/nlu data/rules data/stories \
-	    --out models --fixed-model-name current
+	    --out models --fixed-model-name current --force
 	touch $@
 
 train: $(MODEL)  ## train the model when its inputs changed

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.base import StatelessComponent
 from bot.emergency import detect_danger
 
 EMERGENCY_INTENT = "emergency_help"
@@ -24,7 +22,7 @@ PREDICTED_CONFIDENCE_KEY = "confidence"
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class EmergencyIntentGuard(GraphComponent):
+class EmergencyIntentGuard(StatelessComponent):
     """Overrides the predicted intent with `emergency_help` when danger is expressed."""
 
     @staticmethod
@@ -32,17 +30,8 @@ class EmergencyIntentGuard(GraphComponent):
         return {"intent": EMERGENCY_INTENT}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self._intent = config.get("intent", EMERGENCY_INTENT)
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EmergencyIntentGuard":
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
