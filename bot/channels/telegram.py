@@ -1,0 +1,370 @@
+"""Telegram as a Rasa custom channel, on python-telegram-bot v22 (replaces Rasa's built-in one).
+
+Webhook `/webhooks/telegram/webhook`:
+- 403 unless `X-Telegram-Bot-Api-Secret-Token` equals TELEGRAM_SECRET_TOKEN (constant time);
+- 400 for a body that is not a Telegram Update (parsed with `Update.de_json`);
+- a redelivered `update_id` is acknowledged and dropped (`dedupe.py`, >= 24 h);
+- otherwise 200 at once; the turn runs in the background, one at a time per chat, so a
+  slow turn never makes Telegram redeliver and replies to one chat stay in order.
+
+Private chats only: text, commands (/start /help /menu /language /privacy /forget), button
+taps (always answered with answerCallbackQuery first), a shared location (offers partners
+nearby), anything else gets the polite "text only" reply. Group chats are ignored.
+
+Replies are HTML (escaped, built from the card Markdown), split at 4096 UTF-16 units on
+paragraph boundaries, with inline keyboards whose callback_data is the Rasa payload or,
+above 64 bytes, a short id. A 429 is waited out (`retry_after`) and retried. The Bot is
+built once and never calls getMe. The chat id is replaced by a pseudonym before Rasa.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import hmac
+import html
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.channels.common import (
+    CHOOSE_OPTION,
+    ERROR_REPLY,
+    EXPIRED_BUTTON,
+    LOCATION_PAYLOAD,
+    TEXT_ONLY,
+    ChannelContext,
+    Typing,
+    language_from_locale,
+    rasa_metadata,
+    split_message,
+    t,
+    text_to_rasa,
+    to_html,
+    to_plain,
+    utf16_length,
+)
+from bot.channels.credentials import valid_secret_token
+from bot.channels.dedupe import DedupeUnavailable
+
+logger = logging.getLogger(__name__)
+
+# httpx logs every request URL at INFO, and Telegram URLs contain the bot token; PTB logs
+# request parameters (chat ids, message text) at DEBUG. Neither may reach our logs.
+for _noisy in ("httpx", "httpcore", "telegram"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+# Opt in to PTB's future duration type (datetime.timedelta, handled by `_seconds`) instead
+# of a deprecation warning on every flood-control reply.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+CHANNEL_NAME = "telegram"
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+MESSAGE_LIMIT = 4096
+CALLBACK_DATA_BYTES = 64
+ALLOWED_UPDATES = ["message", "callback_query"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_UNSUPPORTED_MEDIA = (
+    "photo", "sticker", "voice", "document", "video", "video_note", "audio", "animation", "contact",
+    "poll", "dice", "game", "story",
+)
+
+
+def make_bot(token: str, api_base_url: str | None = None) -> Bot:
+    """A Bot for `token`; `api_base_url` in PTB's form (the token is appended)."""
+    return Bot(token, base_url=api_base_url or DEFAULT_API_BASE_URL)
+
+
+def _seconds(retry_after: int | _dt.timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, _dt.timedelta) else float(retry_after)
+
+
+class TelegramSender:
+    """Bot API calls with flood-control retries; failures are logged by type, never raised."""
+
+    def __init__(self, bot: Bot, max_retries: int = 3) -> None:
+        self.bot = bot
+        self._max_retries = max_retries
+
+    async def _call(self, factory: Callable[[], Awaitable[Any]]) -> Any:
+        for attempt in range(self._max_retries + 1):
+            try:
+                return await factory()
+            except RetryAfter as exc:
+                if attempt == self._max_retries:
+                    raise
+                wait = _seconds(exc.retry_after)
+                logger.warning("telegram flood control: retrying in %.0f s", wait)
+                await asyncio.sleep(wait)
+        return None
+
+    async def send_text(self, chat_id: int, html_text: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+        """Send one HTML message; falls back to plain text if Telegram rejects the markup."""
+        kwargs: Dict[str, Any] = {
+            "reply_markup": keyboard,
+            "link_preview_options": LinkPreviewOptions(is_disabled=True),
+        }
+        try:
+            await self._call(lambda: self.bot.send_message(chat_id, html_text, parse_mode=ParseMode.HTML, **kwargs))
+            return True
+        except BadRequest as exc:
+            if "pars" not in str(exc).lower():
+                logger.warning("telegram sendMessage rejected: BadRequest")
+                return False
+            logger.warning("telegram rejected our HTML; resending as plain text")
+            plain = html.unescape(re.sub(r"</?b>", "", html_text))
+            try:
+                await self._call(lambda: self.bot.send_message(chat_id, plain, **kwargs))
+                return True
+            except TelegramError as retry_exc:
+                logger.warning("telegram sendMessage failed: %s", type(retry_exc).__name__)
+                return False
+        except Forbidden:
+            logger.info("telegram: the user has blocked the bot; reply dropped")
+            return False
+        except TelegramError as exc:
+            logger.warning("telegram sendMessage failed: %s", type(exc).__name__)
+            return False
+
+    async def typing(self, chat_id: int) -> None:
+        await self.bot.send_chat_action(chat_id, "typing")
+
+    async def answer_callback(self, query_id: str) -> None:
+        try:
+            await self._call(lambda: self.bot.answer_callback_query(query_id))
+        except TelegramError as exc:
+            # Usually "query is too old": nothing to do, the spinner stops by itself.
+            logger.info("telegram answerCallbackQuery failed: %s", type(exc).__name__)
+
+
+@dataclass
+class Inbound:
+    """The part of an update the bot acts on."""
+
+    chat_id: int
+    kind: str  # "text" | "button" | "location" | "unsupported"
+    locale: Optional[str] = None
+    text: str = ""
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+def classify(update: Update) -> Optional[Inbound]:
+    """What to do with an update, or None to acknowledge and ignore it."""
+    query = update.callback_query
+    if query is not None:
+        if query.data is None:
+            return None
+        chat = query.message.chat if query.message is not None else None
+        if chat is not None and chat.type != "private":
+            return None
+        chat_id = chat.id if chat is not None else query.from_user.id
+        return Inbound(chat_id, "button", query.from_user.language_code, query.data)
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return None  # edits, channel posts, group chats, membership changes, ...
+    locale = message.from_user.language_code if message.from_user else None
+    if message.text:
+        return Inbound(message.chat.id, "text", locale, message.text)
+    if message.location is not None:
+        return Inbound(message.chat.id, "location", locale)
+    if any(getattr(message, attr, None) for attr in _UNSUPPORTED_MEDIA):
+        return Inbound(message.chat.id, "unsupported", locale)
+    return None
+
+
+class TelegramOutput(OutputChannel):
+    """Sends Rasa's replies to one Telegram chat (or, for bot-initiated messages, by lookup)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    def __init__(self, channel: "TelegramInput", chat_id: int | None = None,
+                 sender_id: str | None = None, lang: str | None = None) -> None:
+        self._channel = channel
+        self._chat_id = chat_id
+        self._sender_id = sender_id
+        self._lang = lang
+
+    async def _chat(self, recipient_id: str) -> int | None:
+        if self._chat_id is not None and recipient_id == self._sender_id:
+            return self._chat_id
+        platform_id = await self._channel.context.platform_user(recipient_id, CHANNEL_NAME)
+        return int(platform_id) if platform_id is not None else None
+
+    async def _keyboard(self, buttons: Iterable[Dict[str, Any]]) -> InlineKeyboardMarkup | None:
+        rows: List[List[InlineKeyboardButton]] = []
+        for button in buttons:
+            title = to_plain(str(button.get("title") or "")).strip()
+            if not title:
+                continue
+            url = button.get("url")
+            if isinstance(url, str) and url.startswith("https://"):
+                rows.append([InlineKeyboardButton(title, url=url)])
+                continue
+            payload = str(button.get("payload") or title)
+            data = await self._channel.context.payloads.encode(payload, CALLBACK_DATA_BYTES)
+            rows.append([InlineKeyboardButton(title, callback_data=data)])
+        return InlineKeyboardMarkup(rows) if rows else None
+
+    async def _send(self, recipient_id: str, text: str, buttons: Iterable[Dict[str, Any]] | None) -> None:
+        chat_id = await self._chat(recipient_id)
+        if chat_id is None:
+            logger.warning("telegram: no chat for this sender (forgotten or unknown); reply dropped")
+            return
+        chunks = split_message(text or "", MESSAGE_LIMIT, to_html, utf16_length)
+        keyboard = await self._keyboard(buttons) if buttons else None
+        if keyboard is not None and not chunks:
+            chunks = [html.escape(t(self._lang, CHOOSE_OPTION), quote=False)]
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            await self._channel.sender.send_text(chat_id, chunk, keyboard if last else None)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, text, None)
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
+                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def send_quick_replies(self, recipient_id: Text, text: Text,
+                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self._send(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, image, None)
+
+    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, attachment, None)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        # Rasa's default would show the raw JSON to the user; our responses never need it.
+        logger.debug("telegram: custom payload not supported, skipped")
+
+    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
+        logger.debug("telegram: elements not supported, skipped")
+
+
+class TelegramInput(InputChannel):
+    """The Telegram webhook; configured by `bot.channels.credentials.build_credentials`."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
+        if not credentials or not credentials.get("token") or not credentials.get("secret_token"):
+            cls.raise_missing_credentials_exception()
+        return cls(
+            token=credentials["token"],
+            secret_token=credentials["secret_token"],
+            api_base_url=credentials.get("api_base_url"),
+            context=ChannelContext.from_config(credentials),
+            typing_after=float(credentials.get("typing_after", 1.0)),
+        )
+
+    def __init__(self, token: str, secret_token: str, api_base_url: str | None = None,
+                 context: ChannelContext | None = None, typing_after: float = 1.0,
+                 bot: Bot | None = None) -> None:
+        if not valid_secret_token(secret_token):
+            raise ValueError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z a-z 0-9 _ -")
+        self._secret = secret_token.encode("ascii")
+        self._bot_id = token.split(":", 1)[0]
+        self.sender = TelegramSender(bot or make_bot(token, api_base_url))
+        self.context = context or ChannelContext.from_config({})
+        self.typing_after = typing_after
+
+    def _authentic(self, request: Request) -> bool:
+        presented = request.headers.get(SECRET_HEADER, "")
+        return hmac.compare_digest(presented.encode("utf-8", "replace"), self._secret)
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """For bot-initiated messages: delivers by looking the pseudonym up."""
+        return TelegramOutput(self)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("telegram_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self._authentic(request):
+                logger.warning("telegram webhook: wrong or missing secret token")
+                return response.json({"error": "forbidden"}, status=403)
+            try:
+                data = json.loads(request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                return response.json({"error": "body is not JSON"}, status=400)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                return response.json({"error": "not a Telegram update"}, status=400)
+            try:
+                update = Update.de_json(data, self.sender.bot)
+                inbound = classify(update)
+            except Exception as exc:  # noqa: BLE001 - any malformed field means a bad request
+                logger.info("telegram webhook: unparsable update (%s)", type(exc).__name__)
+                return response.json({"error": "not a Telegram update"}, status=400)
+            if inbound is None:
+                if update.callback_query is not None:
+                    self.context.tasks.spawn(self.sender.answer_callback(update.callback_query.id), "answer")
+                return response.json({"status": "ignored"})
+            try:
+                first = await self.context.dedupe.claim(f"telegram:{self._bot_id}:{update.update_id}")
+            except DedupeUnavailable:
+                return response.json({"error": "try again"}, status=503, headers={"Retry-After": "5"})
+            if not first:
+                return response.json({"status": "duplicate"})
+            if update.callback_query is not None:
+                # Answered at once and outside the chat's queue: the client shows a spinner
+                # until then, and the query expires after a few seconds.
+                self.context.tasks.spawn(self.sender.answer_callback(update.callback_query.id), "answer")
+            self.context.tasks.spawn(self._handle(inbound, on_new_message), "telegram turn")
+            return response.json({"status": "ok"})
+
+        return webhook
+
+    async def _handle(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        sender_id = self.context.pseudonym(CHANNEL_NAME, inbound.chat_id)
+        lang = language_from_locale(inbound.locale)
+        output = TelegramOutput(self, inbound.chat_id, sender_id, lang)
+        async with self.context.sequencer.hold(sender_id):
+            await self.context.remember(sender_id, CHANNEL_NAME, inbound.chat_id)
+            extra: Dict[str, Any] = {}
+            if inbound.kind == "unsupported":
+                await output.send_text_message(sender_id, t(lang, TEXT_ONLY))
+                return
+            if inbound.kind == "button":
+                payload = await self.context.payloads.decode(inbound.text)
+                if payload is None:
+                    await output.send_text_message(sender_id, t(lang, EXPIRED_BUTTON))
+                    return
+                text = payload
+            elif inbound.kind == "location":
+                # The coordinates are not passed on or stored: the dialogue asks for the province.
+                text, extra = LOCATION_PAYLOAD, {"shared_location": True}
+            else:
+                text = text_to_rasa(inbound.text)
+                if not text:
+                    return
+            message = UserMessage(
+                text, output, sender_id, input_channel=CHANNEL_NAME,
+                metadata=rasa_metadata(CHANNEL_NAME, inbound.locale, **extra),
+            )
+            try:
+                async with Typing(lambda: self.sender.typing(inbound.chat_id), after=self.typing_after):
+                    await on_new_message(message)
+            except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
+                logger.error("telegram turn failed: %s", type(exc).__name__)
+                await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
