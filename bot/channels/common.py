@@ -24,9 +24,10 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Dict, List, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Dict, Iterable, List, Mapping, Text
 
 import sqlalchemy as sa
+from rasa.core.channels.channel import OutputChannel
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -433,6 +434,38 @@ class ChannelContext:
         if identity is None or identity.platform != platform:
             return None
         return identity.platform_user_id
+
+
+class ButtonTextOutput(OutputChannel):
+    """An output channel that sends every reply as text plus optional buttons.
+
+    Each platform implements `_send(recipient_id, text, buttons)`; images and attachments go
+    out as their URL, and Rasa's custom JSON and elements (which our answers never use)
+    are skipped instead of being shown raw.
+    """
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, text, None)
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
+                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def send_quick_replies(self, recipient_id: Text, text: Text,
+                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self._send(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, image, None)
+
+    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, attachment, None)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        logger.debug("%s: custom payload not supported, skipped", self.name())
+
+    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
+        logger.debug("%s: elements not supported, skipped", self.name())
 
 
 def rasa_metadata(channel: str, locale: str | None, **extra: Any) -> Dict[str, Any]:

@@ -38,6 +38,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.channels.common import (
+    ButtonTextOutput,
     CHOOSE_OPTION,
     ERROR_REPLY,
     EXPIRED_BUTTON,
@@ -181,7 +182,7 @@ def classify(update: Update) -> Optional[Inbound]:
     return None
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(ButtonTextOutput):
     """Sends Rasa's replies to one Telegram chat (or, for bot-initiated messages, by lookup)."""
 
     @classmethod
@@ -229,29 +230,6 @@ class TelegramOutput(OutputChannel):
             last = index == len(chunks) - 1
             await self._channel.sender.send_text(chat_id, chunk, keyboard if last else None)
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, None)
-
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
-                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
-        await self._send(recipient_id, text, buttons)
-
-    async def send_quick_replies(self, recipient_id: Text, text: Text,
-                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
-        await self._send(recipient_id, text, quick_replies)
-
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, image, None)
-
-    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, attachment, None)
-
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
-        # Rasa's default would show the raw JSON to the user; our responses never need it.
-        logger.debug("telegram: custom payload not supported, skipped")
-
-    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
-        logger.debug("telegram: elements not supported, skipped")
 
 
 class TelegramInput(InputChannel):

@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.common import (
+    ButtonTextOutput,
     CHOOSE_OPTION,
     ERROR_REPLY,
     LOCATION_PAYLOAD,
@@ -307,7 +308,7 @@ def _safe_reason(reason: Any) -> str:
 # --- output ---------------------------------------------------------------------------------
 
 
-class ZaloOutput(OutputChannel):
+class ZaloOutput(ButtonTextOutput):
     """Sends Rasa's replies to one Zalo user (or, for bot-initiated messages, by lookup)."""
 
     @classmethod
@@ -364,28 +365,6 @@ class ZaloOutput(OutputChannel):
             if not await client.send(user_id, more):
                 return
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, text, None)
-
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
-                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
-        await self._send(recipient_id, text, buttons)
-
-    async def send_quick_replies(self, recipient_id: Text, text: Text,
-                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
-        await self._send(recipient_id, text, quick_replies)
-
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, image, None)
-
-    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, attachment, None)
-
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
-        logger.debug("zalo: custom payload not supported, skipped")
-
-    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
-        logger.debug("zalo: elements not supported, skipped")
 
 
 def _buttons_attachment(specs: List[Dict[str, Any]]) -> Dict[str, Any]:
