@@ -8,6 +8,7 @@ import pytest
 
 from bot.vietnamese.cities import CITY_COUNTRY, find_cities, normalize_city
 from bot.vietnamese.countries import COUNTRY_NAMES, find_countries, normalize_country
+from bot.vietnamese.locations import FORMER_CAPITALS, nearest_province
 from bot.vietnamese.matching import Alias, Gazetteer, Match, Rule
 from bot.vietnamese.needs import NEED_LABELS, NEEDS, find_needs, normalize_need
 from bot.vietnamese.provinces import (
@@ -324,3 +325,24 @@ def test_all_finders_are_fast_on_a_long_message():
         find_cities(message)
     per_call = (time.perf_counter() - started) / 80
     assert per_call < 0.02
+
+
+# --- shared map locations ----------------------------------------------------------------
+
+
+def test_every_former_province_has_a_capital_point():
+    assert set(FORMER_CAPITALS) == set(FORMER_TO_CURRENT)
+
+
+@pytest.mark.parametrize(
+    "point, province",
+    [((18.68, 105.69), "Nghệ An"), ((17.47, 106.60), "Quảng Trị"), ((20.45, 106.34), "Hưng Yên"),
+     ((10.35, 107.08), "Thành phố Hồ Chí Minh"), ((21.03, 105.85), "Hà Nội")],
+)
+def test_a_point_maps_to_the_current_unit_around_it(point, province):
+    assert nearest_province(*point) == province
+
+
+def test_a_point_abroad_has_no_province():
+    assert nearest_province(37.5665, 126.9780) is None  # Seoul
+    assert nearest_province(35.68, 139.69) is None  # Tokyo

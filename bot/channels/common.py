@@ -17,6 +17,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import html
+import json
 import logging
 import os
 import re
@@ -191,6 +192,21 @@ COMMAND_DESCRIPTIONS: Dict[str, str] = {
 }
 
 LOCATION_PAYLOAD = "/referral_partner"
+
+
+def location_payload(latitude: Any, longitude: Any) -> str:
+    """The partner look-up for a shared location: with the province around it when the
+    point is in Viet Nam, else plain (the dialogue then asks where). The coordinates
+    themselves are neither passed on nor stored."""
+    from bot.vietnamese.locations import nearest_province
+
+    try:
+        province = nearest_province(float(latitude), float(longitude))
+    except (TypeError, ValueError):
+        province = None
+    if province is None:
+        return LOCATION_PAYLOAD
+    return LOCATION_PAYLOAD + json.dumps({"province": province}, ensure_ascii=False)
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@\w+)?(?:\s.*)?$", re.DOTALL)
 
 

@@ -42,11 +42,11 @@ from bot.channels.common import (
     CHOOSE_OPTION,
     ERROR_REPLY,
     EXPIRED_BUTTON,
-    LOCATION_PAYLOAD,
     TEXT_ONLY,
     ChannelContext,
     Typing,
     language_from_locale,
+    location_payload,
     rasa_metadata,
     split_message,
     t,
@@ -176,7 +176,8 @@ def classify(update: Update) -> Optional[Inbound]:
     if message.text:
         return Inbound(message.chat.id, "text", locale, message.text)
     if message.location is not None:
-        return Inbound(message.chat.id, "location", locale)
+        where = {"latitude": message.location.latitude, "longitude": message.location.longitude}
+        return Inbound(message.chat.id, "location", locale, extra=where)
     if any(getattr(message, attr, None) for attr in _UNSUPPORTED_MEDIA):
         return Inbound(message.chat.id, "unsupported", locale)
     return None
@@ -330,8 +331,8 @@ class TelegramInput(InputChannel):
                     return
                 text = payload
             elif inbound.kind == "location":
-                # The coordinates are not passed on or stored: the dialogue asks for the province.
-                text, extra = LOCATION_PAYLOAD, {"shared_location": True}
+                text = location_payload(inbound.extra.get("latitude"), inbound.extra.get("longitude"))
+                extra = {"shared_location": True}
             else:
                 text = text_to_rasa(inbound.text)
                 if not text:

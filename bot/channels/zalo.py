@@ -31,7 +31,7 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
 
 import httpx
@@ -47,11 +47,11 @@ from bot.channels.common import (
     ButtonTextOutput,
     CHOOSE_OPTION,
     ERROR_REPLY,
-    LOCATION_PAYLOAD,
     MORE_OPTIONS,
     TEXT_ONLY,
     ChannelContext,
     language_from_locale,
+    location_payload,
     rasa_metadata,
     split_message,
     t,
@@ -387,6 +387,18 @@ class ZaloEvent:
     kind: str  # "text" | "follow" | "location" | "unsupported"
     user_id: str
     text: str = ""
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+def _coordinates(data: Dict[str, Any]) -> Dict[str, Any]:
+    """latitude/longitude of a user_send_location event (attachments[].payload.coordinates)."""
+    message = data.get("message") if isinstance(data.get("message"), dict) else {}
+    for attachment in message.get("attachments") or []:
+        payload = attachment.get("payload") if isinstance(attachment, dict) else None
+        coordinates = payload.get("coordinates") if isinstance(payload, dict) else None
+        if isinstance(coordinates, dict):
+            return {"latitude": coordinates.get("latitude"), "longitude": coordinates.get("longitude")}
+    return {}
 
 
 def _user_id(data: Dict[str, Any], key: str) -> str | None:
@@ -514,7 +526,7 @@ class ZaloInput(InputChannel):
                 return "missing message.text"
             return ZaloEvent("text", user_id, text)
         if event_name == "user_send_location":
-            return ZaloEvent("location", user_id)
+            return ZaloEvent("location", user_id, extra=_coordinates(data))
         if event_name in UNSUPPORTED_EVENTS:
             return ZaloEvent("unsupported", user_id)
         return None
@@ -534,7 +546,8 @@ class ZaloInput(InputChannel):
             if event.kind == "follow":
                 text = "/greet"
             elif event.kind == "location":
-                text, extra = LOCATION_PAYLOAD, {"shared_location": True}
+                text = location_payload(event.extra.get("latitude"), event.extra.get("longitude"))
+                extra = {"shared_location": True}
             else:
                 text = await self.context.payloads.reply_payload(sender_id, event.text) or text_to_rasa(event.text)
                 if not text:

@@ -148,7 +148,7 @@ async def test_a_sticker_gets_the_text_only_reply_in_the_users_language(
     assert stub_rasa.messages == []
 
 
-async def test_a_shared_location_asks_for_partners_without_passing_coordinates(serve, channel, stub_rasa):
+async def test_a_shared_location_asks_for_partners_in_its_province_without_passing_coordinates(serve, channel, stub_rasa):
     base = await serve(channel, stub_rasa)
     update = text_update(41, "x")
     del update["message"]["text"]
@@ -156,8 +156,18 @@ async def test_a_shared_location_asks_for_partners_without_passing_coordinates(s
     await post(base, update)
     assert await eventually(lambda: stub_rasa.messages)
     message = stub_rasa.messages[0]
-    assert message.text == "/referral_partner"
+    assert message.text == '/referral_partner{"province": "Hà Nội"}'
     assert "21.02" not in json.dumps(message.metadata)
+
+
+async def test_a_location_outside_viet_nam_asks_for_partners_without_a_province(serve, channel, stub_rasa):
+    base = await serve(channel, stub_rasa)
+    update = text_update(42, "x")
+    del update["message"]["text"]
+    update["message"]["location"] = {"latitude": 37.5665, "longitude": 126.9780}  # Seoul
+    await post(base, update)
+    assert await eventually(lambda: stub_rasa.messages)
+    assert stub_rasa.messages[0].text == "/referral_partner"
 
 
 async def test_button_tap_is_answered_and_its_payload_forwarded(serve, channel, stub_rasa, fake_telegram):

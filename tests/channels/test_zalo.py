@@ -177,7 +177,7 @@ async def test_location_asks_for_partners_nearby(serve, channel, stub_rasa):
         {"type": "location", "payload": {"coordinates": {"latitude": "10.77", "longitude": "106.70"}}}]}
     await post(base, body)
     assert await eventually(lambda: stub_rasa.messages)
-    assert stub_rasa.messages[0].text == "/referral_partner"
+    assert stub_rasa.messages[0].text == '/referral_partner{"province": "Thành phố Hồ Chí Minh"}'
     assert "10.77" not in json.dumps(stub_rasa.messages[0].metadata)
 
 
