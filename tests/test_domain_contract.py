@@ -38,15 +38,25 @@ def test_emergency_is_answered_in_process_and_lookups_by_their_actions():
     assert rules["deposit_refund"] == "action_answer_topic"
 
 
-def test_every_topic_has_enough_training_examples():
+def test_every_topic_has_30_vietnamese_and_10_english_training_examples():
     from rasa.shared.nlu.training_data.loading import load_data
+
+    from bot.language import detect_language
+    from bot.vietnamese.text import has_vietnamese_diacritics
 
     data = load_data(str(ROOT / "data" / "nlu"))
     counts = {}
     for message in data.intent_examples:
-        counts[message.get("intent")] = counts.get(message.get("intent"), 0) + 1
+        text = message.get("text")
+        lang = detect_language(text)
+        per_topic = counts.setdefault(message.get("intent"), {"vi": 0, "en": 0, "unaccented_vi": 0})
+        per_topic[lang] += 1
+        if lang == "vi" and not has_vietnamese_diacritics(text):
+            per_topic["unaccented_vi"] += 1
     for topic in TOPICS:
-        assert counts.get(topic, 0) >= 40, f"{topic}: {counts.get(topic, 0)} examples"
+        found = counts.get(topic, {"vi": 0, "en": 0, "unaccented_vi": 0})
+        assert found["vi"] >= 30 and found["en"] >= 10, f"{topic}: {found}"
+        assert found["unaccented_vi"] >= 10, f"{topic}: too few examples typed without diacritics: {found}"
 
 
 def test_emergency_fallback_response_names_the_citizen_protection_hotline():
