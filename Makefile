@@ -42,7 +42,7 @@ chat: $(MODEL)  ## talk to the assistant in this terminal
 	$(PY) -m bot chat
 
 validate: $(INSTALLED)  ## rasa data validate
-	$(PY) -m rasa data validate --config config.yml --domain domain.yml --data data/nlu data/rules data/stories
+	$(PY) -m rasa data validate --fail-on-warnings --config config.yml --domain domain.yml --data data/nlu data/rules data/stories
 
 test-unit: $(MODEL)
 	$(PY) -m pytest -q
