@@ -458,7 +458,24 @@ class ButtonTextOutput(OutputChannel):
     Each platform implements `_send(recipient_id, text, buttons)`; images and attachments go
     out as their URL, and Rasa's custom JSON and elements (which our answers never use)
     are skipped instead of being shown raw.
+
+    It is built for one conversation (the platform's user or chat id, the pseudonymous
+    sender id Rasa knows, the language) or, for bot-initiated messages, for the channel
+    alone, in which case the platform id is looked up from the pseudonym.
     """
+
+    def __init__(self, channel: Any, platform_id: str | int | None = None,
+                 sender_id: str | None = None, lang: str | None = None) -> None:
+        self._channel = channel
+        self._platform_id = platform_id
+        self._sender_id = sender_id
+        self._lang = lang
+
+    async def _platform_recipient(self, recipient_id: str) -> str | int | None:
+        """The platform's id for Rasa's (pseudonymous) recipient id."""
+        if self._platform_id is not None and recipient_id == self._sender_id:
+            return self._platform_id
+        return await self._channel.context.platform_user(recipient_id, self.name())
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self._send(recipient_id, text, None)

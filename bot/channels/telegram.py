@@ -190,17 +190,8 @@ class TelegramOutput(ButtonTextOutput):
     def name(cls) -> Text:
         return CHANNEL_NAME
 
-    def __init__(self, channel: "TelegramInput", chat_id: int | None = None,
-                 sender_id: str | None = None, lang: str | None = None) -> None:
-        self._channel = channel
-        self._chat_id = chat_id
-        self._sender_id = sender_id
-        self._lang = lang
-
     async def _chat(self, recipient_id: str) -> int | None:
-        if self._chat_id is not None and recipient_id == self._sender_id:
-            return self._chat_id
-        platform_id = await self._channel.context.platform_user(recipient_id, CHANNEL_NAME)
+        platform_id = await self._platform_recipient(recipient_id)
         return int(platform_id) if platform_id is not None else None
 
     async def _keyboard(self, buttons: Iterable[Dict[str, Any]]) -> InlineKeyboardMarkup | None:

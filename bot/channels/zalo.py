@@ -315,17 +315,9 @@ class ZaloOutput(ButtonTextOutput):
     def name(cls) -> Text:
         return CHANNEL_NAME
 
-    def __init__(self, channel: "ZaloInput", user_id: str | None = None,
-                 sender_id: str | None = None, lang: str | None = None) -> None:
-        self._channel = channel
-        self._user_id = user_id
-        self._sender_id = sender_id
-        self._lang = lang
-
     async def _user(self, recipient_id: str) -> str | None:
-        if self._user_id is not None and recipient_id == self._sender_id:
-            return self._user_id
-        return await self._channel.context.platform_user(recipient_id, CHANNEL_NAME)
+        platform_id = await self._platform_recipient(recipient_id)
+        return str(platform_id) if platform_id is not None else None
 
     async def _button_specs(self, recipient_id: str, buttons: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
         specs = []

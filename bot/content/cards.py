@@ -24,6 +24,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
+from bot.vietnamese.needs import NEEDS  # the directory's fixed vocabulary
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,19 +33,6 @@ DEFAULT_CONTENT_DIR = REPO_ROOT / "content"
 LANGUAGES = ("vi", "en")
 
 LOOKUPS = ("consular_contact", "referral_partner")
-# The fixed needs vocabulary shared with the directory (see the shared brief).
-NEEDS = (
-    "legal_aid",
-    "job_placement",
-    "training",
-    "counselling",
-    "shelter",
-    "loans",
-    "repatriation",
-    "trafficking_support",
-    "complaints",
-    "insurance_claims",
-)
 REQUIRED_KEYS = ("title", "sources", "last_reviewed")
 KNOWN_KEYS = REQUIRED_KEYS + ("verified", "follow_up", "lookup", "lookup_need")
 
