@@ -51,7 +51,7 @@ test-stories: $(MODEL)  ## dialogue test stories (tests/test_stories.yml)
 	$(PY) -m rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 	    --fail-on-prediction-errors --out results/stories
 
-test: validate test-unit test-stories  ## everything CI checks: data validation, pytest, test stories
+test: validate test-stories test-unit  ## everything CI checks: data validation, test stories, pytest
 
 bench: $(MODEL)  ## intent accuracy on the held-out set, directory speed -> docs/benchmarks.md
 	$(PY) -m bot bench
