@@ -57,9 +57,9 @@ def tracker_store_endpoint(env: Mapping[str, str] = os.environ) -> dict:
         VAR_DIR.mkdir(exist_ok=True)
         store.update(dialect="sqlite", db=url.split("sqlite:///", 1)[1])
     else:
+        dialect = parsed.scheme.split("+")[0]
         store.update(
-            dialect=parsed.scheme.split("+")[0].replace("postgres", "postgresql")
-            .replace("postgresqlql", "postgresql"),
+            dialect="postgresql" if dialect == "postgres" else dialect,
             url=parsed.hostname, port=parsed.port or 5432, db=parsed.path.lstrip("/"),
             username=parsed.username, password=parsed.password,
         )
