@@ -13,7 +13,7 @@ MODEL := models/current.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	$(wildcard bot/nlu/*.py) bot/vietnamese/text.py
 
-.PHONY: help install train run chat test test-unit validate test-stories bench clean
+.PHONY: help install lint train run chat test test-unit validate test-stories bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +41,10 @@ run: $(MODEL)  ## start the assistant (web chat at http://localhost:$$PORT/webho
 chat: $(MODEL)  ## talk to the assistant in this terminal
 	$(PY) -m bot chat
 
+lint: $(INSTALLED)  ## ruff (lint and format check)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 validate: $(INSTALLED)  ## rasa data validate
 	$(PY) -m rasa data validate --fail-on-warnings --config config.yml --domain domain.yml --data data/nlu data/rules data/stories
 
@@ -51,7 +55,7 @@ test-stories: $(MODEL)  ## dialogue test stories (tests/test_stories.yml)
 	$(PY) -m rasa test core --model $(MODEL) --stories tests/test_stories.yml \
 	    --fail-on-prediction-errors --out results/stories
 
-test: validate test-stories test-unit  ## everything CI checks: data validation, test stories, pytest
+test: lint validate test-stories test-unit  ## everything CI checks: lint, data validation, test stories, pytest
 
 bench: $(MODEL)  ## intent accuracy on the held-out set, directory speed -> docs/benchmarks.md
 	$(PY) -m bot bench

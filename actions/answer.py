@@ -1,7 +1,8 @@
 """The answer action: the card of the predicted topic, in the user's language."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -16,12 +17,12 @@ SHOW_CARD_INTENT = "show_card"
 class ActionAnswerTopic(Action):
     """Renders `content/<lang>/<topic>.md` for the latest intent (or a requested card)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_topic"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         intent = latest_intent(tracker)
         card_id = latest_entity(tracker, "card") if intent == SHOW_CARD_INTENT else intent

@@ -1,7 +1,8 @@
 """What every action needs: the user's language, and the events that remember it."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -12,14 +13,12 @@ LANGUAGE_SLOT = "language"
 
 
 def user_language(tracker: Tracker) -> str:
-    """"vi" or "en": the slot, else the channel locale, else a guess from the message."""
+    """ "vi" or "en": the slot, else the channel locale, else a guess from the message."""
     latest = tracker.latest_message or {}
-    return choose_language(
-        tracker.get_slot(LANGUAGE_SLOT), latest.get("metadata"), latest.get("text")
-    )
+    return choose_language(tracker.get_slot(LANGUAGE_SLOT), latest.get("metadata"), latest.get("text"))
 
 
-def language_events(tracker: Tracker) -> List[Dict[str, Any]]:
+def language_events(tracker: Tracker) -> list[dict[str, Any]]:
     """A SlotSet that keeps the language once chosen, or nothing if already kept."""
     language = user_language(tracker)
     if tracker.get_slot(LANGUAGE_SLOT) == language:

@@ -1,7 +1,8 @@
 """Low-confidence fallback: offer the likeliest topics, and the menu if still lost."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,7 +19,7 @@ MAX_SUGGESTIONS = 3
 _NOT_SUGGESTED = {"greet", "goodbye", "thanks", "bot_challenge", "out_of_scope", FALLBACK_INTENT}
 
 
-def suggestions(ranking: List[Dict[str, Any]], known: set) -> List[str]:
+def suggestions(ranking: list[dict[str, Any]], known: set) -> list[str]:
     """The 2-3 likeliest answerable topics from an intent ranking."""
     picked = []
     for entry in ranking:
@@ -53,7 +54,7 @@ def pending_lookup(tracker: Tracker) -> str | None:
     return None
 
 
-def _user_turn_intents(tracker: Tracker) -> List[str]:
+def _user_turn_intents(tracker: Tracker) -> list[str]:
     return [
         ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
         for event in tracker.events
@@ -64,12 +65,12 @@ def _user_turn_intents(tracker: Tracker) -> List[str]:
 class ActionFallbackSuggest(Action):
     """First miss: "did you mean" buttons. Second miss in a row: the help menu."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_fallback_suggest"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lookup = pending_lookup(tracker)
         if lookup:
             return await _LOOKUPS[lookup]().run(dispatcher, tracker, domain)
@@ -87,8 +88,7 @@ class ActionFallbackSuggest(Action):
                 dispatcher.utter_message(text=menu["text"], buttons=menu["buttons"])
             return language_events(tracker)
         buttons = [
-            {"title": card_title(topic, lang) or topic, "payload": f"/{topic}"}
-            for topic in topics
+            {"title": card_title(topic, lang) or topic, "payload": f"/{topic}"} for topic in topics
         ] + [menu_button(lang)]
         dispatcher.utter_message(
             text=gettext(lang, "I am not sure I understood. Did you mean one of these?"),

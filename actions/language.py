@@ -1,8 +1,9 @@
 """Switching the answer language between Vietnamese and English."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -27,12 +28,12 @@ def requested_language(text: str, current: str) -> str:
 
 
 class ActionChangeLanguage(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_change_language"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         current = user_language(tracker)
         chosen = latest_entity(tracker, "language")
         if chosen not in SUPPORTED_LANGUAGES:

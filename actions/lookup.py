@@ -5,12 +5,14 @@ the latest message (falling back to the slots), ask for what is missing with but
 the query in a worker thread so the action server's event loop never waits on the
 database, and remember what was used in slots.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Text, Tuple, TypeVar
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -41,7 +43,7 @@ async def _in_thread(func: Callable[..., T], *args: Any) -> T:
     return await loop.run_in_executor(None, partial(func, *args))
 
 
-def _page(value: Optional[str]) -> int:
+def _page(value: str | None) -> int:
     try:
         return max(1, int(value or 1))
     except ValueError:
@@ -58,11 +60,11 @@ def _utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
 class ActionLookupConsularContact(Action):
     """The Vietnamese missions for the user's host country (and city), or asks for it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_lookup_consular_contact"
 
     @staticmethod
-    def _request(tracker: Tracker) -> Tuple[Optional[str], Optional[str]]:
+    def _request(tracker: Tracker) -> tuple[str | None, str | None]:
         said_country = country_code(latest_entity(tracker, "country"))
         said_city = city_name(latest_entity(tracker, "city"))
         said_city_country = city_country(said_city)
@@ -82,8 +84,8 @@ class ActionLookupConsularContact(Action):
         return country, city
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         country, city = self._request(tracker)
         try:
@@ -101,11 +103,11 @@ class ActionLookupConsularContact(Action):
 class ActionLookupReferralPartner(Action):
     """Partners for a need near the user's province (or in their host country)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_lookup_referral_partner"
 
     @staticmethod
-    def _request(tracker: Tracker) -> Tuple[Optional[str], Optional[str], Optional[str], int]:
+    def _request(tracker: Tracker) -> tuple[str | None, str | None, str | None, int]:
         need = need_key(latest_entity(tracker, "need")) or need_key(tracker.get_slot("need"))
         said_province = province_name(latest_entity(tracker, "province"))
         said_country = country_code(latest_entity(tracker, "country"))
@@ -120,13 +122,14 @@ class ActionLookupReferralPartner(Action):
         return need, province, country, _page(latest_entity(tracker, "page"))
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         need, province, country, page = self._request(tracker)
         events = language_events(tracker)
-        place_events = [SlotSet("province", province), SlotSet("country", country)] \
-            if province or country else []
+        place_events = (
+            [SlotSet("province", province), SlotSet("country", country)] if province or country else []
+        )
         if not need:
             _utter(dispatcher, ask_need(lang))
             return events + place_events
@@ -134,9 +137,7 @@ class ActionLookupReferralPartner(Action):
             _utter(dispatcher, ask_place(need, lang))
             return events + [SlotSet("need", need)]
         try:
-            reply = await _in_thread(
-                partner_lookup, db.database_url(), lang, need, province, country, page
-            )
+            reply = await _in_thread(partner_lookup, db.database_url(), lang, need, province, country, page)
         except SQLAlchemyError:
             log.exception("referral look-up failed")
             reply = unavailable(lang)

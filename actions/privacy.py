@@ -4,9 +4,10 @@ The deletion itself happens in `bot.tracker_store.PrivacyTrackerStore` when the 
 server saves this turn: deleting from here would be undone by that save, which writes
 back every event it does not find in the database.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset
@@ -19,12 +20,12 @@ FORGET_ACTION = "action_forget_me"
 
 
 class ActionForgetMe(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return FORGET_ACTION
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         dispatcher.utter_message(
             text=gettext(

@@ -1,18 +1,18 @@
 """`python -m bot`: the command line for staff and operators.
 
-    python -m bot ask "câu hỏi"            the bot's answer to one message
-    python -m bot ask --jsonl < msgs.txt   one JSON object per input line
-    python -m bot run                      the assistant, its action server and channels
-    python -m bot content check            validate the answer cards
-    python -m bot directory load|search    the consular/partner directory
-    python -m bot telegram setup           register the Telegram webhook and commands
+python -m bot ask "câu hỏi"            the bot's answer to one message
+python -m bot ask --jsonl < msgs.txt   one JSON object per input line
+python -m bot run                      the assistant, its action server and channels
+python -m bot content check            validate the answer cards
+python -m bot directory load|search    the consular/partner directory
+python -m bot telegram setup           register the Telegram webhook and commands
 """
+
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
-from typing import List, Optional
 
 from bot.cli import ask as ask_cli
 from bot.cli import bench as bench_cli
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -4,42 +4,45 @@ The single place that combines a content card with the fixed UI buttons, used by
 answer action (action server), the in-process emergency response (Rasa server) and the
 CLI alike.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from bot.content import default_library, render_card
 from bot.i18n import gettext
 
-Reply = Dict[str, Any]
+Reply = dict[str, Any]
 
 # Buttons that belong to a topic but are actions, not cards.
 _ACTION_BUTTONS = {
     "privacy": [("Delete my data", "/forget_me")],
-    "change_language": [("Tiếng Việt", '/change_language{"language":"vi"}'),
-                        ("English", '/change_language{"language":"en"}')],
+    "change_language": [
+        ("Tiếng Việt", '/change_language{"language":"vi"}'),
+        ("English", '/change_language{"language":"en"}'),
+    ],
 }
 MENU_CARD = "help_menu"
 
 
-def card_reply(card_id: str, lang: str) -> Optional[Reply]:
+def card_reply(card_id: str, lang: str) -> Reply | None:
     """The card rendered with its follow-up buttons, or None if no such card."""
     library = default_library()
     card = library.get(card_id, lang)
     if card is None:
         return None
     reply = render_card(card, library)
-    buttons: List[Dict[str, str]] = list(reply.get("buttons") or [])
+    buttons: list[dict[str, str]] = list(reply.get("buttons") or [])
     for title, payload in _ACTION_BUTTONS.get(card_id, []):
         buttons.append({"title": gettext(lang, title), "payload": payload})
     reply["buttons"] = buttons
     return reply
 
 
-def menu_button(lang: str) -> Dict[str, str]:
+def menu_button(lang: str) -> dict[str, str]:
     return {"title": gettext(lang, "Main menu"), "payload": f"/{MENU_CARD}"}
 
 
-def card_title(card_id: str, lang: str) -> Optional[str]:
+def card_title(card_id: str, lang: str) -> str | None:
     card = default_library().get(card_id, lang)
     return card.title if card else None

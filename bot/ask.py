@@ -4,14 +4,16 @@
 message as a new conversation. It is what `python -m bot ask` uses, and what tests use
 to check how the real bot answers.
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 from bot.content.topics import topic_ids
 from bot.language import choose_language
@@ -21,7 +23,7 @@ from bot.services import newest_model, running_action_server
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 
-def _answer_text(messages: List[Dict[str, Any]]) -> str:
+def _answer_text(messages: list[dict[str, Any]]) -> str:
     parts = []
     for message in messages:
         if message.get("text"):
@@ -42,7 +44,7 @@ class Assistant:
 
     @classmethod
     @contextlib.contextmanager
-    def running(cls, model: Optional[Path] = None) -> Iterator["Assistant"]:
+    def running(cls, model: Path | None = None) -> Iterator[Assistant]:
         from rasa.core.agent import Agent
         from rasa.utils.endpoints import EndpointConfig
 
@@ -60,20 +62,18 @@ class Assistant:
             yield cls(agent)
 
     async def ask_async(
-        self, text: str, metadata: Optional[Dict[str, Any]] = None, sender_id: Optional[str] = None
-    ) -> Dict[str, Any]:
+        self, text: str, metadata: dict[str, Any] | None = None, sender_id: str | None = None
+    ) -> dict[str, Any]:
         """The bot's reply; a new conversation unless a sender_id continues one."""
         sender = sender_id or f"ask-{uuid.uuid4().hex}"
         from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
         output = CollectingOutputChannel()
-        await self._agent.handle_message(
-            UserMessage(text, output, sender, metadata=metadata)
-        )
+        await self._agent.handle_message(UserMessage(text, output, sender, metadata=metadata))
         tracker = await self._agent.tracker_store.retrieve(sender)
         parse = tracker.latest_message.parse_data if tracker and tracker.latest_message else {}
         intent = (parse.get("intent") or {}).get("name")
-        entities: Dict[str, Any] = {}
+        entities: dict[str, Any] = {}
         for entity in parse.get("entities") or []:
             entities.setdefault(entity["entity"], entity["value"])
         card = entities.get("card") if intent == "show_card" else None
@@ -91,6 +91,6 @@ class Assistant:
         }
 
     def ask(
-        self, text: str, metadata: Optional[Dict[str, Any]] = None, sender_id: Optional[str] = None
-    ) -> Dict[str, Any]:
+        self, text: str, metadata: dict[str, Any] | None = None, sender_id: str | None = None
+    ) -> dict[str, Any]:
         return self._loop.run_until_complete(self.ask_async(text, metadata, sender_id))

@@ -6,6 +6,7 @@
 - Training: wall-clock time of a full `rasa train` on this machine.
 - Directory: partner look-up latency at 10,000 rows (bot.directory.bench).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,6 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 from bot.services import REPO_ROOT, newest_model
 
@@ -28,14 +28,14 @@ REPORT = REPO_ROOT / "docs" / "benchmarks.md"
 TARGETS = {"overall": 0.92, "unaccented": 0.88, "colloquial": 0.88}
 
 
-def load_examples(path: Path) -> List[Tuple[str, str]]:
+def load_examples(path: Path) -> list[tuple[str, str]]:
     from rasa.shared.nlu.training_data.loading import load_data
 
     data = load_data(str(path))
     return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
 
 
-def macro_f1(pairs: List[Tuple[str, str]]) -> float:
+def macro_f1(pairs: list[tuple[str, str]]) -> float:
     """Macro-averaged F1 over the true labels present (pairs of expected, predicted)."""
     labels = sorted({expected for expected, _ in pairs})
     scores = []
@@ -49,11 +49,11 @@ def macro_f1(pairs: List[Tuple[str, str]]) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
-def accuracy(pairs: List[Tuple[str, str]]) -> float:
+def accuracy(pairs: list[tuple[str, str]]) -> float:
     return sum(1 for e, p in pairs if e == p) / len(pairs) if pairs else 0.0
 
 
-async def _predict(agent, texts: List[str]) -> List[str]:
+async def _predict(agent, texts: list[str]) -> list[str]:
     out = []
     for text in texts:
         parsed = await agent.parse_message(text)
@@ -61,7 +61,7 @@ async def _predict(agent, texts: List[str]) -> List[str]:
     return out
 
 
-def evaluate_nlu(model: Path) -> Dict[str, object]:
+def evaluate_nlu(model: Path) -> dict[str, object]:
     from rasa.core.agent import Agent
 
     from bot.logs import quiet_rasa_logging
@@ -69,13 +69,13 @@ def evaluate_nlu(model: Path) -> Dict[str, object]:
     quiet_rasa_logging()
     agent = Agent.load(str(model))
     loop = asyncio.new_event_loop()
-    results: Dict[str, object] = {}
-    everything: List[Tuple[str, str]] = []
-    errors: Dict[Tuple[str, str], int] = defaultdict(int)
+    results: dict[str, object] = {}
+    everything: list[tuple[str, str]] = []
+    errors: dict[tuple[str, str], int] = defaultdict(int)
     for form in FORMS:
         examples = load_examples(HELD_OUT / f"{form}.yml")
         predicted = loop.run_until_complete(_predict(agent, [t for t, _ in examples]))
-        pairs = [(expected, got) for (_, expected), got in zip(examples, predicted)]
+        pairs = [(expected, got) for (_, expected), got in zip(examples, predicted, strict=True)]
         for expected, got in pairs:
             if expected != got:
                 errors[(expected, got)] += 1
@@ -97,9 +97,27 @@ def time_training() -> float:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain.yml",
-             "--data", "data/nlu", "data/rules", "data/stories", "--out", out, "--force"],
-            cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "train",
+                "--config",
+                "config.yml",
+                "--domain",
+                "domain.yml",
+                "--data",
+                "data/nlu",
+                "data/rules",
+                "data/stories",
+                "--out",
+                out,
+                "--force",
+            ],
+            cwd=REPO_ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
         )
         return time.perf_counter() - start
@@ -129,7 +147,9 @@ def training_examples() -> int:
     return len(load_data(str(REPO_ROOT / "data" / "nlu")).intent_examples)
 
 
-def write_report(nlu: Dict[str, object], train_seconds: float | None, directory: Dict[str, float] | None) -> str:
+def write_report(
+    nlu: dict[str, object], train_seconds: float | None, directory: dict[str, float] | None
+) -> str:
     lines = [
         "# Benchmarks",
         "",

@@ -7,11 +7,11 @@ for situations (beaten, locked in, trafficked, passport taken with threats, sexu
 self-harm, detention, kidnapping, a cry for rescue), not single words, so that ordinary
 questions ("mệt chết đi được", "trợ cấp tử tuất", "dead tired") do not trigger it.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Optional
 
 from bot.vietnamese.text import fold
 
@@ -133,7 +133,7 @@ _HARMLESS = re.compile(
 )
 
 
-def detect_danger(text: str) -> Optional[str]:
+def detect_danger(text: str) -> str | None:
     """The kind of danger a message expresses ("violence", "self_harm", ...), or None."""
     if not text:
         return None

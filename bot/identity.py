@@ -13,14 +13,15 @@ random key once and keeps it in the `pseudonym_secrets` table, so pseudonyms sta
 across restarts and replicas sharing the database. Changing the key changes every
 pseudonym (each user starts a fresh conversation), so set it once and keep it.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -55,7 +56,7 @@ def pseudonymize(platform: str, platform_user_id: str | int, secret: str) -> str
     """
     if not secret:
         raise ValueError("a non-empty secret is required to pseudonymize a sender")
-    message = f"{platform}:{platform_user_id}".encode("utf-8")
+    message = f"{platform}:{platform_user_id}".encode()
     digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
     return f"{platform}-{digest[:32]}"
 
@@ -130,6 +131,4 @@ class IdentityStore:
     def forget(self, sender_id: str) -> int:
         """Delete the way back from `sender_id` to a person; returns the rows deleted."""
         with self._engine.begin() as conn:
-            return conn.execute(
-                sa.delete(identities).where(identities.c.sender_id == sender_id)
-            ).rowcount
+            return conn.execute(sa.delete(identities).where(identities.c.sender_id == sender_id)).rowcount

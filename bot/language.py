@@ -4,10 +4,11 @@ A message with Vietnamese diacritics is Vietnamese. Without them, common Vietnam
 function words typed unaccented ("lam sao", "khong", "em", "duoc") are weighed against
 common English words; ties go to Vietnamese, the language of most users.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from bot.i18n import SUPPORTED_LANGUAGES, supported
 from bot.vietnamese.text import fold, has_vietnamese_diacritics
@@ -38,7 +39,7 @@ _SHARED = _VI_WORDS & _EN_WORDS
 
 
 def detect_language(text: str) -> str:
-    """"vi" or "en" for one message."""
+    """ "vi" or "en" for one message."""
     if not text or has_vietnamese_diacritics(text):
         return "vi"
     words = _WORD.findall(fold(text))
@@ -47,9 +48,7 @@ def detect_language(text: str) -> str:
     return "en" if en > vi else "vi"
 
 
-def choose_language(
-    slot_value: Optional[str], metadata: Optional[Mapping], text: Optional[str]
-) -> str:
+def choose_language(slot_value: str | None, metadata: Mapping | None, text: str | None) -> str:
     """The slot if set, else the channel locale from metadata, else a guess from text."""
     if slot_value in SUPPORTED_LANGUAGES:
         return str(slot_value)

@@ -4,6 +4,7 @@ Rasa's debug logs include message text and sender ids. Our commands keep Rasa at
 send logs to stderr (stdout is for answers, e.g. `ask --jsonl`), and our own modules log
 counts and kinds, never text, tokens or platform ids.
 """
+
 from __future__ import annotations
 
 import logging

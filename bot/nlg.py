@@ -5,10 +5,11 @@ is rendered by the Rasa server itself from `content/<lang>/emergency_help.md`, s
 in danger gets the hotlines even when the action server or the database is down. Every
 other response comes from the domain as usual.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa.core.nlg.generator import NaturalLanguageGenerator
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -36,16 +37,16 @@ def tracker_language(tracker: DialogueStateTracker) -> str:
 class ContentNLG(NaturalLanguageGenerator):
     """Cards for the responses in CARD_RESPONSES, domain responses for the rest."""
 
-    def __init__(self, endpoint_config: Any = None, domain: Optional[Domain] = None) -> None:
+    def __init__(self, endpoint_config: Any = None, domain: Domain | None = None) -> None:
         self._templated = TemplatedNaturalLanguageGenerator((domain or Domain.empty()).responses)
 
     async def generate(
         self,
-        utter_action: Text,
+        utter_action: str,
         tracker: DialogueStateTracker,
-        output_channel: Text,
+        output_channel: str,
         **kwargs: Any,
-    ) -> Optional[Dict[Text, Any]]:
+    ) -> dict[str, Any] | None:
         card_id = CARD_RESPONSES.get(utter_action)
         if card_id:
             try:

@@ -3,6 +3,7 @@
 Shared by `python -m bot run` (the servers) and `python -m bot ask` (one process that
 answers a list of questions), so both run the same configuration.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping, Optional
 from urllib.parse import urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,8 +52,7 @@ def tracker_store_endpoint(env: Mapping[str, str] = os.environ) -> dict:
     """endpoints.yml `tracker_store` for TRACKER_STORE_URL (default an SQLite file)."""
     url = env.get("TRACKER_STORE_URL") or f"sqlite:///{VAR_DIR / 'tracker.db'}"
     parsed = urlparse(url)
-    store = {"type": "bot.tracker_store.PrivacyTrackerStore",
-             "identity_database_url": database_url(env)}
+    store = {"type": "bot.tracker_store.PrivacyTrackerStore", "identity_database_url": database_url(env)}
     if parsed.scheme.startswith("sqlite"):
         VAR_DIR.mkdir(exist_ok=True)
         store.update(dialect="sqlite", db=url.split("sqlite:///", 1)[1])
@@ -60,8 +60,11 @@ def tracker_store_endpoint(env: Mapping[str, str] = os.environ) -> dict:
         dialect = parsed.scheme.split("+")[0]
         store.update(
             dialect="postgresql" if dialect == "postgres" else dialect,
-            url=parsed.hostname, port=parsed.port or 5432, db=parsed.path.lstrip("/"),
-            username=parsed.username, password=parsed.password,
+            url=parsed.hostname,
+            port=parsed.port or 5432,
+            db=parsed.path.lstrip("/"),
+            username=parsed.username,
+            password=parsed.password,
         )
     return store
 
@@ -76,8 +79,11 @@ def endpoints(action_port: int, env: Mapping[str, str] = os.environ) -> dict:
     if redis_url:
         parsed = urlparse(redis_url)
         config["lock_store"] = {
-            "type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
-            "db": int((parsed.path or "/1").lstrip("/") or 1), "password": parsed.password,
+            "type": "redis",
+            "url": parsed.hostname,
+            "port": parsed.port or 6379,
+            "db": int((parsed.path or "/1").lstrip("/") or 1),
+            "password": parsed.password,
         }
     return config
 
@@ -88,7 +94,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float, process: Optional[subprocess.Popen] = None) -> None:
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -102,21 +108,23 @@ def wait_for_http(url: str, timeout: float, process: Optional[subprocess.Popen] 
 
 
 def start_action_server(
-    port: int, env: Optional[Mapping[str, str]] = None, quiet: bool = False
+    port: int, env: Mapping[str, str] | None = None, quiet: bool = False
 ) -> subprocess.Popen:
     """The rasa-sdk action server serving `actions/`, answering on /health when ready."""
     child_env = {**os.environ, **(env or {}), "RASA_TELEMETRY_ENABLED": "false"}
     child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), child_env.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        cwd=REPO_ROOT, env=child_env,
-        stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.DEVNULL if quiet else None,
+        cwd=REPO_ROOT,
+        env=child_env,
+        stdout=subprocess.DEVNULL if quiet else None,
+        stderr=subprocess.DEVNULL if quiet else None,
     )
     return process
 
 
 @contextlib.contextmanager
-def running_action_server(port: Optional[int] = None, quiet: bool = True) -> Iterator[int]:
+def running_action_server(port: int | None = None, quiet: bool = True) -> Iterator[int]:
     """An action server for the duration of the block; yields its port."""
     port = port or free_port()
     process = start_action_server(port, quiet=quiet)

@@ -4,10 +4,11 @@ Configured in endpoints.yml as `type: bot.tracker_store.PrivacyTrackerStore`. Wh
 ran the forget action, saving it deletes every stored event of that sender and the
 channel's map from the pseudonym back to the platform user id, instead of storing.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -32,7 +33,7 @@ def asked_to_forget(tracker: DialogueStateTracker) -> bool:
 class PrivacyTrackerStore(SQLTrackerStore):
     """SQLTrackerStore whose save honours a user's request to be forgotten."""
 
-    def __init__(self, *args: Any, identity_database_url: Optional[str] = None, **kwargs: Any):
+    def __init__(self, *args: Any, identity_database_url: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._identity_database_url = identity_database_url
 
@@ -41,15 +42,13 @@ class PrivacyTrackerStore(SQLTrackerStore):
             await super().save(tracker)
             return
         with self.session_scope() as session:
-            session.execute(
-                sa.delete(self.SQLEvent).where(self.SQLEvent.sender_id == tracker.sender_id)
-            )
+            session.execute(sa.delete(self.SQLEvent).where(self.SQLEvent.sender_id == tracker.sender_id))
             session.commit()
         removed = forget_identity(tracker.sender_id, self._identity_database_url)
         logger.info("Forgot a conversation on request (%d identity rows removed).", removed)
 
 
-def forget_identity(sender_id: str, database_url: Optional[str]) -> int:
+def forget_identity(sender_id: str, database_url: str | None) -> int:
     """Remove the pseudonym -> platform id map of a sender; 0 when there is none."""
     from bot.identity import IdentityStore  # the channels' own table
 

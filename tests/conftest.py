@@ -4,13 +4,14 @@ A test that needs PostgreSQL or Redis asks for it here. When the service is not 
 the test is skipped with the reason, unless REQUIRE_SERVICES=1 (set by `.ci/run`), which
 turns that skip into a failure so CI never passes by skipping.
 """
+
 from __future__ import annotations
 
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlparse
 
 import pytest

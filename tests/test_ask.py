@@ -1,5 +1,6 @@
 """The trained bot end to end (model + action server + content + directory), as
 `python -m bot ask` runs it: every topic is recognised and answered with its card."""
+
 from __future__ import annotations
 
 import json
@@ -89,8 +90,11 @@ def test_english_message_gets_the_topic_card_in_english(assistant, topic, text):
 
 @pytest.mark.parametrize(
     "text, lang",
-    [("cứu em với, ông chủ đánh em", "vi"), ("chu nhot em trong phong ko cho ra", "vi"),
-     ("help, my boss locked me in and took my passport", "en")],
+    [
+        ("cứu em với, ông chủ đánh em", "vi"),
+        ("chu nhot em trong phong ko cho ra", "vi"),
+        ("help, my boss locked me in and took my passport", "en"),
+    ],
 )
 def test_danger_gets_the_urgent_card_with_the_hotline(assistant, text, lang):
     result = assistant.ask(text)
@@ -131,8 +135,13 @@ def test_language_switch_holds_for_the_next_answer(assistant):
 def test_ask_jsonl_command_writes_one_object_per_line():
     lines = "số điện thoại đại sứ quán ở Hàn\nhow do I get my deposit back\n\nem ở nghe an muon tim viec\n"
     completed = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--jsonl"], input=lines, capture_output=True,
-        text=True, cwd=ROOT, timeout=300, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        [sys.executable, "-m", "bot", "ask", "--jsonl"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     rows = [json.loads(line) for line in completed.stdout.splitlines()]
@@ -158,7 +167,10 @@ def test_urgent_help_is_answered_even_when_the_action_server_is_down():
         generator=EndpointConfig(type="bot.nlg.ContentNLG"),
     )
     offline = Assistant(agent)
-    for text, lang in (("ông chủ nhốt em trong phòng, cứu em", "vi"), ("my boss beats me, please help", "en")):
+    for text, lang in (
+        ("ông chủ nhốt em trong phòng, cứu em", "vi"),
+        ("my boss beats me, please help", "en"),
+    ):
         result = offline.ask(text)
         assert f"**{_title('emergency_help', lang)}**" in result["answer"]
         assert "+84 981 84 84 84" in result["answer"]
@@ -183,8 +195,16 @@ def test_consular_lookups_through_the_bot(assistant, text, expected):
 @pytest.mark.parametrize(
     "text, asks, found",
     [
-        ("ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước", "Bạn cần hỗ trợ về việc gì?", "Trung tâm Dịch vụ việc làm"),
-        ("which organisations help returnees in Ha Tinh", "What kind of help are you looking for?", "Employment Service Centre"),
+        (
+            "ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước",
+            "Bạn cần hỗ trợ về việc gì?",
+            "Trung tâm Dịch vụ việc làm",
+        ),
+        (
+            "which organisations help returnees in Ha Tinh",
+            "What kind of help are you looking for?",
+            "Employment Service Centre",
+        ),
     ],
 )
 def test_partner_lookup_asks_the_need_then_answers_for_the_province(assistant, text, asks, found):

@@ -3,6 +3,7 @@
 Each check gets a small content tree in a temp folder that passes, then one change
 that must make it fail; the last test runs the checks on the real `content/`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentLibrary, CardError, check_content, load_card, render_card, strip_markup
-from bot.content.checks import figures, find_phone_numbers
+from bot.content import CardError, ContentLibrary, check_content, load_card, render_card, strip_markup
 from bot.content import cli as content_cli
+from bot.content.checks import figures, find_phone_numbers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,28 +56,37 @@ def repo(tmp_path: Path) -> Path:
     """A minimal valid repository: two topics, one sub-card, allow-list, directory data."""
     write(tmp_path / "topics.yml", TOPICS)
     content = tmp_path / "content"
-    write(content / "vi" / "deposit_refund.md", card_text(
-        "Lấy lại tiền ký quỹ",
-        "Ngân hàng trả **gốc và lãi** trong 15 ngày làm việc: 100.000.000 đồng.\n\nGọi +84 981 84 84 84.",
-        follow_up="[early_return, eps_deposit]",
-    ))
-    write(content / "en" / "deposit_refund.md", card_text(
-        "Getting your deposit back",
-        "The bank pays **principal and interest** within 15 working days: VND 100,000,000.\n\nCall +84 981 84 84 84.",
-        follow_up="[early_return, eps_deposit]",
-    ))
+    write(
+        content / "vi" / "deposit_refund.md",
+        card_text(
+            "Lấy lại tiền ký quỹ",
+            "Ngân hàng trả **gốc và lãi** trong 15 ngày làm việc: 100.000.000 đồng.\n\nGọi +84 981 84 84 84.",
+            follow_up="[early_return, eps_deposit]",
+        ),
+    )
+    write(
+        content / "en" / "deposit_refund.md",
+        card_text(
+            "Getting your deposit back",
+            "The bank pays **principal and interest** within 15 working days: VND 100,000,000.\n\nCall +84 981 84 84 84.",
+            follow_up="[early_return, eps_deposit]",
+        ),
+    )
     write(content / "vi" / "early_return.md", card_text("Về nước trước hạn", "Gọi 1955 (Đài Loan), 24/7."))
     write(content / "en" / "early_return.md", card_text("Returning early", "Call 1955 (Taiwan), 24/7."))
     write(content / "vi" / "eps_deposit.md", card_text("Ký quỹ EPS", "Từ ngày 1/7/2025."))
     write(content / "en" / "eps_deposit.md", card_text("EPS deposit", "From 1 July 2025."))
-    write(content / "phone_numbers.yml", textwrap.dedent(
-        """\
+    write(
+        content / "phone_numbers.yml",
+        textwrap.dedent(
+            """\
         - number: "+84 981 84 84 84"
           purpose: Citizen protection hotline, Consular Department (MOFA)
           source: dofabrvt.gov.vn
           confidence: HIGH
         """
-    ))
+        ),
+    )
     write(tmp_path / "data" / "directory" / "partners.csv", "name,phone\nTaiwan MOL hotline,1955\n")
     return tmp_path
 
@@ -109,14 +119,34 @@ def test_load_card_reads_front_matter_and_body(repo: Path) -> None:
         ("Just a body\n", 1, "missing front matter"),
         ("---\ntitle: x\nsources: [a\nlast_reviewed: 2026-11-24\n---\nbody\n", 4, "not valid YAML"),
         ("---\nsources: [a]\nlast_reviewed: 2026-11-24\n---\nbody\n", 1, "missing or empty 'title'"),
-        ("---\ntitle: '  '\nsources: [a]\nlast_reviewed: 2026-11-24\n---\nbody\n", 2, "missing or empty 'title'"),
+        (
+            "---\ntitle: '  '\nsources: [a]\nlast_reviewed: 2026-11-24\n---\nbody\n",
+            2,
+            "missing or empty 'title'",
+        ),
         ("---\ntitle: T\nlast_reviewed: 2026-11-24\n---\nbody\n", 1, "missing or empty 'sources'"),
-        ("---\ntitle: T\nsources: []\nlast_reviewed: 2026-11-24\n---\nbody\n", 3, "missing or empty 'sources'"),
+        (
+            "---\ntitle: T\nsources: []\nlast_reviewed: 2026-11-24\n---\nbody\n",
+            3,
+            "missing or empty 'sources'",
+        ),
         ("---\ntitle: T\nsources: [a]\n---\nbody\n", 1, "missing 'last_reviewed'"),
         ("---\ntitle: T\nsources: [a]\nlast_reviewed: 24/11/2026\n---\nbody\n", 4, "must be a date"),
-        ("---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nfollow_up: deposit_refund\n---\nbody\n", 5, "'follow_up' must be a list"),
-        ("---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nsource: x\n---\nbody\n", 5, "unknown key 'source'"),
-        ("---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nlookup: referral_partner\nlookup_need: food\n---\nbody\n", 6, "unknown need 'food'"),
+        (
+            "---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nfollow_up: deposit_refund\n---\nbody\n",
+            5,
+            "'follow_up' must be a list",
+        ),
+        (
+            "---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nsource: x\n---\nbody\n",
+            5,
+            "unknown key 'source'",
+        ),
+        (
+            "---\ntitle: T\nsources: [a]\nlast_reviewed: 2026-11-24\nlookup: referral_partner\nlookup_need: food\n---\nbody\n",
+            6,
+            "unknown need 'food'",
+        ),
     ],
 )
 def test_card_errors_name_file_line_and_reason(tmp_path: Path, text: str, line: int, reason: str) -> None:
@@ -131,7 +161,9 @@ def test_card_errors_name_file_line_and_reason(tmp_path: Path, text: str, line: 
 # --- ContentLibrary -----------------------------------------------------------------
 
 
-def test_library_falls_back_to_other_language_only_when_missing(repo: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_library_falls_back_to_other_language_only_when_missing(
+    repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     library = ContentLibrary(repo / "content")
     assert library.get("deposit_refund", "en").lang == "en"
     (repo / "content" / "en" / "eps_deposit.md").unlink()
@@ -178,12 +210,21 @@ def test_render_card_gives_title_body_and_buttons(repo: Path, monkeypatch: pytes
 
 def test_render_card_adds_lookup_button(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOPICS_FILE", str(repo / "topics.yml"))
-    write(repo / "content" / "en" / "early_return.md", card_text(
-        "Returning early", "Call 1955 (Taiwan), 24/7.", lookup="referral_partner", lookup_need="legal_aid"))
+    write(
+        repo / "content" / "en" / "early_return.md",
+        card_text(
+            "Returning early", "Call 1955 (Taiwan), 24/7.", lookup="referral_partner", lookup_need="legal_aid"
+        ),
+    )
     library = ContentLibrary(repo / "content")
     buttons = render_card(library.get("early_return", "en"), library)["buttons"]
-    assert buttons == [{"title": "Find organisations near me", "payload": '/referral_partner{"need": "legal_aid"}'}]
-    write(repo / "content" / "en" / "eps_deposit.md", card_text("EPS deposit", "From 1 July 2025.", lookup="consular_contact"))
+    assert buttons == [
+        {"title": "Find organisations near me", "payload": '/referral_partner{"need": "legal_aid"}'}
+    ]
+    write(
+        repo / "content" / "en" / "eps_deposit.md",
+        card_text("EPS deposit", "From 1 July 2025.", lookup="consular_contact"),
+    )
     buttons = render_card(library.get("eps_deposit", "en"), library)["buttons"]
     assert buttons == [{"title": "Find the embassy contacts", "payload": "/consular_contact"}]
 
@@ -202,22 +243,36 @@ def test_check_fails_when_topic_lacks_a_card(repo: Path) -> None:
 
 
 def test_check_fails_when_card_lacks_sources_or_date(repo: Path) -> None:
-    write(repo / "content" / "vi" / "early_return.md", "---\ntitle: T\nlast_reviewed: 2026-11-24\n---\nGọi 1955 (Đài Loan), 24/7.\n")
+    write(
+        repo / "content" / "vi" / "early_return.md",
+        "---\ntitle: T\nlast_reviewed: 2026-11-24\n---\nGọi 1955 (Đài Loan), 24/7.\n",
+    )
     write(repo / "content" / "vi" / "eps_deposit.md", "---\ntitle: T\nsources: [a]\n---\nTừ ngày 1/7/2025.\n")
     problems = run_checks(repo)
-    assert "content/vi/early_return.md:1: missing or empty 'sources': list where each fact comes from" in problems
+    assert (
+        "content/vi/early_return.md:1: missing or empty 'sources': list where each fact comes from"
+        in problems
+    )
     assert any(p.startswith("content/vi/eps_deposit.md:1: missing 'last_reviewed'") for p in problems)
 
 
 def test_check_fails_on_follow_up_without_card(repo: Path) -> None:
     (repo / "content" / "en" / "eps_deposit.md").unlink()
     problems = run_checks(repo)
-    assert any(p.startswith("content/en/deposit_refund.md:") and "follow_up 'eps_deposit'" in p for p in problems)
+    assert any(
+        p.startswith("content/en/deposit_refund.md:") and "follow_up 'eps_deposit'" in p for p in problems
+    )
 
 
 def test_check_fails_on_unknown_phone_number(repo: Path) -> None:
-    write(repo / "content" / "vi" / "early_return.md", card_text("Về nước trước hạn", "Gọi 1955 (Đài Loan), 24/7 hoặc 0912 345 678."))
-    write(repo / "content" / "en" / "early_return.md", card_text("Returning early", "Call 1955 (Taiwan), 24/7 or 0912 345 678."))
+    write(
+        repo / "content" / "vi" / "early_return.md",
+        card_text("Về nước trước hạn", "Gọi 1955 (Đài Loan), 24/7 hoặc 0912 345 678."),
+    )
+    write(
+        repo / "content" / "en" / "early_return.md",
+        card_text("Returning early", "Call 1955 (Taiwan), 24/7 or 0912 345 678."),
+    )
     problems = run_checks(repo)
     assert sum("phone number 0912 345 678" in p for p in problems) == 2
 
@@ -235,17 +290,26 @@ def test_check_fails_on_allow_list_entry_without_source(repo: Path) -> None:
 
 
 def test_check_fails_when_vi_and_en_figures_differ(repo: Path) -> None:
-    write(repo / "content" / "en" / "deposit_refund.md", card_text(
-        "Getting your deposit back",
-        "The bank pays **principal and interest** within 10 working days: VND 100,000,000.\n\nCall +84 981 84 84 84.",
-        follow_up="[early_return, eps_deposit]",
-    ))
+    write(
+        repo / "content" / "en" / "deposit_refund.md",
+        card_text(
+            "Getting your deposit back",
+            "The bank pays **principal and interest** within 10 working days: VND 100,000,000.\n\nCall +84 981 84 84 84.",
+            follow_up="[early_return, eps_deposit]",
+        ),
+    )
     problems = run_checks(repo)
-    assert "content/en/deposit_refund.md:1: figures differ from the vi card: only in vi: 15; only in en: 10" in problems
+    assert (
+        "content/en/deposit_refund.md:1: figures differ from the vi card: only in vi: 15; only in en: 10"
+        in problems
+    )
 
 
 def test_check_fails_on_markup_outside_the_subset(repo: Path) -> None:
-    write(repo / "content" / "vi" / "eps_deposit.md", card_text("Ký quỹ EPS", "# Ký quỹ\n\nXem [đây](https://eps.go.kr). Từ ngày 1/7/2025."))
+    write(
+        repo / "content" / "vi" / "eps_deposit.md",
+        card_text("Ký quỹ EPS", "# Ký quỹ\n\nXem [đây](https://eps.go.kr). Từ ngày 1/7/2025."),
+    )
     problems = run_checks(repo)
     assert any("eps_deposit.md:7: headings" in p for p in problems)
     assert any("eps_deposit.md:9: write URLs out plainly" in p for p in problems)
@@ -277,7 +341,9 @@ def test_different_figures_compare_different(vi: str, en: str) -> None:
 
 
 def test_phone_numbers_are_told_apart_from_amounts() -> None:
-    text = "Gọi 1955 hoặc +84 981 84 84 84; ký quỹ 100.000.000 đồng trong 180 ngày; Luật số 283/2026; 1577-0071"
+    text = (
+        "Gọi 1955 hoặc +84 981 84 84 84; ký quỹ 100.000.000 đồng trong 180 ngày; Luật số 283/2026; 1577-0071"
+    )
     assert find_phone_numbers(text) == ["1955", "+84 981 84 84 84", "1577-0071"]
 
 
@@ -296,7 +362,9 @@ def test_cli_check_reports_ok_and_problems(repo: Path, capsys: pytest.CaptureFix
     assert "2 topics × 2 languages OK" in capsys.readouterr().out
     (repo / "content" / "en" / "early_return.md").unlink()
     assert _cli(["content", "check", "--root", str(repo / "content")]) == 1
-    assert "content/en/early_return.md: missing card for topic 'early_return' in en" in capsys.readouterr().out
+    assert (
+        "content/en/early_return.md: missing card for topic 'early_return' in en" in capsys.readouterr().out
+    )
 
 
 # --- the real content ------------------------------------------------------------------

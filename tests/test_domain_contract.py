@@ -1,4 +1,5 @@
 """The topic contract: every topic id in topics.yml is an intent, has a rule and is trained."""
+
 from pathlib import Path
 
 import yaml
@@ -31,7 +32,9 @@ def test_every_topic_has_exactly_one_rule():
 
 
 def test_emergency_is_answered_in_process_and_lookups_by_their_actions():
-    rules = {r["steps"][0]["intent"]: r["steps"][1]["action"] for r in _yaml("data/rules/topics.yml")["rules"]}
+    rules = {
+        r["steps"][0]["intent"]: r["steps"][1]["action"] for r in _yaml("data/rules/topics.yml")["rules"]
+    }
     assert rules["emergency_help"] == "utter_emergency_help"
     assert rules["consular_contact"] == "action_lookup_consular_contact"
     assert rules["referral_partner"] == "action_lookup_referral_partner"

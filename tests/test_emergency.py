@@ -1,5 +1,6 @@
 """Danger must win: messages that express danger are recognised in both languages and any
 spelling, and ordinary questions with alarming words are not."""
+
 import pytest
 
 from bot.emergency import detect_danger

@@ -1,4 +1,5 @@
 """UI strings: every string the code shows has a Vietnamese translation."""
+
 import ast
 import datetime
 from pathlib import Path
@@ -16,9 +17,16 @@ def _msgids_used_in_code():
     for path in list((ROOT / "bot").rglob("*.py")) + list((ROOT / "actions").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "gettext"):
+            if not (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "gettext"
+            ):
                 continue
-            if len(node.args) < 2 or not isinstance(node.args[1], ast.Constant) or not isinstance(node.args[1].value, str):
+            if (
+                len(node.args) < 2
+                or not isinstance(node.args[1], ast.Constant)
+                or not isinstance(node.args[1].value, str)
+            ):
                 continue
             domain = "messages"
             for keyword in node.keywords:

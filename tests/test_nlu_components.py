@@ -1,4 +1,5 @@
 """Our Rasa graph components, run the way Rasa runs them (create, then process)."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,18 +41,30 @@ def test_normalizer_rewrites_text_for_training_and_prediction(storage):
 
 
 def test_folded_featurizer_gives_accented_and_unaccented_text_the_same_features(storage):
-    tokenizer = WhitespaceTokenizer.create(WhitespaceTokenizer.get_default_config(), storage, Resource("tok"), _context())
-    featurizer = _create(FoldedCountVectorsFeaturizer, storage, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4}, "folded")
-    training = TrainingData([
-        Message({"text": "hoàn tiền ký quỹ", "intent": "deposit_refund"}),
-        Message({"text": "bảo hiểm xã hội", "intent": "social_insurance_vn"}),
-    ])
+    tokenizer = WhitespaceTokenizer.create(
+        WhitespaceTokenizer.get_default_config(), storage, Resource("tok"), _context()
+    )
+    featurizer = _create(
+        FoldedCountVectorsFeaturizer,
+        storage,
+        {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4},
+        "folded",
+    )
+    training = TrainingData(
+        [
+            Message({"text": "hoàn tiền ký quỹ", "intent": "deposit_refund"}),
+            Message({"text": "bảo hiểm xã hội", "intent": "social_insurance_vn"}),
+        ]
+    )
     tokenizer.process_training_data(training)
     featurizer.train(training)
     accented, plain, other = (Message({"text": t}) for t in ("tiền ký quỹ", "tien ky quy", "bao hiem"))
     tokenizer.process([accented, plain, other])
     featurizer.process([accented, plain, other])
-    vector = lambda m: m.get_sparse_features("text")[1].features.toarray().tolist()
+
+    def vector(m):
+        return m.get_sparse_features("text")[1].features.toarray().tolist()
+
     assert vector(accented) == vector(plain)
     assert vector(accented) != vector(other)
 

@@ -1,4 +1,5 @@
 """Forget me: after the forget action, nothing of the conversation stays stored."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -12,7 +13,9 @@ from bot.tracker_store import PrivacyTrackerStore, asked_to_forget
 
 def _store(tmp_path, identity_url):
     return PrivacyTrackerStore(
-        domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"),
+        domain=Domain.empty(),
+        dialect="sqlite",
+        db=str(tmp_path / "tracker.db"),
         identity_database_url=identity_url,
     )
 
@@ -20,7 +23,9 @@ def _store(tmp_path, identity_url):
 def _rows(tmp_path, sender):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)
     with engine.connect() as conn:
-        return conn.execute(sa.text("select count(*) from events where sender_id = :s"), {"s": sender}).scalar()
+        return conn.execute(
+            sa.text("select count(*) from events where sender_id = :s"), {"s": sender}
+        ).scalar()
 
 
 def _tracker(sender, *events):
@@ -41,12 +46,18 @@ async def test_forget_deletes_the_conversation_and_the_identity_map(tmp_path):
     identities.remember("pseudo-2", "telegram", 987654321)
     store = _store(tmp_path, identity_url)
 
-    conversation = [UserUttered("tiền ký quỹ"), ActionExecuted("action_answer_topic"), SlotSet("language", "vi")]
+    conversation = [
+        UserUttered("tiền ký quỹ"),
+        ActionExecuted("action_answer_topic"),
+        SlotSet("language", "vi"),
+    ]
     await store.save(_tracker("pseudo-1", *conversation))
     await store.save(_tracker("pseudo-2", *conversation))
     assert _rows(tmp_path, "pseudo-1") > 0
 
-    await store.save(_tracker("pseudo-1", *conversation, UserUttered("/forget_me"), ActionExecuted("action_forget_me")))
+    await store.save(
+        _tracker("pseudo-1", *conversation, UserUttered("/forget_me"), ActionExecuted("action_forget_me"))
+    )
 
     assert _rows(tmp_path, "pseudo-1") == 0
     assert identities.lookup("pseudo-1") is None

@@ -1,4 +1,5 @@
 """The text normaliser, diacritic folding and language detection."""
+
 import pytest
 
 from bot.language import choose_language, detect_language
@@ -16,8 +17,14 @@ def test_normalize_unifies_lookalike_d():
 
 @pytest.mark.parametrize(
     "text, folded",
-    [("Hàn Quốc", "han quoc"), ("Đà Nẵng", "da nang"), ("tiền ký quỹ", "tien ky quy"), ("Hello", "hello"),
-     ("퇴직금 bảo hiểm", "퇴직금 bao hiem"), ("脱退一時金", "脱退一時金")],
+    [
+        ("Hàn Quốc", "han quoc"),
+        ("Đà Nẵng", "da nang"),
+        ("tiền ký quỹ", "tien ky quy"),
+        ("Hello", "hello"),
+        ("퇴직금 bảo hiểm", "퇴직금 bao hiem"),
+        ("脱退一時金", "脱退一時金"),
+    ],
 )
 def test_fold_removes_diacritics(text, folded):
     assert fold(text) == folded
@@ -27,7 +34,7 @@ def test_fold_keeps_offsets():
     text = "Em ở Quảng Bình muốn về"
     assert len(fold(text)) == len(text)
     start = fold(text).index("quang binh")
-    assert text[start:start + len("quang binh")] == "Quảng Bình"
+    assert text[start : start + len("quang binh")] == "Quảng Bình"
 
 
 def test_diacritics_detection():

@@ -1,4 +1,5 @@
 """Place and need vocabularies: countries, provinces (63 -> 34), cities, needs."""
+
 from __future__ import annotations
 
 import time
@@ -24,16 +25,14 @@ from bot.vietnamese.text import fold
 
 def _assert_offsets(text: str, matches: list[Match]) -> None:
     for match in matches:
-        assert text[match.start:match.end] == match.text
+        assert text[match.start : match.end] == match.text
 
 
 # --- matcher --------------------------------------------------------------------
 
 
 def test_matcher_prefers_longest_and_maps_offsets_into_decomposed_input():
-    gazetteer = Gazetteer(
-        [Alias("Hà Nam", "NB"), Alias("Hà Nội", "HN"), Alias("Nam", "X", Rule.ALONE)]
-    )
+    gazetteer = Gazetteer([Alias("Hà Nam", "NB"), Alias("Hà Nội", "HN"), Alias("Nam", "X", Rule.ALONE)])
     text = unicodedata.normalize("NFD", "Quê em ở Hà Nam, còn chồng ở HÀ NỘI.")
     found = gazetteer.find(text)
     assert [m.value for m in found] == ["NB", "HN"]
@@ -76,23 +75,60 @@ def test_the_four_korea_strings_from_the_issue(text):
 @pytest.mark.parametrize(
     "text, code",
     [
-        ("Hàn Quốc", "KR"), ("KR", "KR"), ("kr", "KR"), ("South Korea", "KR"),
-        ("nhat ban", "JP"), ("Nhật", "JP"), ("Japan", "JP"), ("xu phu tang", "JP"),
-        ("Đài Loan", "TW"), ("dai loan", "TW"), ("Taiwan", "TW"),
-        ("Malaysia", "MY"), ("Ma-lai-xi-a", "MY"),
-        ("Ả Rập Xê Út", "SA"), ("a rap xe ut", "SA"), ("Saudi Arabia", "SA"),
-        ("UAE", "AE"), ("Dubai", "AE"),
-        ("Qatar", "QA"), ("Singapore", "SG"), ("Xin-ga-po", "SG"),
-        ("Trung Quốc", "CN"), ("trung quoc", "CN"), ("TQ", "CN"),
-        ("Đức", "DE"), ("Germany", "DE"),
-        ("Romania", "RO"), ("Rumani", "RO"),
-        ("Ba Lan", "PL"), ("ba lan", "PL"), ("Nga", "RU"), ("Liên bang Nga", "RU"),
-        ("Thái Lan", "TH"), ("Lào", "LA"), ("Campuchia", "KH"), ("Hungary", "HU"),
-        ("Cộng hòa Séc", "CZ"), ("Slovakia", "SK"), ("Bulgaria", "BG"), ("Síp", "CY"),
-        ("Libya", "LY"), ("Kuwait", "KW"), ("Oman", "OM"), ("Úc", "AU"),
-        ("Macau", "MO"), ("Hồng Kông", "HK"), ("Mỹ", "US"), ("Hoa Kỳ", "US"),
-        ("Vương quốc Anh", "GB"), ("Pháp", "FR"), ("Israel", "IL"),
-        ("New Zealand", "NZ"), ("Ý", "IT"), ("MY", "MY"),
+        ("Hàn Quốc", "KR"),
+        ("KR", "KR"),
+        ("kr", "KR"),
+        ("South Korea", "KR"),
+        ("nhat ban", "JP"),
+        ("Nhật", "JP"),
+        ("Japan", "JP"),
+        ("xu phu tang", "JP"),
+        ("Đài Loan", "TW"),
+        ("dai loan", "TW"),
+        ("Taiwan", "TW"),
+        ("Malaysia", "MY"),
+        ("Ma-lai-xi-a", "MY"),
+        ("Ả Rập Xê Út", "SA"),
+        ("a rap xe ut", "SA"),
+        ("Saudi Arabia", "SA"),
+        ("UAE", "AE"),
+        ("Dubai", "AE"),
+        ("Qatar", "QA"),
+        ("Singapore", "SG"),
+        ("Xin-ga-po", "SG"),
+        ("Trung Quốc", "CN"),
+        ("trung quoc", "CN"),
+        ("TQ", "CN"),
+        ("Đức", "DE"),
+        ("Germany", "DE"),
+        ("Romania", "RO"),
+        ("Rumani", "RO"),
+        ("Ba Lan", "PL"),
+        ("ba lan", "PL"),
+        ("Nga", "RU"),
+        ("Liên bang Nga", "RU"),
+        ("Thái Lan", "TH"),
+        ("Lào", "LA"),
+        ("Campuchia", "KH"),
+        ("Hungary", "HU"),
+        ("Cộng hòa Séc", "CZ"),
+        ("Slovakia", "SK"),
+        ("Bulgaria", "BG"),
+        ("Síp", "CY"),
+        ("Libya", "LY"),
+        ("Kuwait", "KW"),
+        ("Oman", "OM"),
+        ("Úc", "AU"),
+        ("Macau", "MO"),
+        ("Hồng Kông", "HK"),
+        ("Mỹ", "US"),
+        ("Hoa Kỳ", "US"),
+        ("Vương quốc Anh", "GB"),
+        ("Pháp", "FR"),
+        ("Israel", "IL"),
+        ("New Zealand", "NZ"),
+        ("Ý", "IT"),
+        ("MY", "MY"),
     ],
 )
 def test_normalize_country(text, code):
@@ -128,11 +164,31 @@ def test_find_countries(text, expected):
 @pytest.mark.parametrize(
     "text",
     [
-        "hàng hóa", "nam nay", "hà ơi", "em được", "hân hạnh", "nhất là",
-        "visa của em hết hạn", "em bị ở quá hạn", "o qua han roi", "hop dong dai han",
-        "gọi tổng đài", "chủ nhật này", "cập nhật", "em gọi ba lần rồi", "goi ba lan roi",
-        "cần tư vấn pháp lý", "đồng ý", "chị Nga ơi", "in my country", "duc oi",
-        "em là thợ hàn", "thanks, that is ok", "us", "mà lại", "đi ngả nào",
+        "hàng hóa",
+        "nam nay",
+        "hà ơi",
+        "em được",
+        "hân hạnh",
+        "nhất là",
+        "visa của em hết hạn",
+        "em bị ở quá hạn",
+        "o qua han roi",
+        "hop dong dai han",
+        "gọi tổng đài",
+        "chủ nhật này",
+        "cập nhật",
+        "em gọi ba lần rồi",
+        "goi ba lan roi",
+        "cần tư vấn pháp lý",
+        "đồng ý",
+        "chị Nga ơi",
+        "in my country",
+        "duc oi",
+        "em là thợ hàn",
+        "thanks, that is ok",
+        "us",
+        "mà lại",
+        "đi ngả nào",
     ],
 )
 def test_no_country_in_ordinary_words(text):
@@ -163,18 +219,38 @@ def test_thirty_four_current_units_and_sixty_three_former():
 @pytest.mark.parametrize(
     "former, current",
     [
-        ("Hà Giang", "Tuyên Quang"), ("Yên Bái", "Lào Cai"), ("Bắc Kạn", "Thái Nguyên"),
-        ("Vĩnh Phúc", "Phú Thọ"), ("Hòa Bình", "Phú Thọ"), ("Bắc Giang", "Bắc Ninh"),
-        ("Thái Bình", "Hưng Yên"), ("Hải Dương", "Hải Phòng"), ("Hà Nam", "Ninh Bình"),
-        ("Nam Định", "Ninh Bình"), ("Quảng Bình", "Quảng Trị"), ("Quảng Nam", "Đà Nẵng"),
-        ("Kon Tum", "Quảng Ngãi"), ("Bình Định", "Gia Lai"), ("Ninh Thuận", "Khánh Hòa"),
-        ("Đắk Nông", "Lâm Đồng"), ("Bình Thuận", "Lâm Đồng"), ("Phú Yên", "Đắk Lắk"),
+        ("Hà Giang", "Tuyên Quang"),
+        ("Yên Bái", "Lào Cai"),
+        ("Bắc Kạn", "Thái Nguyên"),
+        ("Vĩnh Phúc", "Phú Thọ"),
+        ("Hòa Bình", "Phú Thọ"),
+        ("Bắc Giang", "Bắc Ninh"),
+        ("Thái Bình", "Hưng Yên"),
+        ("Hải Dương", "Hải Phòng"),
+        ("Hà Nam", "Ninh Bình"),
+        ("Nam Định", "Ninh Bình"),
+        ("Quảng Bình", "Quảng Trị"),
+        ("Quảng Nam", "Đà Nẵng"),
+        ("Kon Tum", "Quảng Ngãi"),
+        ("Bình Định", "Gia Lai"),
+        ("Ninh Thuận", "Khánh Hòa"),
+        ("Đắk Nông", "Lâm Đồng"),
+        ("Bình Thuận", "Lâm Đồng"),
+        ("Phú Yên", "Đắk Lắk"),
         ("Bình Dương", "Thành phố Hồ Chí Minh"),
-        ("Bà Rịa – Vũng Tàu", "Thành phố Hồ Chí Minh"), ("Bình Phước", "Đồng Nai"),
-        ("Long An", "Tây Ninh"), ("Sóc Trăng", "Cần Thơ"), ("Hậu Giang", "Cần Thơ"),
-        ("Bến Tre", "Vĩnh Long"), ("Trà Vinh", "Vĩnh Long"), ("Tiền Giang", "Đồng Tháp"),
-        ("Bạc Liêu", "Cà Mau"), ("Kiên Giang", "An Giang"), ("Thừa Thiên Huế", "Huế"),
-        ("Cao Bằng", "Cao Bằng"), ("Hà Tĩnh", "Hà Tĩnh"),
+        ("Bà Rịa – Vũng Tàu", "Thành phố Hồ Chí Minh"),
+        ("Bình Phước", "Đồng Nai"),
+        ("Long An", "Tây Ninh"),
+        ("Sóc Trăng", "Cần Thơ"),
+        ("Hậu Giang", "Cần Thơ"),
+        ("Bến Tre", "Vĩnh Long"),
+        ("Trà Vinh", "Vĩnh Long"),
+        ("Tiền Giang", "Đồng Tháp"),
+        ("Bạc Liêu", "Cà Mau"),
+        ("Kiên Giang", "An Giang"),
+        ("Thừa Thiên Huế", "Huế"),
+        ("Cao Bằng", "Cao Bằng"),
+        ("Hà Tĩnh", "Hà Tĩnh"),
     ],
 )
 def test_merger_mapping(former, current):
@@ -197,17 +273,34 @@ def test_current_names_map_to_themselves(current):
 @pytest.mark.parametrize(
     "text, current",
     [
-        ("Quảng Bình", "Quảng Trị"), ("quang binh", "Quảng Trị"),
-        ("Thái Bình", "Hưng Yên"), ("thai binh", "Hưng Yên"),
-        ("Hà Nam", "Ninh Bình"), ("ha nam", "Ninh Bình"), ("Nam Định", "Ninh Bình"),
-        ("Quảng Nam", "Đà Nẵng"), ("tỉnh Quảng Nam", "Đà Nẵng"),
-        ("Thanh Hoá", "Thanh Hóa"), ("Khánh Hoà", "Khánh Hòa"), ("Hoà Bình", "Phú Thọ"),
-        ("HN", "Hà Nội"), ("ha noi", "Hà Nội"), ("TP HCM", "Thành phố Hồ Chí Minh"),
-        ("tphcm", "Thành phố Hồ Chí Minh"), ("Sài Gòn", "Thành phố Hồ Chí Minh"),
-        ("sai gon", "Thành phố Hồ Chí Minh"), ("HCM", "Thành phố Hồ Chí Minh"),
-        ("Vũng Tàu", "Thành phố Hồ Chí Minh"), ("BR-VT", "Thành phố Hồ Chí Minh"),
-        ("Huế", "Huế"), ("TT Huế", "Huế"), ("Đắc Lắc", "Đắk Lắk"), ("Dak Lak", "Đắk Lắk"),
-        ("Dak Nong", "Lâm Đồng"), ("Bắc Cạn", "Thái Nguyên"), ("thành phố Cần Thơ", "Cần Thơ"),
+        ("Quảng Bình", "Quảng Trị"),
+        ("quang binh", "Quảng Trị"),
+        ("Thái Bình", "Hưng Yên"),
+        ("thai binh", "Hưng Yên"),
+        ("Hà Nam", "Ninh Bình"),
+        ("ha nam", "Ninh Bình"),
+        ("Nam Định", "Ninh Bình"),
+        ("Quảng Nam", "Đà Nẵng"),
+        ("tỉnh Quảng Nam", "Đà Nẵng"),
+        ("Thanh Hoá", "Thanh Hóa"),
+        ("Khánh Hoà", "Khánh Hòa"),
+        ("Hoà Bình", "Phú Thọ"),
+        ("HN", "Hà Nội"),
+        ("ha noi", "Hà Nội"),
+        ("TP HCM", "Thành phố Hồ Chí Minh"),
+        ("tphcm", "Thành phố Hồ Chí Minh"),
+        ("Sài Gòn", "Thành phố Hồ Chí Minh"),
+        ("sai gon", "Thành phố Hồ Chí Minh"),
+        ("HCM", "Thành phố Hồ Chí Minh"),
+        ("Vũng Tàu", "Thành phố Hồ Chí Minh"),
+        ("BR-VT", "Thành phố Hồ Chí Minh"),
+        ("Huế", "Huế"),
+        ("TT Huế", "Huế"),
+        ("Đắc Lắc", "Đắk Lắk"),
+        ("Dak Lak", "Đắk Lắk"),
+        ("Dak Nong", "Lâm Đồng"),
+        ("Bắc Cạn", "Thái Nguyên"),
+        ("thành phố Cần Thơ", "Cần Thơ"),
     ],
 )
 def test_normalize_province_variants(text, current):
@@ -234,8 +327,20 @@ def test_find_provinces_offsets(text, mention, current):
 
 @pytest.mark.parametrize(
     "text",
-    ["hàng hóa", "nam nay", "hà ơi", "em được", "hân hạnh", "nhất là", "Bình ơi",
-     "thuê hai phòng", "hoa huệ", "hue", "em ở Nam", "máy đa năng"],
+    [
+        "hàng hóa",
+        "nam nay",
+        "hà ơi",
+        "em được",
+        "hân hạnh",
+        "nhất là",
+        "Bình ơi",
+        "thuê hai phòng",
+        "hoa huệ",
+        "hue",
+        "em ở Nam",
+        "máy đa năng",
+    ],
 )
 def test_no_province_in_ordinary_words(text):
     assert find_provinces(text) == []
@@ -246,8 +351,16 @@ def test_no_province_in_ordinary_words(text):
 
 def test_needs_vocabulary_is_fixed_and_labelled():
     assert NEEDS == (
-        "legal_aid", "job_placement", "training", "counselling", "shelter", "loans",
-        "repatriation", "trafficking_support", "complaints", "insurance_claims",
+        "legal_aid",
+        "job_placement",
+        "training",
+        "counselling",
+        "shelter",
+        "loans",
+        "repatriation",
+        "trafficking_support",
+        "complaints",
+        "insurance_claims",
     )
     assert set(NEED_LABELS) == set(NEEDS)
     for need in NEEDS:
@@ -259,17 +372,27 @@ def test_needs_vocabulary_is_fixed_and_labelled():
 @pytest.mark.parametrize(
     "text, need",
     [
-        ("em cần luật sư", "legal_aid"), ("tu van luat", "legal_aid"),
-        ("tìm việc làm", "job_placement"), ("viec lam", "job_placement"),
+        ("em cần luật sư", "legal_aid"),
+        ("tu van luat", "legal_aid"),
+        ("tìm việc làm", "job_placement"),
+        ("viec lam", "job_placement"),
         ("I need a job", "job_placement"),
-        ("muốn học nghề", "training"), ("dao tao", "training"),
-        ("tư vấn tâm lý", "counselling"), ("counselling", "counselling"),
-        ("cần nhà tạm lánh", "shelter"), ("no shelter", "shelter"),
-        ("vay vốn", "loans"), ("I need a loan", "loans"),
-        ("hồi hương", "repatriation"), ("về nước khẩn cấp", "repatriation"),
-        ("bị mua bán người", "trafficking_support"), ("buon nguoi", "trafficking_support"),
-        ("khiếu nại công ty", "complaints"), ("complaint", "complaints"),
-        ("rút bảo hiểm xã hội", "insurance_claims"), ("insurance", "insurance_claims"),
+        ("muốn học nghề", "training"),
+        ("dao tao", "training"),
+        ("tư vấn tâm lý", "counselling"),
+        ("counselling", "counselling"),
+        ("cần nhà tạm lánh", "shelter"),
+        ("no shelter", "shelter"),
+        ("vay vốn", "loans"),
+        ("I need a loan", "loans"),
+        ("hồi hương", "repatriation"),
+        ("về nước khẩn cấp", "repatriation"),
+        ("bị mua bán người", "trafficking_support"),
+        ("buon nguoi", "trafficking_support"),
+        ("khiếu nại công ty", "complaints"),
+        ("complaint", "complaints"),
+        ("rút bảo hiểm xã hội", "insurance_claims"),
+        ("insurance", "insurance_claims"),
     ],
 )
 def test_find_needs(text, need):
@@ -290,10 +413,18 @@ def test_no_need_in_ordinary_words(text):
 @pytest.mark.parametrize(
     "text, city",
     [
-        ("em ở Ô-xa-ca", "Osaka"), ("o busan", "Busan"), ("Pusan", "Busan"),
-        ("làm ở Đài Bắc", "Taipei"), ("Cao Hùng", "Kaohsiung"), ("Xơ-un", "Seoul"),
-        ("Tô-ky-ô", "Tokyo"), ("Mát-xcơ-va", "Moscow"), ("matxcova", "Moscow"),
-        ("Thượng Hải", "Shanghai"), ("Quảng Châu", "Guangzhou"), ("Jeddah", "Jeddah"),
+        ("em ở Ô-xa-ca", "Osaka"),
+        ("o busan", "Busan"),
+        ("Pusan", "Busan"),
+        ("làm ở Đài Bắc", "Taipei"),
+        ("Cao Hùng", "Kaohsiung"),
+        ("Xơ-un", "Seoul"),
+        ("Tô-ky-ô", "Tokyo"),
+        ("Mát-xcơ-va", "Moscow"),
+        ("matxcova", "Moscow"),
+        ("Thượng Hải", "Shanghai"),
+        ("Quảng Châu", "Guangzhou"),
+        ("Jeddah", "Jeddah"),
     ],
 )
 def test_find_cities(text, city):
@@ -336,8 +467,13 @@ def test_every_former_province_has_a_capital_point():
 
 @pytest.mark.parametrize(
     "point, province",
-    [((18.68, 105.69), "Nghệ An"), ((17.47, 106.60), "Quảng Trị"), ((20.45, 106.34), "Hưng Yên"),
-     ((10.35, 107.08), "Thành phố Hồ Chí Minh"), ((21.03, 105.85), "Hà Nội")],
+    [
+        ((18.68, 105.69), "Nghệ An"),
+        ((17.47, 106.60), "Quảng Trị"),
+        ((20.45, 106.34), "Hưng Yên"),
+        ((10.35, 107.08), "Thành phố Hồ Chí Minh"),
+        ((21.03, 105.85), "Hà Nội"),
+    ],
 )
 def test_a_point_maps_to_the_current_unit_around_it(point, province):
     assert nearest_province(*point) == province

@@ -5,13 +5,14 @@ the "/" command menu in Vietnamese and English; `info` shows what Telegram has o
 Both read TELEGRAM_TOKEN, TELEGRAM_SECRET_TOKEN and TELEGRAM_API_BASE_URL from the
 environment and never print the token.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
 
@@ -71,7 +72,7 @@ def _config(env: Mapping[str, str]) -> tuple[str, str, str | None] | None:
     if not valid_secret_token(secret):
         print(
             "TELEGRAM_SECRET_TOKEN must be set to 1-256 characters of A-Z a-z 0-9 _ -.\n"
-            "Generate one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\"",
+            'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
             file=sys.stderr,
         )
         return None
@@ -87,12 +88,17 @@ async def _setup(token: str, secret: str, base_url: str | None, url: str, drop: 
     bot = make_bot(token, base_url)
     async with bot:
         await bot.set_webhook(
-            url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=drop, max_connections=40,
+            url=url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=drop,
+            max_connections=40,
         )
         for language in ("vi", "en", None):
             # No language code = users whose app is in another language: Vietnamese.
-            commands = [BotCommand(name, t(language or "vi", text)) for name, text in COMMAND_DESCRIPTIONS.items()]
+            commands = [
+                BotCommand(name, t(language or "vi", text)) for name, text in COMMAND_DESCRIPTIONS.items()
+            ]
             await bot.set_my_commands(commands, language_code=language)
 
 
@@ -103,8 +109,10 @@ def setup_command(args: argparse.Namespace, env: Mapping[str, str] | None = None
         return 2
     address = args.url or env.get("PUBLIC_URL", "")
     if not address:
-        print("Give the server's public address: --url https://bot.example.org (or set PUBLIC_URL).",
-              file=sys.stderr)
+        print(
+            "Give the server's public address: --url https://bot.example.org (or set PUBLIC_URL).",
+            file=sys.stderr,
+        )
         return 2
     if not address.startswith("https://"):
         print("Telegram only delivers to HTTPS addresses (ports 443, 80, 88 or 8443).", file=sys.stderr)
@@ -113,7 +121,10 @@ def setup_command(args: argparse.Namespace, env: Mapping[str, str] | None = None
     try:
         asyncio.run(_setup(*config, url, args.drop_pending_updates))
     except Exception as exc:  # noqa: BLE001 - report, never show a traceback with the token URL
-        print(f"Telegram refused the setup: {type(exc).__name__}: {_redact(str(exc), config[0])}", file=sys.stderr)
+        print(
+            f"Telegram refused the setup: {type(exc).__name__}: {_redact(str(exc), config[0])}",
+            file=sys.stderr,
+        )
         return 1
     print(f"Webhook set to {url}; command menu registered in Vietnamese and English.")
     return 0
@@ -141,7 +152,9 @@ def info_command(args: argparse.Namespace, env: Mapping[str, str] | None = None)
     try:
         info = asyncio.run(_info(config[0], config[2]))
     except Exception as exc:  # noqa: BLE001
-        print(f"Telegram did not answer: {type(exc).__name__}: {_redact(str(exc), config[0])}", file=sys.stderr)
+        print(
+            f"Telegram did not answer: {type(exc).__name__}: {_redact(str(exc), config[0])}", file=sys.stderr
+        )
         return 1
     for key, value in info.items():
         print(f"{key}: {value}")

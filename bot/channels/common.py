@@ -9,6 +9,7 @@ Also here: the shared per-deployment state a channel needs (`ChannelContext`: da
 identity map, dedupe store, button payload ids, per-chat ordering, background tasks), the
 command table, the language of a platform locale and the polite fixed replies.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,10 +23,11 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Dict, Iterable, List, Mapping, Text
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.channels.channel import OutputChannel
@@ -44,11 +46,11 @@ I18N_DOMAIN = "channels"
 # --- database ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def engine_for(url: str) -> Engine:
     """One SQLAlchemy engine per database URL, shared by every channel in the process."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return sa.create_engine(url, future=True, pool_pre_ping=True)
 
 
@@ -101,7 +103,7 @@ def utf16_length(text: str) -> int:
 _SEPARATORS = ("\n\n", "\n", " ", "")
 
 
-def _pack(text: str, level: int, fits: Callable[[str], bool]) -> List[str]:
+def _pack(text: str, level: int, fits: Callable[[str], bool]) -> list[str]:
     """Greedy packing of `text`'s units at one separator level; oversize units go a level down."""
     separator = _SEPARATORS[level]
     if separator == "\n\n":
@@ -110,13 +112,13 @@ def _pack(text: str, level: int, fits: Callable[[str], bool]) -> List[str]:
         units = [u for u in text.split(separator) if u]
     else:
         units = list(text)
-    pieces: List[str] = []
+    pieces: list[str] = []
     for unit in units:
         if fits(unit) or not separator:
             pieces.append(unit)
         else:
             pieces.extend(_pack(unit, level + 1, fits))
-    chunks: List[str] = []
+    chunks: list[str] = []
     current = ""
     for piece in pieces:
         candidate = f"{current}{separator}{piece}" if current else piece
@@ -135,7 +137,7 @@ def split_message(
     limit: int,
     render: Callable[[str], str] = to_plain,
     measure: Callable[[str], int] = len,
-) -> List[str]:
+) -> list[str]:
     """Render `text` and cut it into pieces of at most `limit` (as `measure`d after rendering).
 
     Cuts fall between paragraphs when possible, else between lines, then words, then
@@ -154,7 +156,7 @@ def split_message(
 
 
 def language_from_locale(locale: str | None) -> str:
-    """"vi"/"en" for a platform locale tag; anything else gets the default (Vietnamese)."""
+    """ "vi"/"en" for a platform locale tag; anything else gets the default (Vietnamese)."""
     return supported(locale)
 
 
@@ -172,7 +174,7 @@ MORE_OPTIONS = "More options:"
 # --- commands -----------------------------------------------------------------------------
 
 # Slash commands -> the Rasa payloads of the dialogue's intents (bypass NLU).
-COMMAND_PAYLOADS: Dict[str, str] = {
+COMMAND_PAYLOADS: dict[str, str] = {
     "start": "/greet",
     "help": "/help_menu",
     "menu": "/help_menu",
@@ -182,7 +184,7 @@ COMMAND_PAYLOADS: Dict[str, str] = {
 }
 
 # The menu Telegram shows for "/" (setMyCommands), English msgid -> translated per language.
-COMMAND_DESCRIPTIONS: Dict[str, str] = {
+COMMAND_DESCRIPTIONS: dict[str, str] = {
     "start": "Start and show the main menu",
     "menu": "Show the topics I can help with",
     "help": "How to use this assistant",
@@ -207,6 +209,8 @@ def location_payload(latitude: Any, longitude: Any) -> str:
     if province is None:
         return LOCATION_PAYLOAD
     return LOCATION_PAYLOAD + json.dumps({"province": province}, ensure_ascii=False)
+
+
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@\w+)?(?:\s.*)?$", re.DOTALL)
 
 
@@ -311,7 +315,7 @@ class PayloadStore:
 
     @staticmethod
     def _reply_key(sender_id: str, title: str) -> str:
-        material = f"{sender_id}\n{' '.join(title.split()).casefold()}".encode("utf-8")
+        material = f"{sender_id}\n{' '.join(title.split()).casefold()}".encode()
         return REPLY_KEY_PREFIX + hashlib.sha256(material).hexdigest()[:40]
 
     async def remember_reply(self, sender_id: str, title: str, payload: str) -> None:
@@ -330,7 +334,7 @@ class ChatSequencer:
     """One turn at a time per conversation, in arrival order (asyncio.Lock is FIFO)."""
 
     def __init__(self) -> None:
-        self._locks: Dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
         self._users: Counter[str] = Counter()
 
     @contextlib.asynccontextmanager
@@ -372,7 +376,9 @@ class BackgroundTasks:
         """Wait for the work in flight (tests, graceful shutdown)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while self._tasks and asyncio.get_running_loop().time() < deadline:
-            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+            await asyncio.wait(
+                set(self._tasks), timeout=max(0.0, deadline - asyncio.get_running_loop().time())
+            )
 
 
 class Typing:
@@ -393,7 +399,7 @@ class Typing:
                 logger.debug("typing indicator failed: %s", type(exc).__name__)
             await asyncio.sleep(self._every)
 
-    async def __aenter__(self) -> "Typing":
+    async def __aenter__(self) -> Typing:
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
@@ -420,13 +426,14 @@ class ChannelContext:
     tasks: BackgroundTasks
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "ChannelContext":
+    def from_config(cls, config: Mapping[str, Any]) -> ChannelContext:
         """Built from a channel's credentials (`database_url`, `redis_url`, `sender_id_secret`)."""
         database_url = config.get("database_url") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         redis_url = config.get("redis_url") or os.environ.get("REDIS_URL") or None
         engine = engine_for(database_url)
         secret = sender_id_secret(
-            engine, {"SENDER_ID_SECRET": config.get("sender_id_secret") or os.environ.get("SENDER_ID_SECRET", "")}
+            engine,
+            {"SENDER_ID_SECRET": config.get("sender_id_secret") or os.environ.get("SENDER_ID_SECRET", "")},
         )
         return cls(
             engine=engine,
@@ -464,8 +471,13 @@ class ButtonTextOutput(OutputChannel):
     alone, in which case the platform id is looked up from the pseudonym.
     """
 
-    def __init__(self, channel: Any, platform_id: str | int | None = None,
-                 sender_id: str | None = None, lang: str | None = None) -> None:
+    def __init__(
+        self,
+        channel: Any,
+        platform_id: str | int | None = None,
+        sender_id: str | None = None,
+        lang: str | None = None,
+    ) -> None:
         self._channel = channel
         self._platform_id = platform_id
         self._sender_id = sender_id
@@ -477,31 +489,34 @@ class ButtonTextOutput(OutputChannel):
             return self._platform_id
         return await self._channel.context.platform_user(recipient_id, self.name())
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send(recipient_id, text, None)
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
-                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
         await self._send(recipient_id, text, buttons)
 
-    async def send_quick_replies(self, recipient_id: Text, text: Text,
-                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
         await self._send(recipient_id, text, quick_replies)
 
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, image, None)
 
-    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
         await self._send(recipient_id, attachment, None)
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         logger.debug("%s: custom payload not supported, skipped", self.name())
 
-    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_elements(
+        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
+    ) -> None:
         logger.debug("%s: elements not supported, skipped", self.name())
 
 
-def rasa_metadata(channel: str, locale: str | None, **extra: Any) -> Dict[str, Any]:
+def rasa_metadata(channel: str, locale: str | None, **extra: Any) -> dict[str, Any]:
     """The metadata every channel attaches to a user message (read by the actions)."""
     return {"channel": channel, "locale": locale, **extra}
-

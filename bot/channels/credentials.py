@@ -14,10 +14,12 @@ Shared: DATABASE_URL, REDIS_URL, SENDER_ID_SECRET.
 The result holds secrets: if it is written to a credentials file, make it readable by the
 bot's user only.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 TELEGRAM_CLASS = "bot.channels.telegram.TelegramInput"
 ZALO_CLASS = "bot.channels.zalo.ZaloInput"
@@ -38,7 +40,7 @@ class ChannelConfigError(ValueError):
     """A channel is partly configured; the message names the missing variables."""
 
 
-def _shared(env: Mapping[str, str]) -> Dict[str, Any]:
+def _shared(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "database_url": env.get("DATABASE_URL") or None,
         "redis_url": env.get("REDIS_URL") or None,
@@ -56,9 +58,9 @@ def _check(env: Mapping[str, str], required: tuple[str, ...]) -> bool:
     return True
 
 
-def build_credentials(env: Mapping[str, str]) -> Dict[str, Dict[str, Any]]:
+def build_credentials(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Rasa credentials for the channels configured in `env` (may be empty)."""
-    credentials: Dict[str, Dict[str, Any]] = {}
+    credentials: dict[str, dict[str, Any]] = {}
     if _check(env, TELEGRAM_REQUIRED):
         if not valid_secret_token(env["TELEGRAM_SECRET_TOKEN"]):
             raise ChannelConfigError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z a-z 0-9 _ -")

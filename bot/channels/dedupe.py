@@ -5,6 +5,7 @@ claim is kept at least `DEFAULT_TTL` (25 h) and shared by every replica and rest
 the SQL database (`DATABASE_URL`), or in Redis when `REDIS_URL` is set (`SET NX EX`).
 A claim is taken before any side effect; keys hold update/message ids, never user ids.
 """
+
 from __future__ import annotations
 
 import asyncio

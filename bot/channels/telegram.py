@@ -16,6 +16,7 @@ paragraph boundaries, with inline keyboards whose callback_data is the Rasa payl
 above 64 bytes, a short id. A 429 is waited out (`retry_after`) and retried. The Bot is
 built once and never calls getMe. The chat id is replaced by a pseudonym before Rasa.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,9 @@ import json
 import logging
 import os
 import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -38,11 +40,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.channels.common import (
-    ButtonTextOutput,
     CHOOSE_OPTION,
     ERROR_REPLY,
     EXPIRED_BUTTON,
     TEXT_ONLY,
+    ButtonTextOutput,
     ChannelContext,
     Typing,
     language_from_locale,
@@ -75,8 +77,19 @@ CALLBACK_DATA_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _UNSUPPORTED_MEDIA = (
-    "photo", "sticker", "voice", "document", "video", "video_note", "audio", "animation", "contact",
-    "poll", "dice", "game", "story",
+    "photo",
+    "sticker",
+    "voice",
+    "document",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
 )
 
 
@@ -108,14 +121,18 @@ class TelegramSender:
                 await asyncio.sleep(wait)
         return None
 
-    async def send_text(self, chat_id: int, html_text: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+    async def send_text(
+        self, chat_id: int, html_text: str, keyboard: InlineKeyboardMarkup | None = None
+    ) -> bool:
         """Send one HTML message; falls back to plain text if Telegram rejects the markup."""
-        kwargs: Dict[str, Any] = {
+        kwargs: dict[str, Any] = {
             "reply_markup": keyboard,
             "link_preview_options": LinkPreviewOptions(is_disabled=True),
         }
         try:
-            await self._call(lambda: self.bot.send_message(chat_id, html_text, parse_mode=ParseMode.HTML, **kwargs))
+            await self._call(
+                lambda: self.bot.send_message(chat_id, html_text, parse_mode=ParseMode.HTML, **kwargs)
+            )
             return True
         except BadRequest as exc:
             if "pars" not in str(exc).lower():
@@ -153,12 +170,12 @@ class Inbound:
 
     chat_id: int
     kind: str  # "text" | "button" | "location" | "unsupported"
-    locale: Optional[str] = None
+    locale: str | None = None
     text: str = ""
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def classify(update: Update) -> Optional[Inbound]:
+def classify(update: Update) -> Inbound | None:
     """What to do with an update, or None to acknowledge and ignore it."""
     query = update.callback_query
     if query is not None:
@@ -187,15 +204,15 @@ class TelegramOutput(ButtonTextOutput):
     """Sends Rasa's replies to one Telegram chat (or, for bot-initiated messages, by lookup)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     async def _chat(self, recipient_id: str) -> int | None:
         platform_id = await self._platform_recipient(recipient_id)
         return int(platform_id) if platform_id is not None else None
 
-    async def _keyboard(self, buttons: Iterable[Dict[str, Any]]) -> InlineKeyboardMarkup | None:
-        rows: List[List[InlineKeyboardButton]] = []
+    async def _keyboard(self, buttons: Iterable[dict[str, Any]]) -> InlineKeyboardMarkup | None:
+        rows: list[list[InlineKeyboardButton]] = []
         for button in buttons:
             title = to_plain(str(button.get("title") or "")).strip()
             if not title:
@@ -209,7 +226,7 @@ class TelegramOutput(ButtonTextOutput):
             rows.append([InlineKeyboardButton(title, callback_data=data)])
         return InlineKeyboardMarkup(rows) if rows else None
 
-    async def _send(self, recipient_id: str, text: str, buttons: Iterable[Dict[str, Any]] | None) -> None:
+    async def _send(self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None) -> None:
         chat_id = await self._chat(recipient_id)
         if chat_id is None:
             logger.warning("telegram: no chat for this sender (forgotten or unknown); reply dropped")
@@ -223,16 +240,15 @@ class TelegramOutput(ButtonTextOutput):
             await self._channel.sender.send_text(chat_id, chunk, keyboard if last else None)
 
 
-
 class TelegramInput(InputChannel):
     """The Telegram webhook; configured by `bot.channels.credentials.build_credentials`."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
         if not credentials or not credentials.get("token") or not credentials.get("secret_token"):
             cls.raise_missing_credentials_exception()
         return cls(
@@ -243,9 +259,15 @@ class TelegramInput(InputChannel):
             typing_after=float(credentials.get("typing_after", 1.0)),
         )
 
-    def __init__(self, token: str, secret_token: str, api_base_url: str | None = None,
-                 context: ChannelContext | None = None, typing_after: float = 1.0,
-                 bot: Bot | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        secret_token: str,
+        api_base_url: str | None = None,
+        context: ChannelContext | None = None,
+        typing_after: float = 1.0,
+        bot: Bot | None = None,
+    ) -> None:
         if not valid_secret_token(secret_token):
             raise ValueError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z a-z 0-9 _ -")
         self._secret = secret_token.encode("ascii")
@@ -258,7 +280,7 @@ class TelegramInput(InputChannel):
         presented = request.headers.get(SECRET_HEADER, "")
         return hmac.compare_digest(presented.encode("utf-8", "replace"), self._secret)
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         """For bot-initiated messages: delivers by looking the pseudonym up."""
         return TelegramOutput(self)
 
@@ -305,13 +327,15 @@ class TelegramInput(InputChannel):
 
         return webhook
 
-    async def _handle(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle(
+        self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         sender_id = self.context.pseudonym(CHANNEL_NAME, inbound.chat_id)
         lang = language_from_locale(inbound.locale)
         output = TelegramOutput(self, inbound.chat_id, sender_id, lang)
         async with self.context.sequencer.hold(sender_id):
             await self.context.remember(sender_id, CHANNEL_NAME, inbound.chat_id)
-            extra: Dict[str, Any] = {}
+            extra: dict[str, Any] = {}
             if inbound.kind == "unsupported":
                 await output.send_text_message(sender_id, t(lang, TEXT_ONLY))
                 return
@@ -329,7 +353,10 @@ class TelegramInput(InputChannel):
                 if not text:
                     return
             message = UserMessage(
-                text, output, sender_id, input_channel=CHANNEL_NAME,
+                text,
+                output,
+                sender_id,
+                input_channel=CHANNEL_NAME,
                 metadata=rasa_metadata(CHANNEL_NAME, inbound.locale, **extra),
             )
             try:

@@ -6,18 +6,20 @@ commands such as /forget as on Telegram) or `{"sender", "payload"}` for a button
 gets back the bot's messages as JSON, buttons included. Meant for trying the bot and for NGO staff on
 the same machine or network; migrants reach the bot through Telegram and Zalo.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Text
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-
-from bot.channels.common import text_to_rasa
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.common import text_to_rasa
 
 PAGE = Path(__file__).parent / "static" / "webchat.html"
 _SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -28,21 +30,19 @@ class WebChatOutput(CollectingOutputChannel):
     """Collects replies whole (the page lays out paragraphs itself)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "webchat"
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._persist_message(self._message(recipient_id, text=text))
 
 
 class WebChatInput(InputChannel):
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "webchat"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webchat = Blueprint("webchat", __name__)
 
         @webchat.route("/", methods=["GET"])
@@ -67,8 +67,11 @@ class WebChatInput(InputChannel):
             collector = WebChatOutput()
             await on_new_message(
                 UserMessage(
-                    text, collector, f"web-{sender}",
-                    input_channel=self.name(), metadata={"channel": self.name()},
+                    text,
+                    collector,
+                    f"web-{sender}",
+                    input_channel=self.name(),
+                    metadata={"channel": self.name()},
                 )
             )
             return response.json(collector.messages)
@@ -76,7 +79,7 @@ class WebChatInput(InputChannel):
         return webchat
 
 
-def _json_body(request: Request) -> Dict[str, Any] | None:
+def _json_body(request: Request) -> dict[str, Any] | None:
     try:
         body = request.json
     except Exception:  # sanic raises on malformed JSON: that is a client error

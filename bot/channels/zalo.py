@@ -21,6 +21,7 @@ refresh token) before the new access token is used; on -216 the client refreshes
 retries. -230 / -213 and other refusals are logged by code (never a token) and counted in
 `ZaloClient.problems`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,9 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -44,11 +46,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.common import (
-    ButtonTextOutput,
     CHOOSE_OPTION,
     ERROR_REPLY,
     MORE_OPTIONS,
     TEXT_ONLY,
+    ButtonTextOutput,
     ChannelContext,
     language_from_locale,
     location_payload,
@@ -80,8 +82,14 @@ TOKEN_ERRORS = {-216, -220}
 RECIPIENT_ERRORS = {-213, -227, -230, -232, -244}
 RATE_LIMITED = -32
 UNSUPPORTED_EVENTS = {
-    "user_send_image", "user_send_sticker", "user_send_file", "user_send_gif", "user_send_audio",
-    "user_send_video", "user_send_business_card", "user_send_link",
+    "user_send_image",
+    "user_send_sticker",
+    "user_send_file",
+    "user_send_gif",
+    "user_send_audio",
+    "user_send_video",
+    "user_send_business_card",
+    "user_send_link",
 }
 
 
@@ -107,7 +115,7 @@ _tokens = sa.Table(
 class TokenPair:
     access_token: str
     refresh_token: str
-    expires_at: Optional[_dt.datetime] = None
+    expires_at: _dt.datetime | None = None
 
     def __repr__(self) -> str:  # tokens must never end up in a log line or traceback
         return f"TokenPair(expires_at={self.expires_at!r})"
@@ -131,11 +139,15 @@ class ZaloTokenStore:
             raise ZaloAuthError("no Zalo tokens: set ZALO_ACCESS_TOKEN and ZALO_REFRESH_TOKEN")
         try:
             with self._engine.begin() as conn:
-                conn.execute(sa.insert(_tokens).values(
-                    app_id=self._app_id, access_token=self._seed.access_token,
-                    refresh_token=self._seed.refresh_token, expires_at=self._seed.expires_at,
-                    updated_at=_dt.datetime.utcnow(),
-                ))
+                conn.execute(
+                    sa.insert(_tokens).values(
+                        app_id=self._app_id,
+                        access_token=self._seed.access_token,
+                        refresh_token=self._seed.refresh_token,
+                        expires_at=self._seed.expires_at,
+                        updated_at=_dt.datetime.utcnow(),
+                    )
+                )
         except IntegrityError:
             pass  # another replica seeded first
         return self.current()
@@ -146,8 +158,12 @@ class ZaloTokenStore:
             changed = conn.execute(
                 sa.update(_tokens)
                 .where(_tokens.c.app_id == self._app_id, _tokens.c.refresh_token == old_refresh_token)
-                .values(access_token=new.access_token, refresh_token=new.refresh_token,
-                        expires_at=new.expires_at, updated_at=_dt.datetime.utcnow())
+                .values(
+                    access_token=new.access_token,
+                    refresh_token=new.refresh_token,
+                    expires_at=new.expires_at,
+                    updated_at=_dt.datetime.utcnow(),
+                )
             ).rowcount
         return changed == 1
 
@@ -204,8 +220,11 @@ class ZaloClient:
                 reply = await self._client().post(
                     f"{self._config.oauth_base_url.rstrip('/')}/v4/oa/access_token",
                     headers={"secret_key": self._config.app_secret},
-                    data={"refresh_token": pair.refresh_token, "app_id": self._config.app_id,
-                          "grant_type": "refresh_token"},
+                    data={
+                        "refresh_token": pair.refresh_token,
+                        "app_id": self._config.app_id,
+                        "grant_type": "refresh_token",
+                    },
                 )
                 body = reply.json()
             except (httpx.HTTPError, ValueError) as exc:
@@ -226,7 +245,8 @@ class ZaloClient:
             except (TypeError, ValueError):
                 lifetime = 0
             new = TokenPair(
-                str(body["access_token"]), str(body["refresh_token"]),
+                str(body["access_token"]),
+                str(body["refresh_token"]),
                 _dt.datetime.utcnow() + _dt.timedelta(seconds=lifetime) if lifetime > 0 else None,
             )
             # Persist before use: the old refresh token is now spent, losing the new pair
@@ -239,7 +259,7 @@ class ZaloClient:
             logger.info("zalo access token refreshed")
             return new.access_token
 
-    async def send(self, user_id: str, message: Dict[str, Any]) -> bool:
+    async def send(self, user_id: str, message: dict[str, Any]) -> bool:
         """Send one consultation message; True when Zalo accepted it."""
         url = f"{self._config.api_base_url.rstrip('/')}/v3.0/oa/message/cs"
         body = {"recipient": {"user_id": user_id}, "message": message}
@@ -293,7 +313,7 @@ def _error_code(result: Any) -> int:
         return -1
 
 
-def _is_token_error(code: int, result: Dict[str, Any]) -> bool:
+def _is_token_error(code: int, result: dict[str, Any]) -> bool:
     if code in TOKEN_ERRORS:
         return True
     return code == -201 and "token" in str(result.get("message", "")).lower()
@@ -312,14 +332,16 @@ class ZaloOutput(ButtonTextOutput):
     """Sends Rasa's replies to one Zalo user (or, for bot-initiated messages, by lookup)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     async def _user(self, recipient_id: str) -> str | None:
         platform_id = await self._platform_recipient(recipient_id)
         return str(platform_id) if platform_id is not None else None
 
-    async def _button_specs(self, recipient_id: str, buttons: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    async def _button_specs(
+        self, recipient_id: str, buttons: Iterable[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         specs = []
         for button in buttons:
             title = to_plain(str(button.get("title") or "")).strip()
@@ -335,7 +357,7 @@ class ZaloOutput(ButtonTextOutput):
             specs.append({"title": title, "type": "oa.query.show", "payload": title})
         return specs
 
-    async def _send(self, recipient_id: str, text: str, buttons: Iterable[Dict[str, Any]] | None) -> None:
+    async def _send(self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None) -> None:
         user_id = await self._user(recipient_id)
         if user_id is None:
             logger.warning("zalo: no user for this sender (forgotten or unknown); reply dropped")
@@ -346,20 +368,21 @@ class ZaloOutput(ButtonTextOutput):
             chunks = [t(self._lang, CHOOSE_OPTION)]
         client = self._channel.client
         for index, chunk in enumerate(chunks):
-            message: Dict[str, Any] = {"text": chunk}
+            message: dict[str, Any] = {"text": chunk}
             if index == len(chunks) - 1 and specs:
                 message["attachment"] = _buttons_attachment(specs[:MAX_BUTTONS])
             if not await client.send(user_id, message):
                 return
         for start in range(MAX_BUTTONS, len(specs), MAX_BUTTONS):
-            more = {"text": t(self._lang, MORE_OPTIONS),
-                    "attachment": _buttons_attachment(specs[start:start + MAX_BUTTONS])}
+            more = {
+                "text": t(self._lang, MORE_OPTIONS),
+                "attachment": _buttons_attachment(specs[start : start + MAX_BUTTONS]),
+            }
             if not await client.send(user_id, more):
                 return
 
 
-
-def _buttons_attachment(specs: List[Dict[str, Any]]) -> Dict[str, Any]:
+def _buttons_attachment(specs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "template", "payload": {"buttons": specs}}
 
 
@@ -379,10 +402,10 @@ class ZaloEvent:
     kind: str  # "text" | "follow" | "location" | "unsupported"
     user_id: str
     text: str = ""
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _coordinates(data: Dict[str, Any]) -> Dict[str, Any]:
+def _coordinates(data: dict[str, Any]) -> dict[str, Any]:
     """latitude/longitude of a user_send_location event (attachments[].payload.coordinates)."""
     message = data.get("message") if isinstance(data.get("message"), dict) else {}
     for attachment in message.get("attachments") or []:
@@ -393,7 +416,7 @@ def _coordinates(data: Dict[str, Any]) -> Dict[str, Any]:
     return {}
 
 
-def _user_id(data: Dict[str, Any], key: str) -> str | None:
+def _user_id(data: dict[str, Any], key: str) -> str | None:
     party = data.get(key)
     if isinstance(party, dict) and isinstance(party.get("id"), (str, int)) and str(party["id"]):
         return str(party["id"])
@@ -404,11 +427,11 @@ class ZaloInput(InputChannel):
     """The Zalo OA webhook; configured by `bot.channels.credentials.build_credentials`."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "ZaloInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> ZaloInput:
         required = ("app_id", "oa_secret_key", "app_secret")
         if not credentials or any(not credentials.get(key) for key in required):
             cls.raise_missing_credentials_exception()
@@ -432,7 +455,7 @@ class ZaloInput(InputChannel):
         seed = TokenPair(config.access_token, config.refresh_token)
         self.client = ZaloClient(config, ZaloTokenStore(self.context.engine, config.app_id, seed))
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         """For bot-initiated messages: delivers by looking the pseudonym up."""
         return ZaloOutput(self)
 
@@ -487,7 +510,7 @@ class ZaloInput(InputChannel):
             if isinstance(msg_id, (str, int)) and str(msg_id):
                 key = f"zalo:{self.config.app_id}:{msg_id}"
             else:
-                material = f"{event_name}:{event.user_id}:{timestamp}".encode("utf-8")
+                material = f"{event_name}:{event.user_id}:{timestamp}".encode()
                 key = f"zalo:{self.config.app_id}:{hashlib.sha256(material).hexdigest()[:40]}"
             try:
                 first = await self.context.dedupe.claim(key)
@@ -501,7 +524,7 @@ class ZaloInput(InputChannel):
         return webhook
 
     @staticmethod
-    def _event(event_name: str, data: Dict[str, Any]) -> ZaloEvent | str | None:
+    def _event(event_name: str, data: dict[str, Any]) -> ZaloEvent | str | None:
         """The event to act on, None to ignore it, or a string saying which field is missing."""
         if event_name == "follow":
             user_id = _user_id(data, "follower")
@@ -523,7 +546,9 @@ class ZaloInput(InputChannel):
             return ZaloEvent("unsupported", user_id)
         return None
 
-    async def _handle(self, event: ZaloEvent, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle(
+        self, event: ZaloEvent, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         sender_id = self.context.pseudonym(CHANNEL_NAME, event.user_id)
         # Zalo events carry no locale; Vietnamese is the default until the dialogue knows better.
         locale = None
@@ -531,7 +556,7 @@ class ZaloInput(InputChannel):
         output = ZaloOutput(self, event.user_id, sender_id, lang)
         async with self.context.sequencer.hold(sender_id):
             await self.context.remember(sender_id, CHANNEL_NAME, event.user_id)
-            extra: Dict[str, Any] = {}
+            extra: dict[str, Any] = {}
             if event.kind == "unsupported":
                 await output.send_text_message(sender_id, t(lang, TEXT_ONLY))
                 return
@@ -541,11 +566,16 @@ class ZaloInput(InputChannel):
                 text = location_payload(event.extra.get("latitude"), event.extra.get("longitude"))
                 extra = {"shared_location": True}
             else:
-                text = await self.context.payloads.reply_payload(sender_id, event.text) or text_to_rasa(event.text)
+                text = await self.context.payloads.reply_payload(sender_id, event.text) or text_to_rasa(
+                    event.text
+                )
                 if not text:
                     return
             message = UserMessage(
-                text, output, sender_id, input_channel=CHANNEL_NAME,
+                text,
+                output,
+                sender_id,
+                input_channel=CHANNEL_NAME,
                 metadata=rasa_metadata(CHANNEL_NAME, locale, **extra),
             )
             try:

@@ -1,4 +1,5 @@
 """`python -m bot ask`: how the trained bot answers one message or a list of them."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("message", nargs="?", help="the message to answer")
     parser.add_argument("--jsonl", action="store_true", help="read messages from stdin, write JSON lines")
     parser.add_argument("--model", help="model archive (default: the newest in models/)")
-    parser.add_argument("--lang", choices=["vi", "en"], help="answer in this language (as a channel locale would)")
+    parser.add_argument(
+        "--lang", choices=["vi", "en"], help="answer in this language (as a channel locale would)"
+    )
     parser.set_defaults(func=run_ask)
 
 

@@ -1,4 +1,5 @@
 """`python -m bot bench`: measure, and write docs/benchmarks.md."""
+
 from __future__ import annotations
 
 import argparse

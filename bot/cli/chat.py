@@ -1,4 +1,5 @@
 """`python -m bot chat`: a conversation with the trained bot in the terminal."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ Embedded defaults so that a fresh clone runs with no set-up: SQLite files under 
 the tracker store and the directory, the REST webhook and the local web chat page always
 on, Telegram and Zalo when their variables are set. Ports from PORT and ACTIONS_PORT.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,11 +80,21 @@ def run_server(args: argparse.Namespace) -> int:
         wait_for_http(f"http://127.0.0.1:{args.actions_port}/health", 120, actions)
         rasa = subprocess.Popen(
             [
-                sys.executable, "-m", "rasa", "run", "--model", str(model),
-                "--port", str(args.port), "--endpoints", str(endpoints_file),
-                "--credentials", str(credentials_file),
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "--model",
+                str(model),
+                "--port",
+                str(args.port),
+                "--endpoints",
+                str(endpoints_file),
+                "--credentials",
+                str(credentials_file),
             ],
-            cwd=REPO_ROOT, env=env,
+            cwd=REPO_ROOT,
+            env=env,
         )
         wait_for_http(f"http://127.0.0.1:{args.port}/", 300, rasa)
         print(

@@ -6,6 +6,7 @@
 - `checks`: the library-wide checks behind `python -m bot content check`.
 - `topics`: the topic ids and groups from `topics.yml`.
 """
+
 from bot.content.cards import Card, CardError, ContentLibrary, default_library, load_card
 from bot.content.checks import check_content
 from bot.content.render import render_card, strip_markup

@@ -11,6 +11,7 @@ files directly, so:
   live at the next answer, without retraining or restarting the bot; while a file is
   broken the library keeps serving the last version that loaded, and logs the error.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -20,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,7 @@ KNOWN_KEYS = REQUIRED_KEYS + ("verified", "follow_up", "lookup", "lookup_need")
 class CardError(ValueError):
     """A card (or content data file) that cannot be used, with where and why."""
 
-    def __init__(self, path: Path, line: int, reason: str, display: Optional[str] = None):
+    def __init__(self, path: Path, line: int, reason: str, display: str | None = None):
         self.path = Path(path)
         self.line = line
         self.reason = reason
@@ -61,16 +62,16 @@ class Card:
     lang: str
     title: str
     body: str
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
     last_reviewed: _dt.date
     verified: bool
-    follow_up: Tuple[str, ...]
-    lookup: Optional[str]
-    lookup_need: Optional[str]
+    follow_up: tuple[str, ...]
+    lookup: str | None
+    lookup_need: str | None
     path: Path
 
 
-def _split_front_matter(path: Path, text: str) -> Tuple[str, str, int]:
+def _split_front_matter(path: Path, text: str) -> tuple[str, str, int]:
     """(front matter, body, body's first line number) or CardError."""
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
@@ -83,7 +84,7 @@ def _split_front_matter(path: Path, text: str) -> Tuple[str, str, int]:
     raise CardError(path, 1, "front matter is not closed: add a line '---' after the last key")
 
 
-def _key_lines(front: str) -> Dict[str, int]:
+def _key_lines(front: str) -> dict[str, int]:
     """File line number (1-based) of each top-level front-matter key."""
     try:
         node = yaml.compose(front)
@@ -95,7 +96,7 @@ def _key_lines(front: str) -> Dict[str, int]:
     return {str(key.value): key.start_mark.line + 2 for key, _ in node.value}
 
 
-def _string_list(value: Any) -> Optional[Tuple[str, ...]]:
+def _string_list(value: Any) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         return None
     return tuple(v.strip() for v in value)
@@ -148,7 +149,7 @@ def load_card(path: Path, lang: str) -> Card:
     verified = meta.get("verified", False)
     if not isinstance(verified, bool):
         raise fail("verified", "'verified' must be true or false")
-    follow_up: Tuple[str, ...] = ()
+    follow_up: tuple[str, ...] = ()
     if meta.get("follow_up") is not None:
         follow = _string_list(meta["follow_up"])
         if follow is None:
@@ -197,12 +198,12 @@ class ContentLibrary:
         self.root = Path(root)
         self._lock = threading.Lock()
         # (lang, card_id) -> (stat signature, last good card or None, last error or None)
-        self._cache: Dict[Tuple[str, str], Tuple[Tuple[int, int], Optional[Card], Optional[CardError]]] = {}
+        self._cache: dict[tuple[str, str], tuple[tuple[int, int], Card | None, CardError | None]] = {}
 
     def _path(self, card_id: str, lang: str) -> Path:
         return self.root / lang / f"{card_id}.md"
 
-    def _load(self, card_id: str, lang: str) -> Tuple[Optional[Card], Optional[CardError]]:
+    def _load(self, card_id: str, lang: str) -> tuple[Card | None, CardError | None]:
         """The current card (or the last good one while the file is broken) and its error."""
         if not card_id or "/" in card_id or "\\" in card_id or card_id.startswith("."):
             return None, None
@@ -221,16 +222,20 @@ class ContentLibrary:
             return cached[1], cached[2]
         previous = cached[1] if cached is not None else None
         try:
-            card: Optional[Card] = load_card(path, lang)
-            error: Optional[CardError] = None
+            card: Card | None = load_card(path, lang)
+            error: CardError | None = None
         except CardError as exc:
-            logger.error("Card not usable, %s: %s", "serving the last good version" if previous else "no version to serve", exc)
+            logger.error(
+                "Card not usable, %s: %s",
+                "serving the last good version" if previous else "no version to serve",
+                exc,
+            )
             card, error = previous, exc
         with self._lock:
             self._cache[key] = (signature, card, error)
         return card, error
 
-    def get(self, card_id: str, lang: str) -> Optional[Card]:
+    def get(self, card_id: str, lang: str) -> Card | None:
         """The card in `lang`; the other language's card only if this one is missing."""
         card, _ = self._load(card_id, lang)
         if card is not None:
@@ -241,16 +246,16 @@ class ContentLibrary:
             logger.warning("Card %r has no usable %s version; answering in %s", card_id, lang, other)
         return fallback
 
-    def card_ids(self, lang: str) -> List[str]:
+    def card_ids(self, lang: str) -> list[str]:
         """Ids of all card files in one language, sorted."""
         folder = self.root / lang
         if not folder.is_dir():
             return []
         return sorted(p.stem for p in folder.glob("*.md") if p.is_file())
 
-    def errors(self) -> List[CardError]:
+    def errors(self) -> list[CardError]:
         """Problems in any card file, in both languages (re-reading changed files)."""
-        found: List[CardError] = []
+        found: list[CardError] = []
         for lang in LANGUAGES:
             for card_id in self.card_ids(lang):
                 _, error = self._load(card_id, lang)

@@ -26,11 +26,12 @@ Normalisation for check 6, so that equivalent figures compare equal:
   and a decimal "8,3%" / "8.3%" gives 8 and 3 on both sides.
 Dates in the front matter (`last_reviewed`) are not part of the body and do not count.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List, Optional, Set, Union
 
 import yaml
 
@@ -46,7 +47,7 @@ from bot.content.topics import topic_ids
 BODY_LIMIT = 1500  # characters; the target is ~1,200, this is the hard stop
 ALLOW_LIST = "phone_numbers.yml"
 
-Problem = Union[CardError, str]
+Problem = CardError | str
 
 # A phone-like run: optional "+country", then digit groups joined by one space, dot,
 # hyphen or parentheses. Amounts ("100.000.000") match too and are filtered out below.
@@ -62,9 +63,18 @@ _MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("January", "Jan"), ("February", "Feb"), ("March", "Mar"), ("April", "Apr"),
-            ("May",), ("June", "Jun"), ("July", "Jul"), ("August", "Aug"),
-            ("September", "Sep", "Sept"), ("October", "Oct"), ("November", "Nov"), ("December", "Dec"),
+            ("January", "Jan"),
+            ("February", "Feb"),
+            ("March", "Mar"),
+            ("April", "Apr"),
+            ("May",),
+            ("June", "Jun"),
+            ("July", "Jul"),
+            ("August", "Aug"),
+            ("September", "Sep", "Sept"),
+            ("October", "Oct"),
+            ("November", "Nov"),
+            ("December", "Dec"),
         ],
         start=1,
     )
@@ -80,7 +90,7 @@ def _phone_key(raw: str) -> str:
     return ("+" + digits) if raw.lstrip().startswith("+") else digits
 
 
-def find_phone_numbers(text: str, cue_short: bool = True) -> List[str]:
+def find_phone_numbers(text: str, cue_short: bool = True) -> list[str]:
     """Phone numbers in free text, as written.
 
     A phone is a run of digit groups (separated by a space, dot, hyphen or brackets)
@@ -88,8 +98,8 @@ def find_phone_numbers(text: str, cue_short: bool = True) -> List[str]:
     amount; or a 3-5 digit service number written right after "gọi", "call",
     "hotline", "tổng đài" and the like (with `cue_short`).
     """
-    found: List[tuple[int, str]] = []
-    spans: List[range] = []
+    found: list[tuple[int, str]] = []
+    spans: list[range] = []
     for match in _PHONE_CANDIDATE.finditer(text):
         raw = match.group(0).strip(" .-")
         digits = re.sub(r"\D", "", raw)
@@ -116,9 +126,9 @@ def same_phone(a: str, b: str) -> bool:
     return len(short) >= 3 and long_.endswith(short) and len(long_) - len(short) <= 3
 
 
-def figures(text: str) -> Set[str]:
+def figures(text: str) -> set[str]:
     """The normalised set of figures in a body (see the module docstring)."""
-    result: Set[str] = set()
+    result: set[str] = set()
     phones = find_phone_numbers(text)
     for phone in sorted(phones, key=len, reverse=True):
         if phone in text:
@@ -136,7 +146,7 @@ def figures(text: str) -> Set[str]:
     return result
 
 
-def _load_allow_list(path: Path) -> tuple[List[str], List[Problem]]:
+def _load_allow_list(path: Path) -> tuple[list[str], list[Problem]]:
     """Numbers in the allow-list, and problems with its entries."""
     shown = "/".join(path.parts[-2:])
     if not path.exists():
@@ -145,7 +155,11 @@ def _load_allow_list(path: Path) -> tuple[List[str], List[Problem]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return [], [CardError(path, mark.line + 1 if mark else 1, f"not valid YAML: {getattr(exc, 'problem', exc)}", shown)]
+        return [], [
+            CardError(
+                path, mark.line + 1 if mark else 1, f"not valid YAML: {getattr(exc, 'problem', exc)}", shown
+            )
+        ]
     entries = data
     if isinstance(data, dict):
         lists = [value for value in data.values() if isinstance(value, list)]
@@ -153,8 +167,8 @@ def _load_allow_list(path: Path) -> tuple[List[str], List[Problem]]:
     if not isinstance(entries, list):
         return [], [CardError(path, 1, "must be a list of entries with number, purpose and source", shown)]
     lines = _entry_lines(path)
-    numbers: List[str] = []
-    problems: List[Problem] = []
+    numbers: list[str] = []
+    problems: list[Problem] = []
     for index, entry in enumerate(entries):
         line = lines[index] if index < len(lines) else 1
         if not isinstance(entry, dict):
@@ -171,7 +185,7 @@ def _load_allow_list(path: Path) -> tuple[List[str], List[Problem]]:
     return numbers, problems
 
 
-def _entry_lines(path: Path) -> List[int]:
+def _entry_lines(path: Path) -> list[int]:
     """1-based line of each allow-list entry, for error messages."""
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"))
@@ -185,13 +199,13 @@ def _entry_lines(path: Path) -> List[int]:
     return [item.start_mark.line + 1 for item in node.value]
 
 
-def _directory_numbers(directory_dir: Path) -> List[str]:
+def _directory_numbers(directory_dir: Path) -> list[str]:
     """Every phone-like string in any file under the directory data, whatever its format.
 
     Short numbers in data files have no cue word, so every standalone 3-5 digit run
     counts too: generous on purpose, since the data was checked when it was written.
     """
-    numbers: List[str] = []
+    numbers: list[str] = []
     if not directory_dir.is_dir():
         return numbers
     for file in sorted(directory_dir.rglob("*")):
@@ -206,8 +220,8 @@ def _directory_numbers(directory_dir: Path) -> List[str]:
     return numbers
 
 
-def _markup_problems(card: Card) -> List[Problem]:
-    problems: List[Problem] = []
+def _markup_problems(card: Card) -> list[Problem]:
+    problems: list[Problem] = []
     body_start = _body_first_line(card.path)
     checks = [
         (re.compile(r"^\s{0,3}#{1,6}\s"), "headings are not shown by chat apps; use **bold** instead"),
@@ -221,7 +235,11 @@ def _markup_problems(card: Card) -> List[Problem]:
                 problems.append(CardError(card.path, body_start + offset, reason))
     if len(card.body) > BODY_LIMIT:
         problems.append(
-            CardError(card.path, 1, f"body is {len(card.body)} characters; keep it under {BODY_LIMIT} (aim for 1,200) and move details to a follow-up card")
+            CardError(
+                card.path,
+                1,
+                f"body is {len(card.body)} characters; keep it under {BODY_LIMIT} (aim for 1,200) and move details to a follow-up card",
+            )
         )
     return problems
 
@@ -238,9 +256,9 @@ def _body_first_line(path: Path) -> int:
 
 def check_content(
     root: Path = DEFAULT_CONTENT_DIR,
-    topics_file: Optional[Path] = None,
-    directory_dir: Optional[Path] = None,
-) -> List[Problem]:
+    topics_file: Path | None = None,
+    directory_dir: Path | None = None,
+) -> list[Problem]:
     """All problems in a content root; an empty list means the content is fit to serve.
 
     `topics_file` defaults to `<root>/../topics.yml` and `directory_dir` to
@@ -249,7 +267,7 @@ def check_content(
     root = Path(root)
     topics_file = Path(topics_file) if topics_file else root.parent / "topics.yml"
     directory_dir = Path(directory_dir) if directory_dir else root.parent / "data" / "directory"
-    problems: List[Problem] = []
+    problems: list[Problem] = []
     cards: dict[str, dict[str, Card]] = {lang: {} for lang in LANGUAGES}
 
     for lang in LANGUAGES:
@@ -269,7 +287,13 @@ def check_content(
         for card in cards[lang].values():
             for target in card.follow_up:
                 if not (root / lang / f"{target}.md").exists():
-                    problems.append(CardError(card.path, _follow_up_line(card.path), f"follow_up '{target}' has no card in {lang}"))
+                    problems.append(
+                        CardError(
+                            card.path,
+                            _follow_up_line(card.path),
+                            f"follow_up '{target}' has no card in {lang}",
+                        )
+                    )
             problems.extend(_markup_problems(card))
 
     allowed, allow_problems = _load_allow_list(root / ALLOW_LIST)
@@ -280,18 +304,24 @@ def check_content(
             for phone in find_phone_numbers(card.body):
                 if not any(same_phone(phone, known) for known in allowed):
                     problems.append(
-                        CardError(card.path, _body_first_line(card.path), f"phone number {phone} is not in data/directory/ nor in {root.name}/{ALLOW_LIST}")
+                        CardError(
+                            card.path,
+                            _body_first_line(card.path),
+                            f"phone number {phone} is not in data/directory/ nor in {root.name}/{ALLOW_LIST}",
+                        )
                     )
 
     for card_id in sorted(set(cards["vi"]) & set(cards["en"])):
         vi, en = figures(cards["vi"][card_id].body), figures(cards["en"][card_id].body)
         if vi != en:
             detail = _difference(vi, en)
-            problems.append(CardError(cards["en"][card_id].path, 1, f"figures differ from the vi card: {detail}"))
+            problems.append(
+                CardError(cards["en"][card_id].path, 1, f"figures differ from the vi card: {detail}")
+            )
     return problems
 
 
-def _difference(vi: Set[str], en: Set[str]) -> str:
+def _difference(vi: set[str], en: set[str]) -> str:
     parts = []
     if vi - en:
         parts.append("only in vi: " + ", ".join(sorted(vi - en)))
@@ -307,6 +337,6 @@ def _follow_up_line(path: Path) -> int:
     return 1
 
 
-def format_problems(problems: Iterable[Problem]) -> List[str]:
+def format_problems(problems: Iterable[Problem]) -> list[str]:
     """One line per problem, "content/vi/x.md:3: reason"."""
     return [str(problem) for problem in problems]

@@ -3,6 +3,7 @@
 Prints one "content/vi/x.md:3: reason" line per problem and exits 1, or prints a
 one-line summary and exits 0. Safe to run in CI and by NGO staff after an edit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,9 @@ from bot.content.topics import topic_ids
 def _check(args: argparse.Namespace) -> int:
     root = Path(args.root)
     topics_file = Path(args.topics) if args.topics else root.parent / "topics.yml"
-    problems = check_content(root, topics_file=topics_file, directory_dir=Path(args.directory) if args.directory else None)
+    problems = check_content(
+        root, topics_file=topics_file, directory_dir=Path(args.directory) if args.directory else None
+    )
     for line in format_problems(problems):
         print(line)
     if problems:
@@ -28,7 +31,7 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `content` command group (`content check`)."""
     from bot.content.cards import DEFAULT_CONTENT_DIR
 
@@ -45,7 +48,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
             "anything is wrong."
         ),
     )
-    check.add_argument("--root", default=str(DEFAULT_CONTENT_DIR), help="content folder (default: %(default)s)")
+    check.add_argument(
+        "--root", default=str(DEFAULT_CONTENT_DIR), help="content folder (default: %(default)s)"
+    )
     check.add_argument("--topics", default=None, help="topics.yml (default: next to the content folder)")
-    check.add_argument("--directory", default=None, help="directory data folder (default: data/directory next to the content folder)")
+    check.add_argument(
+        "--directory",
+        default=None,
+        help="directory data folder (default: data/directory next to the content folder)",
+    )
     check.set_defaults(func=_check)

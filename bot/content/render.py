@@ -5,12 +5,12 @@ Follow-up cards become buttons whose payload bypasses NLU (`/<topic id>` for top
 that starts the directory look-up. Turning `**bold**` into HTML or a platform's own
 formatting is the channels' job; `strip_markup` is for plain-text channels.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import re
-from typing import Dict, List
 
 from bot.content.cards import Card, ContentLibrary
 from bot.content.topics import topic_ids
@@ -26,29 +26,38 @@ LOOKUP_BUTTON_TITLES = {
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 
-def _payload(card_id: str, topics: List[str]) -> str:
+def _payload(card_id: str, topics: list[str]) -> str:
     if card_id in topics:
         return f"/{card_id}"
     return "/show_card" + json.dumps({"card": card_id}, ensure_ascii=False)
 
 
-def render_card(card: Card, library: ContentLibrary) -> Dict[str, object]:
+def render_card(card: Card, library: ContentLibrary) -> dict[str, object]:
     """{"text": "**title**\\n\\nbody", "buttons": [{"title", "payload"}, ...]}."""
     topics = topic_ids()
-    buttons: List[Dict[str, str]] = []
+    buttons: list[dict[str, str]] = []
     for target_id in card.follow_up:
         target = library.get(target_id, card.lang)
         if target is None:
-            logger.warning("Card %s/%s: follow-up %r has no card; button left out", card.lang, card.id, target_id)
+            logger.warning(
+                "Card %s/%s: follow-up %r has no card; button left out", card.lang, card.id, target_id
+            )
             continue
         buttons.append({"title": target.title, "payload": _payload(target_id, topics)})
     if card.lookup == "referral_partner":
         payload = "/referral_partner"
         if card.lookup_need:
             payload += json.dumps({"need": card.lookup_need}, ensure_ascii=False)
-        buttons.append({"title": gettext(card.lang, LOOKUP_BUTTON_TITLES["referral_partner"]), "payload": payload})
+        buttons.append(
+            {"title": gettext(card.lang, LOOKUP_BUTTON_TITLES["referral_partner"]), "payload": payload}
+        )
     elif card.lookup == "consular_contact":
-        buttons.append({"title": gettext(card.lang, LOOKUP_BUTTON_TITLES["consular_contact"]), "payload": "/consular_contact"})
+        buttons.append(
+            {
+                "title": gettext(card.lang, LOOKUP_BUTTON_TITLES["consular_contact"]),
+                "payload": "/consular_contact",
+            }
+        )
     return {"text": f"**{card.title}**\n\n{card.body}", "buttons": buttons}
 
 

@@ -4,13 +4,13 @@ Topic ids are a contract shared by the NLU intents, the answer card file names a
 button payloads, so the content package reads them from the one file rather than
 keeping its own copy.
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -24,15 +24,15 @@ class Topic:
     id: str
     group: str
     covers: str = ""
-    lookup: Optional[str] = None
+    lookup: str | None = None
 
 
-def _topics_file(path: Optional[Path]) -> Path:
+def _topics_file(path: Path | None) -> Path:
     return Path(path or os.environ.get("TOPICS_FILE") or DEFAULT_TOPICS_FILE)
 
 
 @lru_cache(maxsize=8)
-def _read(path: str, mtime_ns: int) -> Tuple[Tuple[Topic, ...], Tuple[Tuple[str, str], ...]]:
+def _read(path: str, mtime_ns: int) -> tuple[tuple[Topic, ...], tuple[tuple[str, str], ...]]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     topics = tuple(
         Topic(
@@ -47,28 +47,28 @@ def _read(path: str, mtime_ns: int) -> Tuple[Tuple[Topic, ...], Tuple[Tuple[str,
     return topics, groups
 
 
-def load_topics(path: Optional[Path] = None) -> List[Topic]:
+def load_topics(path: Path | None = None) -> list[Topic]:
     """All topics in file order (re-read when the file changes)."""
     file = _topics_file(path)
     return list(_read(str(file), file.stat().st_mtime_ns)[0])
 
 
-def topic_ids(path: Optional[Path] = None) -> List[str]:
+def topic_ids(path: Path | None = None) -> list[str]:
     """The topic ids, in file order."""
     return [topic.id for topic in load_topics(path)]
 
 
-def topic_groups(path: Optional[Path] = None) -> Dict[str, List[str]]:
+def topic_groups(path: Path | None = None) -> dict[str, list[str]]:
     """Group id -> topic ids in that group, groups in file order."""
     file = _topics_file(path)
     topics, groups = _read(str(file), file.stat().st_mtime_ns)
-    result: Dict[str, List[str]] = {group: [] for group, _ in groups}
+    result: dict[str, list[str]] = {group: [] for group, _ in groups}
     for topic in topics:
         result.setdefault(topic.group, []).append(topic.id)
     return result
 
 
-def group_labels(path: Optional[Path] = None) -> Dict[str, str]:
+def group_labels(path: Path | None = None) -> dict[str, str]:
     """Group id -> its English label from topics.yml."""
     file = _topics_file(path)
     return dict(_read(str(file), file.stat().st_mtime_ns)[1])

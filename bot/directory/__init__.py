@@ -4,6 +4,7 @@ Data files under `data/directory/` are loaded into an SQL database (SQLite by de
 PostgreSQL through DATABASE_URL) and read by the conversation actions and the CLI through
 the same plain query functions in `bot.directory.queries`.
 """
+
 from __future__ import annotations
 
 from bot.directory.loader import LoadError, LoadReport, ensure_loaded, load_directory

@@ -3,6 +3,7 @@
 The rows are synthetic (marked `synthetic`, named "SYNTHETIC partner N", no contact
 details) and live only in a temporary SQLite file that is deleted afterwards.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
 
 from sqlalchemy import insert
 
@@ -26,19 +26,25 @@ TARGET_MS = 5.0
 
 def _fill(url: str, rows: int, rng: random.Random) -> None:
     engine = db.create_tables(url)
-    partners: List[dict] = []
-    services: List[dict] = []
-    areas: List[dict] = []
-    coverage: List[dict] = []
+    partners: list[dict] = []
+    services: list[dict] = []
+    areas: list[dict] = []
+    coverage: list[dict] = []
     checked = dt.date(2026, 1, 1)
     for n in range(rows):
         pid = f"synthetic-{n:05d}"
-        partners.append({
-            "id": pid, "kind": "ngo", "name_vi": f"SYNTHETIC partner {n}",
-            "name_en": f"SYNTHETIC partner {n}", "source": "synthetic benchmark row",
-            "last_checked": checked, "confidence": rng.choice(("high", "medium", "low")),
-            "synthetic": True,
-        })
+        partners.append(
+            {
+                "id": pid,
+                "kind": "ngo",
+                "name_vi": f"SYNTHETIC partner {n}",
+                "name_en": f"SYNTHETIC partner {n}",
+                "source": "synthetic benchmark row",
+                "last_checked": checked,
+                "confidence": rng.choice(("high", "medium", "low")),
+                "synthetic": True,
+            }
+        )
         needs = rng.sample(NEEDS, rng.randint(1, 3))
         roll = rng.random()
         if roll < 0.1:
@@ -49,8 +55,9 @@ def _fill(url: str, rows: int, rng: random.Random) -> None:
             places = [("province", p) for p in rng.sample(CURRENT_PROVINCES, rng.randint(1, 2))]
         services += [{"partner_id": pid, "service": need} for need in needs]
         areas += [{"partner_id": pid, "scope": s, "value": v} for s, v in places]
-        coverage += [{"service": need, "scope": s, "value": v, "partner_id": pid}
-                     for need in needs for s, v in places]
+        coverage += [
+            {"service": need, "scope": s, "value": v, "partner_id": pid} for need in needs for s, v in places
+        ]
     with engine.begin() as conn:
         conn.execute(insert(Partner.__table__), partners)
         conn.execute(insert(PartnerService.__table__), services)
@@ -58,7 +65,7 @@ def _fill(url: str, rows: int, rng: random.Random) -> None:
         conn.execute(insert(PartnerCoverage.__table__), coverage)
 
 
-def run_bench(rows: int = 10_000, queries: int = 200, seed: int = 7) -> Dict[str, object]:
+def run_bench(rows: int = 10_000, queries: int = 200, seed: int = 7) -> dict[str, object]:
     """Median and p95 of `find_partners` (session open to results) over random requests."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="dir-bench-") as tmp:
@@ -67,7 +74,7 @@ def run_bench(rows: int = 10_000, queries: int = 200, seed: int = 7) -> Dict[str
         requests = [(rng.choice(NEEDS), rng.choice(CURRENT_PROVINCES)) for _ in range(queries)]
         with db.session_scope(url) as session:  # warm the connection pool and the caches
             find_partners(session, NEEDS[0], province=CURRENT_PROVINCES[0], include_synthetic=True)
-        timings: List[float] = []
+        timings: list[float] = []
         found = 0
         for need, province in requests:
             start = time.perf_counter()

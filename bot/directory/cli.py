@@ -1,4 +1,5 @@
 """`python -m bot directory load|search|bench`: the directory for staff and operators."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the rows added, changed and removed per table; loading unchanged files changes nothing.",
     )
     _database_option(load)
-    load.add_argument("--dir", type=Path, default=DEFAULT_DATA_DIR,
-                      help="folder with countries.csv, offices.csv, partners.csv (default: %(default)s)")
-    load.add_argument("--check", action="store_true",
-                      help="only check the files; do not touch the database")
+    load.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="folder with countries.csv, offices.csv, partners.csv (default: %(default)s)",
+    )
+    load.add_argument("--check", action="store_true", help="only check the files; do not touch the database")
     load.set_defaults(func=run_load)
 
     search = commands.add_parser(
@@ -42,8 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _database_option(search)
     search.add_argument("--country", help="host country: ISO code (KR) or name (Hàn Quốc)")
     search.add_argument("--city", help="host-country city, e.g. Osaka")
-    search.add_argument("--need", help="one of: legal_aid, job_placement, training, counselling, "
-                        "shelter, loans, repatriation, trafficking_support, complaints, insurance_claims")
+    search.add_argument(
+        "--need",
+        help="one of: legal_aid, job_placement, training, counselling, "
+        "shelter, loans, repatriation, trafficking_support, complaints, insurance_claims",
+    )
     search.add_argument("--province", help="province of Viet Nam, old or new name, or 'nationwide'")
     search.add_argument("--page", type=int, default=1, help="result page (3 per page)")
     search.add_argument("--lang", choices=("vi", "en"), default="vi", help="reply language")
@@ -61,8 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _database_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database-url", default=None,
-                        help="SQLAlchemy URL (default: $DATABASE_URL or sqlite:///var/bot.db)")
+    parser.add_argument(
+        "--database-url", default=None, help="SQLAlchemy URL (default: $DATABASE_URL or sqlite:///var/bot.db)"
+    )
 
 
 def run_load(args: argparse.Namespace) -> int:
@@ -86,7 +94,12 @@ def run_load(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     from bot.directory import db
     from bot.directory.replies import (
-        city_name, consular_lookup, country_code, need_key, partner_lookup, province_name,
+        city_name,
+        consular_lookup,
+        country_code,
+        need_key,
+        partner_lookup,
+        province_name,
     )
 
     url = db.database_url(args.database_url)

@@ -4,13 +4,14 @@ SQLite (the default, a file under var/) for a single machine; PostgreSQL for a s
 deployment. Engines are cached per URL because creating one per look-up would cost more
 than the look-up itself.
 """
+
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, Optional
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -21,12 +22,12 @@ from bot.directory.models import Base
 DEFAULT_DATABASE_URL = "sqlite:///var/bot.db"
 
 
-def database_url(url: Optional[str] = None) -> str:
+def database_url(url: str | None = None) -> str:
     """The URL to use: the argument, else DATABASE_URL, else the local SQLite file."""
     url = url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     # Hosting platforms still hand out the scheme SQLAlchemy 1.4 no longer accepts.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     return url
 
 
@@ -36,12 +37,12 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-_ENGINES: Dict[str, Engine] = {}
-_SESSIONS: Dict[str, sessionmaker] = {}
+_ENGINES: dict[str, Engine] = {}
+_SESSIONS: dict[str, sessionmaker] = {}
 _LOCK = threading.Lock()
 
 
-def get_engine(url: Optional[str] = None) -> Engine:
+def get_engine(url: str | None = None) -> Engine:
     """A shared engine for the URL (SQLAlchemy 2.0-style, `future=True`)."""
     url = database_url(url)
     with _LOCK:
@@ -66,7 +67,7 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
-def create_tables(url: Optional[str] = None) -> Engine:
+def create_tables(url: str | None = None) -> Engine:
     """Create the directory tables that do not exist yet; returns the engine."""
     engine = get_engine(url)
     Base.metadata.create_all(engine)
@@ -91,7 +92,7 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session_scope(url: Optional[str] = None) -> Iterator[Session]:
+def session_scope(url: str | None = None) -> Iterator[Session]:
     """A read session; closed (and its connection returned to the pool) on exit."""
     session: Session = _session_factory(database_url(url))()
     try:

@@ -4,11 +4,12 @@ Every entry shows its source and the date it was last checked; a low-confidence 
 says to confirm by calling before going. When nothing matches, the reply says so and
 gives the national fallback, so a user is never left without somewhere to turn.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
 
 from bot.directory.queries import (
     ConsularResult,
@@ -35,7 +36,7 @@ MOFA_SOURCE = "dofabrvt.gov.vn (MOFA doc 2544/BNG-LS, 2015); baodansinh via baom
 @dataclass(frozen=True)
 class Reply:
     text: str
-    buttons: List[Dict[str, str]] = field(default_factory=list)
+    buttons: list[dict[str, str]] = field(default_factory=list)
 
 
 def _(lang: str, msgid: str, **params: object) -> str:
@@ -50,7 +51,7 @@ def payload(intent: str, **entities: str) -> str:
     return f"/{intent}" + json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
-def _pick(lang: str, vi: Optional[str], en: Optional[str]) -> Optional[str]:
+def _pick(lang: str, vi: str | None, en: str | None) -> str | None:
     return (vi or en) if lang == "vi" else (en or vi)
 
 
@@ -59,18 +60,19 @@ def need_label(need: str, lang: str) -> str:
     return labels.get(lang) or labels.get("en") or need
 
 
-def country_name(country: Optional[CountryInfo], code: str, lang: str) -> str:
+def country_name(country: CountryInfo | None, code: str, lang: str) -> str:
     if country:
         return _pick(lang, country.name_vi, country.name_en) or code
     return (COUNTRY_NAMES.get(code) or {}).get(lang) or code
 
 
 def _checked_line(lang: str, source: str, last_checked) -> str:
-    return _(lang, "Source: {source}. Last checked: {date}.",
-             source=source, date=format_date(last_checked, lang))
+    return _(
+        lang, "Source: {source}. Last checked: {date}.", source=source, date=format_date(last_checked, lang)
+    )
 
 
-def _confirm_line(lang: str, confidence: str) -> Optional[str]:
+def _confirm_line(lang: str, confidence: str) -> str | None:
     if confidence == "low":
         return _(lang, "Please confirm by calling before you go: this information may be out of date.")
     return None
@@ -133,18 +135,29 @@ def _partner_block(partner: PartnerInfo, lang: str, index: int) -> str:
 def fallback_text(lang: str) -> str:
     """The national fallback: the MOFA citizen-protection hotline, and the Department
     of Overseas Labour named without a number (none is confirmed)."""
-    return "\n".join([
-        _(lang, "You can still get help here:"),
-        "- " + _(lang, "Citizen protection hotline of the Ministry of Foreign Affairs (24/7, "
-                 "emergencies abroad): {number}", number=MOFA_HOTLINE),
-        "- " + _(lang, "Department of Overseas Labour (Cục Quản lý lao động ngoài nước, Ministry "
-                 "of Home Affairs), for questions about working abroad; ask the Department of "
-                 "Home Affairs (Sở Nội vụ) of your province how to reach it."),
-        _(lang, "Source: {source}.", source=MOFA_SOURCE),
-    ])
+    return "\n".join(
+        [
+            _(lang, "You can still get help here:"),
+            "- "
+            + _(
+                lang,
+                "Citizen protection hotline of the Ministry of Foreign Affairs (24/7, "
+                "emergencies abroad): {number}",
+                number=MOFA_HOTLINE,
+            ),
+            "- "
+            + _(
+                lang,
+                "Department of Overseas Labour (Cục Quản lý lao động ngoài nước, Ministry "
+                "of Home Affairs), for questions about working abroad; ask the Department of "
+                "Home Affairs (Sở Nội vụ) of your province how to reach it.",
+            ),
+            _(lang, "Source: {source}.", source=MOFA_SOURCE),
+        ]
+    )
 
 
-def country_buttons(countries: Sequence[CountryInfo], lang: str) -> List[Dict[str, str]]:
+def country_buttons(countries: Sequence[CountryInfo], lang: str) -> list[dict[str, str]]:
     return [
         {"title": country_name(c, c.code, lang), "payload": payload(CONSULAR_INTENT, country=c.code)}
         for c in countries
@@ -158,32 +171,43 @@ def ask_country(countries: Sequence[CountryInfo], lang: str) -> Reply:
     )
 
 
-def consular_reply(
-    result: ConsularResult, country: Optional[CountryInfo], lang: str
-) -> Reply:
+def consular_reply(result: ConsularResult, country: CountryInfo | None, lang: str) -> Reply:
     name = country_name(country, result.country, lang)
     if not result.offices:
-        text = "\n\n".join([
-            _(lang, "I have no checked contact for a Vietnamese mission in {country} yet.",
-              country=name),
-            fallback_text(lang),
-        ])
+        text = "\n\n".join(
+            [
+                _(lang, "I have no checked contact for a Vietnamese mission in {country} yet.", country=name),
+                fallback_text(lang),
+            ]
+        )
         return Reply(text)
-    parts: List[str] = []
+    parts: list[str] = []
     if result.city and not result.city_matched:
-        parts.append(_(lang, "I have no office listed in {city}. These are the offices for {country}:",
-                       city=result.city, country=name))
+        parts.append(
+            _(
+                lang,
+                "I have no office listed in {city}. These are the offices for {country}:",
+                city=result.city,
+                country=name,
+            )
+        )
     elif result.city:
         parts.append(_(lang, "Vietnamese offices for {city} ({country}):", city=result.city, country=name))
     else:
         parts.append(_(lang, "Vietnamese offices in {country}:", country=name))
     parts += [_office_block(o, lang) for o in result.offices]
-    parts.append(_(lang, "If you cannot reach them in an emergency, call the Ministry of Foreign "
-                   "Affairs citizen protection hotline (24/7): {number}", number=MOFA_HOTLINE))
+    parts.append(
+        _(
+            lang,
+            "If you cannot reach them in an emergency, call the Ministry of Foreign "
+            "Affairs citizen protection hotline (24/7): {number}",
+            number=MOFA_HOTLINE,
+        )
+    )
     return Reply("\n\n".join(parts))
 
 
-def need_buttons(lang: str) -> List[Dict[str, str]]:
+def need_buttons(lang: str) -> list[dict[str, str]]:
     return [{"title": need_label(n, lang), "payload": payload(REFERRAL_INTENT, need=n)} for n in NEEDS]
 
 
@@ -193,14 +217,21 @@ def ask_need(lang: str) -> Reply:
 
 def ask_place(need: str, lang: str) -> Reply:
     return Reply(
-        _(lang, "Which province of Viet Nam are you in (or which country abroad)? Please type "
-              "its name, for example Hà Tĩnh or Hàn Quốc. Or choose: services for all of Viet Nam."),
-        [{"title": _(lang, "All of Viet Nam"),
-          "payload": payload(REFERRAL_INTENT, need=need, province=NATIONWIDE)}],
+        _(
+            lang,
+            "Which province of Viet Nam are you in (or which country abroad)? Please type "
+            "its name, for example Hà Tĩnh or Hàn Quốc. Or choose: services for all of Viet Nam.",
+        ),
+        [
+            {
+                "title": _(lang, "All of Viet Nam"),
+                "payload": payload(REFERRAL_INTENT, need=need, province=NATIONWIDE),
+            }
+        ],
     )
 
 
-def _place_label(page: PartnerPage, country: Optional[CountryInfo], lang: str) -> str:
+def _place_label(page: PartnerPage, country: CountryInfo | None, lang: str) -> str:
     if page.province:
         return page.province
     if page.country:
@@ -208,27 +239,35 @@ def _place_label(page: PartnerPage, country: Optional[CountryInfo], lang: str) -
     return _(lang, "all of Viet Nam")
 
 
-def partners_reply(page: PartnerPage, country: Optional[CountryInfo], lang: str) -> Reply:
+def partners_reply(page: PartnerPage, country: CountryInfo | None, lang: str) -> Reply:
     need = need_label(page.need, lang)
     place = _place_label(page, country, lang)
     if not page.items:
         if page.page > 1:
             text = _(lang, "There are no more results for {need} in {place}.", need=need, place=place)
         else:
-            text = _(lang, "Sorry, I have no organisation for \"{need}\" in {place} in my list yet.",
-                     need=need, place=place)
+            text = _(
+                lang,
+                'Sorry, I have no organisation for "{need}" in {place} in my list yet.',
+                need=need,
+                place=place,
+            )
         return Reply("\n\n".join([text, fallback_text(lang)]))
-    heading = _(lang, "Help with \"{need}\" for {place}:", need=need, place=place)
+    heading = _(lang, 'Help with "{need}" for {place}:', need=need, place=place)
     start = (page.page - 1) * page.per_page
     blocks = [_partner_block(p, lang, start + i + 1) for i, p in enumerate(page.items)]
-    buttons: List[Dict[str, str]] = []
+    buttons: list[dict[str, str]] = []
     if page.has_more:
-        buttons.append({
-            "title": _(lang, "More results"),
-            "payload": payload(
-                REFERRAL_INTENT, need=page.need, province=page.province or
-                (None if page.country else NATIONWIDE), country=page.country,
-                page=str(page.page + 1),
-            ),
-        })
+        buttons.append(
+            {
+                "title": _(lang, "More results"),
+                "payload": payload(
+                    REFERRAL_INTENT,
+                    need=page.need,
+                    province=page.province or (None if page.country else NATIONWIDE),
+                    country=page.country,
+                    page=str(page.page + 1),
+                ),
+            }
+        )
     return Reply("\n\n".join([heading, *blocks]), buttons)

@@ -5,6 +5,7 @@ stops the load with "file:line: reason" before the database is touched, so the b
 answering from the previous data. A load compares each table with the files and reports
 the rows added, changed and removed; loading the same files twice changes nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,9 +13,10 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
 from sqlalchemy import Table, and_, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -58,7 +60,7 @@ _UNCONFIRMED = re.compile(r"unconfirmed|chưa xác nhận|\?\?", re.I)
 _CONTACT_COLUMNS = {*PHONE_COLUMNS, "phone", "email", "website", "address", "city"}
 
 FILES = ("countries.csv", "offices.csv", "partners.csv")
-COLUMNS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # file: (required columns, optional columns)
     "countries.csv": (("code", "name_vi", "name_en"), ("main_host", "sort_order")),
     "offices.csv": (
@@ -68,8 +70,17 @@ COLUMNS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     "partners.csv": (
         ("id", "kind", "name_vi", "name_en", "services", "source", "last_checked", "confidence"),
         (
-            "provinces", "countries", "languages", "phone", "email", "website", "address",
-            "hours_vi", "hours_en", "description_vi", "description_en",
+            "provinces",
+            "countries",
+            "languages",
+            "phone",
+            "email",
+            "website",
+            "address",
+            "hours_vi",
+            "hours_en",
+            "description_vi",
+            "description_en",
         ),
     ),
 }
@@ -98,8 +109,8 @@ class TableChanges:
 class LoadReport:
     """What a load did, per table; `skipped` when the files had not changed since last load."""
 
-    tables: Dict[str, TableChanges] = field(default_factory=dict)
-    rows_read: Dict[str, int] = field(default_factory=dict)
+    tables: dict[str, TableChanges] = field(default_factory=dict)
+    rows_read: dict[str, int] = field(default_factory=dict)
     skipped: bool = False
     fingerprint: str = ""
 
@@ -110,8 +121,9 @@ class LoadReport:
     def __str__(self) -> str:
         if self.skipped:
             return "unchanged since the last load"
-        changed = [f"{name} +{c.added} ~{c.changed} -{c.removed}"
-                   for name, c in self.tables.items() if c.total]
+        changed = [
+            f"{name} +{c.added} ~{c.changed} -{c.removed}" for name, c in self.tables.items() if c.total
+        ]
         return "loaded: " + (", ".join(changed) if changed else "no changes")
 
     def summary(self) -> str:
@@ -132,13 +144,13 @@ class LoadReport:
 class _Row:
     file: str
     line: int
-    values: Dict[str, Optional[str]]
+    values: dict[str, str | None]
 
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
 
-def _read_csv(path: Path, errors: List[str]) -> List[_Row]:
+def _read_csv(path: Path, errors: list[str]) -> list[_Row]:
     """Rows of a CSV file with their line numbers; `,` `;` or tab separated (Excel in a
     Vietnamese locale saves with `;`), UTF-8 with or without the BOM Excel adds."""
     name = path.name
@@ -170,16 +182,17 @@ def _read_csv(path: Path, errors: List[str]) -> List[_Row]:
         line, start = start, reader.line_num + 1
         if not any(c.strip() for c in cells) or cells[0].strip().startswith("#"):
             continue  # blank rows and rows switched off with "#" are ignored
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
             errors.append(f"{name}:{line}: more cells than columns (a stray '{delimiter}'?)")
             continue
-        values = {h: (cells[i].strip() or None) if i < len(cells) else None
-                  for i, h in enumerate(header) if h}
+        values = {
+            h: (cells[i].strip() or None) if i < len(cells) else None for i, h in enumerate(header) if h
+        }
         rows.append(_Row(name, line, values))
     return rows
 
 
-def _split(value: Optional[str]) -> List[str]:
+def _split(value: str | None) -> list[str]:
     """A list cell: items separated by ";" (a "," is accepted when there is no ";")."""
     if not value:
         return []
@@ -187,7 +200,7 @@ def _split(value: Optional[str]) -> List[str]:
     return [item.strip() for item in value.split(sep) if item.strip()]
 
 
-def _parse_date(row: _Row, column: str, errors: List[str]) -> Optional[dt.date]:
+def _parse_date(row: _Row, column: str, errors: list[str]) -> dt.date | None:
     raw = row.values.get(column) or ""
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"):
         try:
@@ -204,7 +217,7 @@ def _parse_date(row: _Row, column: str, errors: List[str]) -> Optional[dt.date]:
     return value
 
 
-def _common(row: _Row, errors: List[str], ids: Dict[str, str]) -> Optional[Dict[str, Any]]:
+def _common(row: _Row, errors: list[str], ids: dict[str, str]) -> dict[str, Any] | None:
     """Checks every entry shares: id, names, source, date, confidence, no unconfirmed facts."""
     v = row.values
     before = len(errors)
@@ -247,7 +260,7 @@ def _common(row: _Row, errors: List[str], ids: Dict[str, str]) -> Optional[Dict[
     }
 
 
-def _check_phones(row: _Row, column: str, errors: List[str]) -> List[str]:
+def _check_phones(row: _Row, column: str, errors: list[str]) -> list[str]:
     numbers = _split(row.values.get(column))
     for number in numbers:
         if not _PHONE.match(number):
@@ -255,14 +268,14 @@ def _check_phones(row: _Row, column: str, errors: List[str]) -> List[str]:
     return numbers
 
 
-def _country_code(text: str) -> Optional[str]:
+def _country_code(text: str) -> str | None:
     text = text.strip()
     if re.fullmatch(r"[A-Za-z]{2}", text):
         return text.upper()
     return normalize_country(text)
 
 
-def _province(text: str) -> Optional[str]:
+def _province(text: str) -> str | None:
     if text in CURRENT_PROVINCES:
         return text
     return normalize_province(text)
@@ -270,18 +283,18 @@ def _province(text: str) -> Optional[str]:
 
 @dataclass
 class _Parsed:
-    countries: Dict[Tuple, Dict[str, Any]] = field(default_factory=dict)
-    offices: Dict[Tuple, Dict[str, Any]] = field(default_factory=dict)
-    phones: Dict[Tuple, Dict[str, Any]] = field(default_factory=dict)
-    partners: Dict[Tuple, Dict[str, Any]] = field(default_factory=dict)
-    services: Dict[Tuple, Dict[str, Any]] = field(default_factory=dict)
-    areas: Dict[Tuple, Dict[str, Any]] = field(default_factory=dict)
-    coverage: Dict[Tuple, Dict[str, Any]] = field(default_factory=dict)
-    rows_read: Dict[str, int] = field(default_factory=dict)
+    countries: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    offices: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    phones: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    partners: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    services: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    areas: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    coverage: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    rows_read: dict[str, int] = field(default_factory=dict)
 
 
-def _parse_countries(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> None:
-    seen: Dict[str, str] = {}
+def _parse_countries(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> None:
+    seen: dict[str, str] = {}
     for row in rows:
         v = row.values
         code = (v.get("code") or "").upper()
@@ -313,8 +326,8 @@ def _parse_countries(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> N
         }
 
 
-def _parse_offices(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> None:
-    ids: Dict[str, str] = {}
+def _parse_offices(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> None:
+    ids: dict[str, str] = {}
     for row in rows:
         before = len(errors)
         record = _common(row, errors, ids)
@@ -325,24 +338,34 @@ def _parse_offices(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> Non
         code = _country_code(v.get("country") or "")
         if not code or (code,) not in out.countries:
             errors.append(f"{row.where()}: country '{v.get('country')}' is not in countries.csv")
-        phones = [(purpose, n) for column, purpose in PHONE_COLUMNS.items()
-                  for n in _check_phones(row, column, errors)]
+        phones = [
+            (purpose, n)
+            for column, purpose in PHONE_COLUMNS.items()
+            for n in _check_phones(row, column, errors)
+        ]
         if not phones and not v.get("email") and not v.get("address"):
             errors.append(f"{row.where()}: give at least one phone, e-mail or address")
         if record is None or len(errors) > before:
             continue
-        record.update(kind=kind, country_code=code, city=v.get("city"),
-                      note_vi=v.get("note_vi"), note_en=v.get("note_en"))
+        record.update(
+            kind=kind,
+            country_code=code,
+            city=v.get("city"),
+            note_vi=v.get("note_vi"),
+            note_en=v.get("note_en"),
+        )
         out.offices[(record["id"],)] = record
         for position, (purpose, number) in enumerate(phones):
             out.phones[(record["id"], purpose, number)] = {
-                "office_id": record["id"], "purpose": purpose, "number": number,
+                "office_id": record["id"],
+                "purpose": purpose,
+                "number": number,
                 "position": position,
             }
 
 
-def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> None:
-    ids: Dict[str, str] = {}
+def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> None:
+    ids: dict[str, str] = {}
     for row in rows:
         before = len(errors)
         record = _common(row, errors, ids)
@@ -356,7 +379,7 @@ def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> No
         for service in services:
             if service not in NEEDS:
                 errors.append(f"{row.where()}: service '{service}' is not one of {', '.join(NEEDS)}")
-        areas: List[Tuple[str, str]] = []
+        areas: list[tuple[str, str]] = []
         places_named = bool(_split(v.get("provinces")) or _split(v.get("countries")))
         for item in _split(v.get("provinces")):
             if item.lower() in NATIONWIDE_WORDS:
@@ -386,8 +409,13 @@ def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> No
         website = v.get("website")
         if website and not _WEBSITE.match(website):
             errors.append(f"{row.where()}: website '{website}' is not a web address")
-        if not phones and not website and not v.get("email") and not v.get("address") \
-                and not v.get("description_vi"):
+        if (
+            not phones
+            and not website
+            and not v.get("email")
+            and not v.get("address")
+            and not v.get("description_vi")
+        ):
             errors.append(f"{row.where()}: give a phone, e-mail, website, address or description")
         if record is None or len(errors) > before:
             continue
@@ -405,11 +433,15 @@ def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> No
             out.services[(record["id"], service)] = {"partner_id": record["id"], "service": service}
         for scope, value in dict.fromkeys(areas):
             out.areas[(record["id"], scope, value)] = {
-                "partner_id": record["id"], "scope": scope, "value": value,
+                "partner_id": record["id"],
+                "scope": scope,
+                "value": value,
             }
             for service in dict.fromkeys(services):
                 out.coverage[(service, scope, value, record["id"])] = {
-                    "service": service, "scope": scope, "value": value,
+                    "service": service,
+                    "scope": scope,
+                    "value": value,
                     "partner_id": record["id"],
                 }
 
@@ -417,10 +449,13 @@ def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: List[str]) -> No
 def read_directory(data_dir: Path | str = DEFAULT_DATA_DIR) -> _Parsed:
     """Read and check every file; raises LoadError listing every bad row."""
     data_dir = Path(data_dir)
-    errors: List[str] = []
+    errors: list[str] = []
     out = _Parsed()
-    parsers = {"countries.csv": _parse_countries, "offices.csv": _parse_offices,
-               "partners.csv": _parse_partners}
+    parsers = {
+        "countries.csv": _parse_countries,
+        "offices.csv": _parse_offices,
+        "partners.csv": _parse_partners,
+    }
     for name in FILES:
         path = data_dir / name
         if not path.exists():
@@ -447,35 +482,32 @@ def fingerprint(data_dir: Path | str = DEFAULT_DATA_DIR) -> str:
 # --------------------------------------------------------------------------- writing
 
 # Parents before children for inserts; the reverse for deletes.
-_TABLES: Tuple[Tuple[str, Table, Tuple[str, ...], str], ...] = (
+_TABLES: tuple[tuple[str, Table, tuple[str, ...], str], ...] = (
     ("host_countries", HostCountry.__table__, ("code",), "countries"),
     ("offices", Office.__table__, ("id",), "offices"),
     ("office_phones", OfficePhone.__table__, ("office_id", "purpose", "number"), "phones"),
     ("partners", Partner.__table__, ("id",), "partners"),
     ("partner_services", PartnerService.__table__, ("partner_id", "service"), "services"),
     ("partner_areas", PartnerArea.__table__, ("partner_id", "scope", "value"), "areas"),
-    ("partner_coverage", PartnerCoverage.__table__, ("service", "scope", "value", "partner_id"),
-     "coverage"),
+    ("partner_coverage", PartnerCoverage.__table__, ("service", "scope", "value", "partner_id"), "coverage"),
 )
 
 
-def _key_clause(table: Table, keys: Tuple[str, ...], values: Tuple) -> Any:
-    return and_(*(table.c[k] == v for k, v in zip(keys, values)))
+def _key_clause(table: Table, keys: tuple[str, ...], values: tuple) -> Any:
+    return and_(*(table.c[k] == v for k, v in zip(keys, values, strict=True)))
 
 
 def _apply(conn: Connection, parsed: _Parsed, report: LoadReport) -> None:
     plans = []
     for label, table, keys, attr in _TABLES:
-        wanted: Dict[Tuple, Dict[str, Any]] = getattr(parsed, attr)
-        existing = {
-            tuple(row[k] for k in keys): dict(row)
-            for row in conn.execute(select(table)).mappings()
-        }
+        wanted: dict[tuple, dict[str, Any]] = getattr(parsed, attr)
+        existing = {tuple(row[k] for k in keys): dict(row) for row in conn.execute(select(table)).mappings()}
         added = [k for k in wanted if k not in existing]
         removed = [k for k in existing if k not in wanted]
         changed = [
-            k for k in wanted if k in existing
-            and any(existing[k].get(col) != val for col, val in wanted[k].items())
+            k
+            for k in wanted
+            if k in existing and any(existing[k].get(col) != val for col, val in wanted[k].items())
         ]
         report.tables[label] = TableChanges(len(added), len(changed), len(removed))
         plans.append((table, keys, wanted, added, changed, removed))
@@ -497,9 +529,9 @@ def _save_fingerprint(conn: Connection, value: str) -> None:
 
 
 def load_directory(
-    database_url: Optional[str] = None,
+    database_url: str | None = None,
     data_dir: Path | str = DEFAULT_DATA_DIR,
-    progress: Optional[Callable[[str], None]] = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadReport:
     """Load the files into the database in one transaction and report the changes."""
     say = progress or (lambda _msg: None)
@@ -517,16 +549,16 @@ def load_directory(
     return report
 
 
-def loaded_fingerprint(database_url: Optional[str] = None) -> Optional[str]:
+def loaded_fingerprint(database_url: str | None = None) -> str | None:
     table = LoadState.__table__
     with db.get_engine(database_url).connect() as conn:
         return conn.execute(select(table.c.value).where(table.c.key == "fingerprint")).scalar()
 
 
 def ensure_loaded(
-    database_url: Optional[str] = None,
+    database_url: str | None = None,
     data_dir: Path | str = DEFAULT_DATA_DIR,
-    progress: Optional[Callable[[str], None]] = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadReport:
     """Create the tables and load the files if they changed since the last load.
 

@@ -3,9 +3,8 @@
 A partner's services and service areas are child rows, not lists in a column, so that the
 look-ups ("legal aid in Hà Tĩnh") are index seeks on (service) and (scope, value).
 """
-from __future__ import annotations
 
-from typing import List, Optional
+from __future__ import annotations
 
 from sqlalchemy import (
     Boolean,
@@ -55,7 +54,7 @@ class HostCountry(Base):
     main_host = Column(Boolean, nullable=False, default=False)
     sort_order = Column(Integer, nullable=False, default=0)
 
-    offices: List["Office"] = relationship("Office", back_populates="country")
+    offices: list[Office] = relationship("Office", back_populates="country")
 
 
 class Office(Base):
@@ -80,7 +79,7 @@ class Office(Base):
     confidence = Column(String(10), nullable=False)
 
     country: HostCountry = relationship("HostCountry", back_populates="offices")
-    phones: List["OfficePhone"] = relationship(
+    phones: list[OfficePhone] = relationship(
         "OfficePhone", back_populates="office", order_by="OfficePhone.position"
     )
 
@@ -124,8 +123,8 @@ class Partner(Base):
     # Never shown to users: marks the benchmark's generated rows.
     synthetic = Column(Boolean, nullable=False, default=False)
 
-    services: List["PartnerService"] = relationship("PartnerService", back_populates="partner")
-    areas: List["PartnerArea"] = relationship("PartnerArea", back_populates="partner")
+    services: list[PartnerService] = relationship("PartnerService", back_populates="partner")
+    areas: list[PartnerArea] = relationship("PartnerArea", back_populates="partner")
 
 
 class PartnerService(Base):
@@ -180,7 +179,7 @@ class LoadState(Base):
     loaded_at = Column(String(40), nullable=True)
 
 
-def confidence_rank(level: Optional[str]) -> int:
+def confidence_rank(level: str | None) -> int:
     """0 for high, 1 medium, 2 low: the order results are shown in."""
     try:
         return CONFIDENCE_LEVELS.index(level or "low")

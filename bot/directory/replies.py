@@ -4,9 +4,8 @@ Also the normalisers that turn entity or slot values (or CLI arguments) into the
 directory's keys: ISO country codes, canonical city names, current province names, needs.
 The reply functions block on the database; the actions run them in a worker thread.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from bot.directory import db, queries
 from bot.directory.format import (
@@ -26,8 +25,8 @@ from bot.vietnamese.provinces import CURRENT_PROVINCES, normalize_province
 _NATIONWIDE_WORDS = {NATIONWIDE, "toàn quốc", "toan quoc", "all of viet nam", "cả nước", "ca nuoc"}
 
 
-def country_code(value: Optional[str]) -> Optional[str]:
-    """"KR", "kr", "Hàn Quốc", "han" -> "KR"; None when not a known country."""
+def country_code(value: str | None) -> str | None:
+    """ "KR", "kr", "Hàn Quốc", "han" -> "KR"; None when not a known country."""
     if not value:
         return None
     value = value.strip()
@@ -36,20 +35,20 @@ def country_code(value: Optional[str]) -> Optional[str]:
     return normalize_country(value)
 
 
-def city_name(value: Optional[str]) -> Optional[str]:
+def city_name(value: str | None) -> str | None:
     """The canonical English city name ("Ô-xa-ca" -> "Osaka"), or the text as given."""
     if not value:
         return None
     return normalize_city(value) or value.strip()
 
 
-def city_country(city: Optional[str]) -> Optional[str]:
+def city_country(city: str | None) -> str | None:
     if not city:
         return None
     return CITY_COUNTRY.get(city)
 
 
-def province_name(value: Optional[str]) -> Optional[str]:
+def province_name(value: str | None) -> str | None:
     """The current province for any old or new spelling; NATIONWIDE for "toàn quốc"."""
     if not value:
         return None
@@ -58,7 +57,7 @@ def province_name(value: Optional[str]) -> Optional[str]:
     return value if value in CURRENT_PROVINCES else normalize_province(value)
 
 
-def need_key(value: Optional[str]) -> Optional[str]:
+def need_key(value: str | None) -> str | None:
     if not value:
         return None
     return value if value in NEEDS else normalize_need(value)
@@ -66,14 +65,17 @@ def need_key(value: Optional[str]) -> Optional[str]:
 
 def unavailable(lang: str) -> Reply:
     """When the database cannot be read: say so, and still give the national fallback."""
-    return Reply("\n\n".join([
-        gettext(lang, "Sorry, I cannot open the directory right now.", domain="directory"),
-        fallback_text(lang),
-    ]))
+    return Reply(
+        "\n\n".join(
+            [
+                gettext(lang, "Sorry, I cannot open the directory right now.", domain="directory"),
+                fallback_text(lang),
+            ]
+        )
+    )
 
 
-def consular_lookup(database_url: Optional[str], lang: str, country: Optional[str],
-                    city: Optional[str]) -> Reply:
+def consular_lookup(database_url: str | None, lang: str, country: str | None, city: str | None) -> Reply:
     """The consular contacts for a country (and city), or the question "which country?"."""
     with db.session_scope(database_url) as session:
         if not country:
@@ -82,13 +84,22 @@ def consular_lookup(database_url: Optional[str], lang: str, country: Optional[st
         return consular_reply(result, queries.country_info(session, country), lang)
 
 
-def partner_lookup(database_url: Optional[str], lang: str, need: str, province: Optional[str],
-                   country: Optional[str], page: int = 1) -> Reply:
+def partner_lookup(
+    database_url: str | None,
+    lang: str,
+    need: str,
+    province: str | None,
+    country: str | None,
+    page: int = 1,
+) -> Reply:
     """One page of referral partners for a need and a province or country."""
     with db.session_scope(database_url) as session:
         result = queries.find_partners(
-            session, need, province=None if province == NATIONWIDE else province,
-            country=country, page=page,
+            session,
+            need,
+            province=None if province == NATIONWIDE else province,
+            country=country,
+            page=page,
         )
         info = queries.country_info(session, country) if country else None
         return partners_reply(result, info, lang)

@@ -7,12 +7,12 @@ Each part of the bot keeps its own domain so that editors do not collide:
 msgids are the English text; the `en` catalog only overrides wording when needed.
 Also here: locale-aware dates and numbers for answers.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Dict
 
 from babel.dates import format_date as _babel_format_date
 from babel.messages.pofile import read_po
@@ -29,8 +29,8 @@ def supported(lang: str | None) -> str:
     return tag if tag in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
 
 
-@lru_cache(maxsize=None)
-def _catalog(lang: str, domain: str) -> Dict[str, str]:
+@cache
+def _catalog(lang: str, domain: str) -> dict[str, str]:
     path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
     if not path.exists():
         return {}

@@ -5,9 +5,8 @@ quỹ". A second set of word and character n-gram counts over the folded tokens 
 classifier match both spellings, while the ordinary featurizers keep the accented forms
 that distinguish words such as "bán"/"bạn".
 """
-from __future__ import annotations
 
-from typing import List, Text
+from __future__ import annotations
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
@@ -19,15 +18,11 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.vietnamese.text import fold
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
 class FoldedCountVectorsFeaturizer(CountVectorsFeaturizer):
     """Rasa's CountVectorsFeaturizer, fed with folded tokens of the message text."""
 
-    def _get_message_tokens_by_attribute(
-        self, message: Message, attribute: Text
-    ) -> List[Text]:
+    def _get_message_tokens_by_attribute(self, message: Message, attribute: str) -> list[str]:
         tokens = super()._get_message_tokens_by_attribute(message, attribute)
         if attribute != TEXT:
             return tokens

@@ -4,9 +4,8 @@ Registered as a featurizer (not a tokenizer): Rasa allows one tokenizer per pipe
 only tokenizers and featurizers get a training-data node, which this needs so that training
 and prediction see the same text.
 """
-from __future__ import annotations
 
-from typing import List
+from __future__ import annotations
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import TEXT
@@ -17,12 +16,9 @@ from bot.nlu.base import StatelessComponent
 from bot.vietnamese.text import normalize
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class VietnameseTextNormalizer(StatelessComponent):
     """Unicode NFC, lowercase and single spaces, for Vietnamese typed any way."""
-
 
     @staticmethod
     def _apply(message: Message) -> None:
@@ -35,7 +31,7 @@ class VietnameseTextNormalizer(StatelessComponent):
             self._apply(example)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             self._apply(message)
         return messages

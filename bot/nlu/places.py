@@ -5,9 +5,8 @@ unit since the 2025 merger: "Quảng Bình" -> Quảng Trị), `city` (host-coun
 `need` (the directory's service vocabulary). A gazetteer beats a learned tagger here:
 the lists are closed, and users type names with or without diacritics.
 """
-from __future__ import annotations
 
-from typing import List
+from __future__ import annotations
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
@@ -25,14 +24,11 @@ from bot.nlu.base import StatelessComponent
 from bot.vietnamese.places import extract_places
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class PlaceEntityExtractor(StatelessComponent, EntityExtractorMixin):
     """Adds country, province, city and need entities found in the message text."""
 
-
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             found = [

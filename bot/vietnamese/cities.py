@@ -5,6 +5,7 @@ alpha-2 country code, so a city mention can also fill in the country. Vietnamese
 transliterations and Sino-Vietnamese names are included where they are in use
 ("Xơ-un", "Ô-xa-ca", "Đài Bắc", "Thượng Hải", "Mát-xcơ-va").
 """
+
 from __future__ import annotations
 
 from bot.vietnamese.matching import Alias, Gazetteer, Match, Rule
@@ -37,8 +38,7 @@ _CITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Frankfurt": ("DE", ("Frankfurt am Main", "Phran-phuốc", "Frankfort")),
     "Bucharest": ("RO", ("Bucharest", "Bucuresti", "București", "Bu-ca-rét", "Bucarest")),
     "Warsaw": ("PL", ("Vác-sa-va", "Varsava", "Warszawa", "Vacsava")),
-    "Moscow": ("RU", ("Mát-xcơ-va", "Matxcova", "Mátxcơva", "Moskva", "Mạc Tư Khoa",
-                      "Moscou")),
+    "Moscow": ("RU", ("Mát-xcơ-va", "Matxcova", "Mátxcơva", "Moskva", "Mạc Tư Khoa", "Moscou")),
     "Vladivostok": ("RU", ("Vla-đi-vô-xtốc", "Vladivostoc")),
     "Shanghai": ("CN", ("Thượng Hải",)),
     "Guangzhou": ("CN", ("Quảng Châu",)),
@@ -72,4 +72,3 @@ def normalize_city(text: str) -> str | None:
 def find_cities(text: str) -> list[Match]:
     """Every host-country city in a free message; `value` is the English city name."""
     return _GAZETTEER.find(text)
-

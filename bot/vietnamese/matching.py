@@ -24,13 +24,14 @@ without a Vietnamese keyboard and "han" may be "Hàn" (Korea), "hạn" (deadline
 An alias whose value is None is a blocker: it wins the span like any other match
 (so "thợ hàn", a welder, is not "Hàn") but is never reported.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable
 
 from bot.vietnamese.text import fold
 
@@ -176,9 +177,7 @@ class Gazetteer:
 
     @property
     def values(self) -> set[str]:
-        return {
-            v.value for vs in self._entries.values() for v in vs if v.value is not None
-        }
+        return {v.value for vs in self._entries.values() for v in vs if v.value is not None}
 
     # -- matching ---------------------------------------------------------------
 
@@ -211,9 +210,7 @@ class Gazetteer:
         variants = self._entries.get(key)
         if variants:
             start, end = prepared.words[0][0], prepared.words[-1][1]
-            only_punctuation = not _WORD.search(
-                prepared.folded[:start] + prepared.folded[end:]
-            )
+            only_punctuation = not _WORD.search(prepared.folded[:start] + prepared.folded[end:])
             fitting = [v for v in variants if self._spelled_right(prepared, v, start, end)]
             if only_punctuation and fitting:
                 return self._best(prepared, fitting, start, end).value
@@ -227,7 +224,7 @@ class Gazetteer:
             node = self._trie
             for last in range(first, len(words)):
                 if last > first:
-                    gap = prepared.folded[words[last - 1][1]:words[last][0]]
+                    gap = prepared.folded[words[last - 1][1] : words[last][0]]
                     if not _INNER_GAP.fullmatch(gap):
                         break
                 node = node.get(words[last][2])
@@ -237,10 +234,7 @@ class Gazetteer:
                 if key is None:
                     continue
                 start, end = words[first][0], words[last][1]
-                accepted = [
-                    v for v in self._entries[key]
-                    if self._accepts(prepared, v, first, start, end)
-                ]
+                accepted = [v for v in self._entries[key] if self._accepts(prepared, v, first, start, end)]
                 if accepted:
                     found.append((start, end, self._best(prepared, accepted, start, end).value))
         # Leftmost first, then longest.
@@ -253,9 +247,7 @@ class Gazetteer:
         typed = prepared.spelling(start, end)
         return next((v for v in variants if typed in v.spellings), variants[0])
 
-    def _accepts(
-        self, prepared: _Prepared, entry: _Variant, first_word: int, start: int, end: int
-    ) -> bool:
+    def _accepts(self, prepared: _Prepared, entry: _Variant, first_word: int, start: int, end: int) -> bool:
         if entry.value is None or Rule.ANY in entry.rules:
             return True
         if not self._spelled_right(prepared, entry, start, end):
@@ -267,9 +259,7 @@ class Gazetteer:
             return True
         if guarded and entry.words > 1 and prepared.title_cased(start, end):
             return True
-        if (guarded or Rule.CONTEXT in entry.rules) and self._after_context(
-            prepared, first_word
-        ):
+        if (guarded or Rule.CONTEXT in entry.rules) and self._after_context(prepared, first_word):
             return True
         return False
 
@@ -287,7 +277,7 @@ class Gazetteer:
         for count in range(1, min(_MAX_CONTEXT_WORDS, first_word) + 1):
             begin = first_word - count
             # Every gap up to the alias must be plain spacing.
-            gap = prepared.folded[words[begin][1]:words[begin + 1][0]]
+            gap = prepared.folded[words[begin][1] : words[begin + 1][0]]
             if not _CONTEXT_GAP.fullmatch(gap):
                 return False
             if tuple(w for _, _, w in words[begin:first_word]) in self._context:

@@ -5,6 +5,7 @@ A need is what a user wants a partner organisation for (legal aid, a job, a loan
 colloquial) or English; `normalize_need` turns a button, slot value or short reply
 into one of `NEEDS`.
 """
+
 from __future__ import annotations
 
 from bot.vietnamese.matching import Alias, Gazetteer, Match, Rule, aliases
@@ -41,61 +42,165 @@ _ANY, _STRICT = Rule.ANY, Rule.STRICT
 
 _KEYWORDS: dict[str, dict[Rule, tuple[str, ...]]] = {
     "legal_aid": {
-        _ANY: ("pháp lý", "trợ giúp pháp lý", "luật sư", "tư vấn luật", "tư vấn pháp luật",
-               "pháp luật", "khởi kiện", "kiện công ty", "legal aid", "legal advice",
-               "lawyer", "legal help"),
+        _ANY: (
+            "pháp lý",
+            "trợ giúp pháp lý",
+            "luật sư",
+            "tư vấn luật",
+            "tư vấn pháp luật",
+            "pháp luật",
+            "khởi kiện",
+            "kiện công ty",
+            "legal aid",
+            "legal advice",
+            "lawyer",
+            "legal help",
+        ),
     },
     "job_placement": {
-        _ANY: ("việc làm", "tìm việc", "kiếm việc", "xin việc", "giới thiệu việc làm",
-               "tìm việc làm", "việc làm mới", "job", "jobs", "job placement",
-               "find work", "find a job", "employment", "trung tâm dịch vụ việc làm"),
+        _ANY: (
+            "việc làm",
+            "tìm việc",
+            "kiếm việc",
+            "xin việc",
+            "giới thiệu việc làm",
+            "tìm việc làm",
+            "việc làm mới",
+            "job",
+            "jobs",
+            "job placement",
+            "find work",
+            "find a job",
+            "employment",
+            "trung tâm dịch vụ việc làm",
+        ),
     },
     "training": {
-        _ANY: ("học nghề", "đào tạo", "đào tạo nghề", "dạy nghề", "khóa học", "khoá học",
-               "lớp học nghề", "học tiếng", "training", "vocational", "course", "courses"),
+        _ANY: (
+            "học nghề",
+            "đào tạo",
+            "đào tạo nghề",
+            "dạy nghề",
+            "khóa học",
+            "khoá học",
+            "lớp học nghề",
+            "học tiếng",
+            "training",
+            "vocational",
+            "course",
+            "courses",
+        ),
     },
     "counselling": {
-        _ANY: ("tâm lý", "tư vấn tâm lý", "trầm cảm", "căng thẳng", "sang chấn",
-               "sức khỏe tâm thần", "sức khoẻ tâm thần", "stress", "counselling",
-               "counseling", "counsellor", "counselor", "mental health", "depression"),
+        _ANY: (
+            "tâm lý",
+            "tư vấn tâm lý",
+            "trầm cảm",
+            "căng thẳng",
+            "sang chấn",
+            "sức khỏe tâm thần",
+            "sức khoẻ tâm thần",
+            "stress",
+            "counselling",
+            "counseling",
+            "counsellor",
+            "counselor",
+            "mental health",
+            "depression",
+        ),
     },
     "shelter": {
-        _ANY: ("nhà tạm lánh", "tạm lánh", "nơi tạm lánh", "nhà an toàn", "chỗ trú",
-               "nơi trú ẩn", "chỗ ngủ", "shelter", "safe house", "nowhere to stay",
-               "place to stay"),
+        _ANY: (
+            "nhà tạm lánh",
+            "tạm lánh",
+            "nơi tạm lánh",
+            "nhà an toàn",
+            "chỗ trú",
+            "nơi trú ẩn",
+            "chỗ ngủ",
+            "shelter",
+            "safe house",
+            "nowhere to stay",
+            "place to stay",
+        ),
         # unaccented "cho o" is also "cho ở" (let stay), which still means housing
         _STRICT: ("chỗ ở", "nơi ở"),
     },
     "loans": {
         # bare "vay" is left out: unaccented it is mostly "vậy" (so)
-        _ANY: ("vay vốn", "vay tiền", "khoản vay", "cho vay", "vay ngân hàng",
-               "vay ưu đãi", "vốn vay", "muốn vay", "cần vay", "xin vay", "được vay",
-               "loans", "borrow money", "microfinance"),
+        _ANY: (
+            "vay vốn",
+            "vay tiền",
+            "khoản vay",
+            "cho vay",
+            "vay ngân hàng",
+            "vay ưu đãi",
+            "vốn vay",
+            "muốn vay",
+            "cần vay",
+            "xin vay",
+            "được vay",
+            "loans",
+            "borrow money",
+            "microfinance",
+        ),
         # "Loan" is a common given name: "chị Loan", "em Loan".
         Rule.CONTEXT: ("loan",),
     },
     "repatriation": {
-        _ANY: ("hồi hương", "về nước khẩn cấp", "đưa về nước", "hỗ trợ về nước",
-               "giúp về nước", "đưa thi hài về nước", "repatriation", "repatriate",
-               "repatriated", "go home urgently", "send me home"),
+        _ANY: (
+            "hồi hương",
+            "về nước khẩn cấp",
+            "đưa về nước",
+            "hỗ trợ về nước",
+            "giúp về nước",
+            "đưa thi hài về nước",
+            "repatriation",
+            "repatriate",
+            "repatriated",
+            "go home urgently",
+            "send me home",
+        ),
     },
     "trafficking_support": {
-        _ANY: ("mua bán người", "buôn người", "buôn bán người", "bị lừa bán", "nạn nhân bị mua bán",
-               "lao động cưỡng bức", "cưỡng bức lao động", "bị giữ hộ chiếu",
-               "giữ hộ chiếu", "trafficking", "trafficked", "human trafficking",
-               "forced labour", "forced labor"),
+        _ANY: (
+            "mua bán người",
+            "buôn người",
+            "buôn bán người",
+            "bị lừa bán",
+            "nạn nhân bị mua bán",
+            "lao động cưỡng bức",
+            "cưỡng bức lao động",
+            "bị giữ hộ chiếu",
+            "giữ hộ chiếu",
+            "trafficking",
+            "trafficked",
+            "human trafficking",
+            "forced labour",
+            "forced labor",
+        ),
         _STRICT: ("bị bán",),
     },
     "complaints": {
-        _ANY: ("khiếu nại", "đơn khiếu nại", "complaint", "complaints", "complain",
-               "file a complaint"),
+        _ANY: ("khiếu nại", "đơn khiếu nại", "complaint", "complaints", "complain", "file a complaint"),
         # unaccented "to cao" is also "to cao" (big and tall)
         _STRICT: ("tố cáo", "phản ánh"),
     },
     "insurance_claims": {
-        _ANY: ("bảo hiểm", "bảo hiểm xã hội", "bảo hiểm y tế", "bhxh", "bhyt",
-               "tai nạn lao động", "bảo hiểm thất nghiệp", "insurance", "insurance claim",
-               "social insurance", "workers compensation", "pension refund"),
+        _ANY: (
+            "bảo hiểm",
+            "bảo hiểm xã hội",
+            "bảo hiểm y tế",
+            "bhxh",
+            "bhyt",
+            "tai nạn lao động",
+            "bảo hiểm thất nghiệp",
+            "insurance",
+            "insurance claim",
+            "social insurance",
+            "workers compensation",
+            "pension refund",
+        ),
     },
 }
 
@@ -103,8 +208,19 @@ _KEYWORDS: dict[str, dict[Rule, tuple[str, ...]]] = {
 _BLOCKERS = ("đài loan", "of course", "job description")
 
 # Before "loan": "a loan", "need loan", "bank loan".
-_CONTEXT_WORDS = ("a", "the", "need", "want", "get", "bank", "apply for", "small",
-                  "business", "student", "for")
+_CONTEXT_WORDS = (
+    "a",
+    "the",
+    "need",
+    "want",
+    "get",
+    "bank",
+    "apply for",
+    "small",
+    "business",
+    "student",
+    "for",
+)
 
 
 def _build() -> Gazetteer:

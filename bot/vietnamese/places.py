@@ -2,9 +2,8 @@
 
 One entry point for the NLU extractor and the `ask` CLI, so both read a message alike.
 """
-from __future__ import annotations
 
-from typing import List, Tuple
+from __future__ import annotations
 
 from bot.vietnamese.cities import find_cities
 from bot.vietnamese.countries import find_countries
@@ -13,9 +12,9 @@ from bot.vietnamese.needs import find_needs
 from bot.vietnamese.provinces import find_provinces
 
 
-def extract_places(text: str) -> List[Tuple[str, Match]]:
+def extract_places(text: str) -> list[tuple[str, Match]]:
     """Countries, provinces, cities and needs, in the order they appear."""
-    found: List[Tuple[str, Match]] = []
+    found: list[tuple[str, Match]] = []
     found += [("country", m) for m in find_countries(text)]
     found += [("province", m) for m in find_provinces(text)]
     found += [("city", m) for m in find_cities(text)]

@@ -13,13 +13,19 @@ Mapping checked against (accessed 2026-11):
 - https://baothanhhoa.vn/toan-van-nghi-quyet-hoi-nghi-lan-thu-11-bch-trung-uong-dang-khoa-xiii-245497.htm
   (names of the 34 units, Resolution 60-NQ/TW, as then enacted)
 """
+
 from __future__ import annotations
 
 from bot.vietnamese.matching import Alias, Gazetteer, Match, Rule, aliases
 
 __all__ = [
-    "CITY_UNITS", "CURRENT_PROVINCES", "FORMER_TO_CURRENT", "MERGED_FROM", "Match",
-    "find_provinces", "normalize_province",
+    "CITY_UNITS",
+    "CURRENT_PROVINCES",
+    "FORMER_TO_CURRENT",
+    "MERGED_FROM",
+    "Match",
+    "find_provinces",
+    "normalize_province",
 ]
 
 HCMC = "Thành phố Hồ Chí Minh"
@@ -75,24 +81,54 @@ FORMER_TO_CURRENT: dict[str, str] = {
 # Extra spellings and short forms, by the name (current or former) they stand for.
 _ANY = Rule.ANY
 _EXTRA: dict[str, dict[Rule, tuple[str, ...]]] = {
-    "Hà Nội": {_ANY: ("Hanoi", "Ha Noi", "thủ đô Hà Nội", "TP Hà Nội", "TP.HN", "tphn"),
-               Rule.CONTEXT: ("HN",), Rule.ALONE: ("HN",)},
-    "Thừa Thiên Huế": {_ANY: ("Thừa Thiên – Huế", "TT Huế", "TT-Huế", "Hue city", "TP Huế",
-                              "cố đô Huế"),
-                       Rule.ALONE: ("TTH",)},
-    HCMC: {_ANY: ("Hồ Chí Minh", "TP Hồ Chí Minh", "TP. Hồ Chí Minh", "HCM", "TP HCM",
-                  "TP.HCM", "tphcm", "HCMC", "Ho Chi Minh City", "Sài Gòn", "saigon",
-                  "Sài Gòn – Gia Định", "Thành phố HCM")},
-    "Bà Rịa – Vũng Tàu": {_ANY: ("Bà Rịa Vũng Tàu", "Vũng Tàu", "Bà Rịa", "BR-VT", "BRVT",
-                                 "Ba Ria-Vung Tau")},
+    "Hà Nội": {
+        _ANY: ("Hanoi", "Ha Noi", "thủ đô Hà Nội", "TP Hà Nội", "TP.HN", "tphn"),
+        Rule.CONTEXT: ("HN",),
+        Rule.ALONE: ("HN",),
+    },
+    "Thừa Thiên Huế": {
+        _ANY: ("Thừa Thiên – Huế", "TT Huế", "TT-Huế", "Hue city", "TP Huế", "cố đô Huế"),
+        Rule.ALONE: ("TTH",),
+    },
+    HCMC: {
+        _ANY: (
+            "Hồ Chí Minh",
+            "TP Hồ Chí Minh",
+            "TP. Hồ Chí Minh",
+            "HCM",
+            "TP HCM",
+            "TP.HCM",
+            "tphcm",
+            "HCMC",
+            "Ho Chi Minh City",
+            "Sài Gòn",
+            "saigon",
+            "Sài Gòn – Gia Định",
+            "Thành phố HCM",
+        )
+    },
+    "Bà Rịa – Vũng Tàu": {
+        _ANY: ("Bà Rịa Vũng Tàu", "Vũng Tàu", "Bà Rịa", "BR-VT", "BRVT", "Ba Ria-Vung Tau")
+    },
     "Hải Phòng": {_ANY: ("Haiphong", "TP Hải Phòng"), Rule.ALONE: ("HP",)},
     "Đà Nẵng": {_ANY: ("Danang", "TP Đà Nẵng")},
     "Cần Thơ": {_ANY: ("TP Cần Thơ", "Can Tho city")},
     "Thanh Hóa": {_ANY: ("Thanh Hoá", "xứ Thanh")},
     "Khánh Hòa": {_ANY: ("Khánh Hoà",)},
     "Hòa Bình": {_ANY: ("Hoà Bình",)},
-    "Đắk Lắk": {_ANY: ("Đắc Lắc", "Đắk Lắc", "Đắc Lắk", "Đăk Lăk", "Đắk Lăk", "Daklak",
-                       "Đắclắk", "Dac Lac", "Dak Lac")},
+    "Đắk Lắk": {
+        _ANY: (
+            "Đắc Lắc",
+            "Đắk Lắc",
+            "Đắc Lắk",
+            "Đăk Lăk",
+            "Đắk Lăk",
+            "Daklak",
+            "Đắclắk",
+            "Dac Lac",
+            "Dak Lac",
+        )
+    },
     "Đắk Nông": {_ANY: ("Đắc Nông", "Đăk Nông", "Daknong", "Dac Nong")},
     "Bắc Kạn": {_ANY: ("Bắc Cạn",)},
     "Kon Tum": {_ANY: ("Kontum", "Công Tum")},
@@ -111,8 +147,21 @@ _GUARDED_NAMES = {"Huế"}
 
 # Before a short form ("ở HN", "tỉnh Huế", "quê hue"), these make it a place.
 _CONTEXT_WORDS = (
-    "ở", "tại", "tỉnh", "tp", "t.p", "thành phố", "quê", "về", "từ", "đến", "ra", "vào",
-    "xứ", "dân", "người",
+    "ở",
+    "tại",
+    "tỉnh",
+    "tp",
+    "t.p",
+    "thành phố",
+    "quê",
+    "về",
+    "từ",
+    "đến",
+    "ra",
+    "vào",
+    "xứ",
+    "dân",
+    "người",
 )
 
 
@@ -120,11 +169,7 @@ def _build() -> Gazetteer:
     entries: list[Alias] = []
     for current, formers in MERGED_FROM.items():
         for name in {current, *formers}:
-            rule = (
-                Rule.STRICT if name in _STRICT_NAMES
-                else Rule.GUARDED if name in _GUARDED_NAMES
-                else _ANY
-            )
+            rule = Rule.STRICT if name in _STRICT_NAMES else Rule.GUARDED if name in _GUARDED_NAMES else _ANY
             entries.append(Alias(name, current, rule))
     for name, by_rule in _EXTRA.items():
         current = FORMER_TO_CURRENT.get(name, name)

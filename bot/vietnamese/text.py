@@ -5,6 +5,7 @@ entity offsets found on the normalised text still point into what the user typed
 `fold` maps a text to its unaccented form ("Hàn Quốc" -> "han quoc"), the form many
 migrants type on phones without a Vietnamese keyboard.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,4 +44,4 @@ def has_vietnamese_diacritics(text: str) -> bool:
     """True when the text carries a letter only Vietnamese (among vi/en) would type."""
     folded = fold(text)
     lowered = unicodedata.normalize("NFC", text or "").lower()
-    return any(a != b and b.isalpha() for a, b in zip(lowered, folded))
+    return any(a != b and b.isalpha() for a, b in zip(lowered, folded, strict=False))

@@ -4,15 +4,17 @@ Each fake runs `http.server` in a thread, so it works for in-process channels (o
 test's event loop) and for a Rasa server in a subprocess alike. Failures are scripted per
 method (`fail_next`) to exercise flood control and token expiry.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 TELEGRAM_TOKEN = "123456789:TESTtoken_abcdefghijklmnopqrstuvw"
@@ -28,19 +30,19 @@ class Call:
 
     method: str  # API method (Telegram) or URL path (Zalo)
     path: str
-    headers: Dict[str, str]
-    params: Dict[str, Any]
+    headers: dict[str, str]
+    params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
 
 
-Reply = Tuple[int, Dict[str, str], Any]
+Reply = tuple[int, dict[str, str], Any]
 
 
 class _FakeServer:
     def __init__(self) -> None:
-        self.calls: List[Call] = []
+        self.calls: list[Call] = []
         self._lock = threading.Lock()
-        self._failures: Dict[str, List[Reply]] = {}
+        self._failures: dict[str, list[Reply]] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,7 +73,7 @@ class _FakeServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "_FakeServer":
+    def start(self) -> _FakeServer:
         self._thread.start()
         return self
 
@@ -79,13 +81,14 @@ class _FakeServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def fail_next(self, method: str, status: int, body: Any, headers: Optional[Dict[str, str]] = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self, method: str, status: int, body: Any, headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         """The next `times` calls of `method` get this reply instead of the normal one."""
         with self._lock:
             self._failures.setdefault(method, []).extend([(status, headers or {}, body)] * times)
 
-    def _scripted(self, method: str) -> Optional[Reply]:
+    def _scripted(self, method: str) -> Reply | None:
         with self._lock:
             queue = self._failures.get(method)
             return queue.pop(0) if queue else None
@@ -94,7 +97,7 @@ class _FakeServer:
         with self._lock:
             self.calls.append(call)
 
-    def calls_of(self, method: str) -> List[Call]:
+    def calls_of(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
@@ -106,13 +109,13 @@ class _FakeServer:
             time.sleep(0.02)
         return predicate()
 
-    def _dispatch(self, path: str, headers: Dict[str, str], raw: bytes) -> Reply:
+    def _dispatch(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         return 404, {}, {"error": "not found"}  # each fake routes its own API
 
 
-def _params(headers: Dict[str, str], raw: bytes, query: str) -> Dict[str, Any]:
+def _params(headers: dict[str, str], raw: bytes, query: str) -> dict[str, Any]:
     content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-    params: Dict[str, Any] = dict(parse_qsl(query))
+    params: dict[str, Any] = dict(parse_qsl(query))
     if "json" in content_type and raw:
         params.update(json.loads(raw))
     elif raw:
@@ -138,29 +141,33 @@ class FakeTelegram(_FakeServer):
     def api_base_url(self) -> str:
         return f"{self.base}/bot"
 
-    def sent_texts(self) -> List[str]:
+    def sent_texts(self) -> list[str]:
         return [c.params["text"] for c in self.calls_of("sendMessage")]
 
-    def _dispatch(self, path: str, headers: Dict[str, str], raw: bytes) -> Reply:
+    def _dispatch(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         parsed = urlparse(path)
         prefix = f"/bot{self.token}/"
         if not parsed.path.startswith(prefix):
             return 404, {}, {"ok": False, "error_code": 404, "description": "Not Found"}
-        method = parsed.path[len(prefix):]
+        method = parsed.path[len(prefix) :]
         self._record(Call(method, parsed.path, headers, _params(headers, raw, parsed.query)))
         scripted = self._scripted(method)
         if scripted:
             return scripted
         return 200, {}, {"ok": True, "result": self._result(method, self.calls[-1].params)}
 
-    def _result(self, method: str, params: Dict[str, Any]) -> Any:
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             bot_id = int(self.token.split(":")[0])
             return {"id": bot_id, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
         if method == "sendMessage":
             self._message_id += 1
-            return {"message_id": self._message_id, "date": int(time.time()),
-                    "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params.get("text", "")}
+            return {
+                "message_id": self._message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "text": params.get("text", ""),
+            }
         if method == "getWebhookInfo":
             webhooks = self.calls_of("setWebhook")
             url = webhooks[-1].params.get("url", "") if webhooks else ""
@@ -168,10 +175,14 @@ class FakeTelegram(_FakeServer):
         return True
 
 
-def retry_after(seconds: int = 1) -> Tuple[int, Any, Dict[str, str]]:
+def retry_after(seconds: int = 1) -> tuple[int, Any, dict[str, str]]:
     """Telegram's exact flood-control reply (status, body, headers)."""
-    body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {seconds}",
-            "parameters": {"retry_after": seconds}}
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {seconds}",
+        "parameters": {"retry_after": seconds},
+    }
     return 429, body, {"Retry-After": str(seconds)}
 
 
@@ -188,16 +199,16 @@ class FakeZalo(_FakeServer):
         self.app_secret = app_secret
         self.valid_access = {access_token}
         self.valid_refresh = {refresh_token}
-        self.issued: List[Tuple[str, str]] = []
-        self.refused_users: Dict[str, int] = {}
+        self.issued: list[tuple[str, str]] = []
+        self.refused_users: dict[str, int] = {}
 
-    def sent(self) -> List[Call]:
+    def sent(self) -> list[Call]:
         return self.calls_of("/v3.0/oa/message/cs")
 
-    def delivered_texts(self) -> List[str]:
+    def delivered_texts(self) -> list[str]:
         return [c.params["message"]["text"] for c in self.sent() if c.params.get("_delivered")]
 
-    def _dispatch(self, path: str, headers: Dict[str, str], raw: bytes) -> Reply:
+    def _dispatch(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         parsed = urlparse(path)
         lower = {k.lower(): v for k, v in headers.items()}
         call = Call(parsed.path, parsed.path, headers, _params(headers, raw, parsed.query))
@@ -211,10 +222,21 @@ class FakeZalo(_FakeServer):
             user_id = str(call.params.get("recipient", {}).get("user_id"))
             if user_id in self.refused_users:
                 code = self.refused_users[user_id]
-                return 200, {}, {"error": code, "message": "User has not interacted with the OA in the past 7 days"}
+                return (
+                    200,
+                    {},
+                    {"error": code, "message": "User has not interacted with the OA in the past 7 days"},
+                )
             call.params["_delivered"] = True
-            return 200, {}, {"error": 0, "message": "Success",
-                             "data": {"message_id": f"m{len(self.calls)}", "user_id": user_id}}
+            return (
+                200,
+                {},
+                {
+                    "error": 0,
+                    "message": "Success",
+                    "data": {"message_id": f"m{len(self.calls)}", "user_id": user_id},
+                },
+            )
         if parsed.path == "/v4/oa/access_token":
             if lower.get("secret_key") != self.app_secret or call.params.get("app_id") != self.app_id:
                 return 200, {}, {"error": -14002, "error_name": "Invalid app"}
@@ -244,22 +266,43 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> boo
     return predicate()
 
 
-def text_update(update_id: int, text: str, user_id: int = 987654321, language: str | None = "vi",
-                chat_type: str = "private") -> Dict[str, Any]:
-    sender: Dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "An"}
+def text_update(
+    update_id: int,
+    text: str,
+    user_id: int = 987654321,
+    language: str | None = "vi",
+    chat_type: str = "private",
+) -> dict[str, Any]:
+    sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "An"}
     if language:
         sender["language_code"] = language
-    message: Dict[str, Any] = {"message_id": update_id, "date": int(time.time()), "from": sender,
-                               "chat": {"id": user_id, "type": chat_type, "first_name": "An"}, "text": text}
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "from": sender,
+        "chat": {"id": user_id, "type": chat_type, "first_name": "An"},
+        "text": text,
+    }
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return {"update_id": update_id, "message": message}
 
 
-def callback_update(update_id: int, data: str, user_id: int = 987654321, language: str = "vi") -> Dict[str, Any]:
-    return {"update_id": update_id, "callback_query": {
-        "id": f"cbq{update_id}", "chat_instance": "-88000000",
-        "from": {"id": user_id, "is_bot": False, "first_name": "An", "language_code": language},
-        "message": {"message_id": 43, "date": int(time.time()), "chat": {"id": user_id, "type": "private"},
-                    "text": "Pick one"},
-        "data": data}}
+def callback_update(
+    update_id: int, data: str, user_id: int = 987654321, language: str = "vi"
+) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cbq{update_id}",
+            "chat_instance": "-88000000",
+            "from": {"id": user_id, "is_bot": False, "first_name": "An", "language_code": language},
+            "message": {
+                "message_id": 43,
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "text": "Pick one",
+            },
+            "data": data,
+        },
+    }

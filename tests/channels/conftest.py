@@ -1,20 +1,21 @@
 """Fixtures for the channel tests: the fake platform servers, and a channel mounted on a real
 Sanic server (127.0.0.1, free port) with a stub in place of Rasa's message handler."""
+
 from __future__ import annotations
 
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, List, Optional
 
 import pytest
+from channel_fakes import TELEGRAM_TOKEN, ZALO_APP_ID, ZALO_APP_SECRET, FakeTelegram, FakeZalo
 from sanic import Sanic
 
 from bot.channels.common import ChannelContext
-from channel_fakes import TELEGRAM_TOKEN, ZALO_APP_ID, ZALO_APP_SECRET, FakeTelegram, FakeZalo
-
 
 
 @pytest.fixture
@@ -63,8 +64,8 @@ class StubRasa:
     """Stands in for `agent.handle_message`: records messages, replies with `respond`."""
 
     def __init__(self) -> None:
-        self.messages: List[Any] = []
-        self.respond: Optional[Callable[[Any], Awaitable[None]]] = None
+        self.messages: list[Any] = []
+        self.respond: Callable[[Any], Awaitable[None]] | None = None
 
     async def __call__(self, message: Any) -> None:
         self.messages.append(message)
@@ -82,7 +83,7 @@ def stub_rasa() -> StubRasa:
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """`await serve(channel, handler)` -> the base URL of a Sanic server with the channel mounted."""
-    servers: List[Any] = []
+    servers: list[Any] = []
 
     # Lets several Sanic apps start in one process (Sanic re-patches its protocol per app).
     Sanic.test_mode = True

@@ -1,4 +1,5 @@
 """Shared channel pieces: markup, splitting, commands, button ids, dedupe, pseudonyms."""
+
 from __future__ import annotations
 
 import asyncio
@@ -75,16 +76,28 @@ def test_utf16_length_counts_emoji_twice():
     assert utf16_length("ký") == 2 and utf16_length("🙂") == 2
 
 
-@pytest.mark.parametrize("tag, lang", [("vi", "vi"), ("en-US", "en"), ("en", "en"), ("ko", "vi"), (None, "vi")])
+@pytest.mark.parametrize(
+    "tag, lang", [("vi", "vi"), ("en-US", "en"), ("en", "en"), ("ko", "vi"), (None, "vi")]
+)
 def test_language_from_locale(tag, lang):
     assert language_from_locale(tag) == lang
 
 
-@pytest.mark.parametrize("typed, sent", [
-    ("/start", "/greet"), ("/START", "/greet"), ("/menu@bot", "/help_menu"), ("/start ref123", "/greet"),
-    ("/forget", "/forget_me"), ("/privacy", "/privacy"), ("/language", "/change_language"),
-    ('/deposit_refund{"x": 1}', 'deposit_refund{"x": 1}'), ("  xin chào  ", "xin chào"), ("//", ""),
-])
+@pytest.mark.parametrize(
+    "typed, sent",
+    [
+        ("/start", "/greet"),
+        ("/START", "/greet"),
+        ("/menu@bot", "/help_menu"),
+        ("/start ref123", "/greet"),
+        ("/forget", "/forget_me"),
+        ("/privacy", "/privacy"),
+        ("/language", "/change_language"),
+        ('/deposit_refund{"x": 1}', 'deposit_refund{"x": 1}'),
+        ("  xin chào  ", "xin chào"),
+        ("//", ""),
+    ],
+)
 def test_text_to_rasa(typed, sent):
     assert text_to_rasa(typed) == sent
 

@@ -4,6 +4,7 @@ channels pointed at the fake Telegram and Zalo servers on 127.0.0.1.
 Skipped when no trained model is in models/ (run `make train`), unless REQUIRE_SERVICES=1,
 which turns the skip into a failure. Slow (the server loads TensorFlow): marked `e2e`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,15 +17,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 import yaml
-
-from bot.channels.zalo import signature
 from channel_fakes import (
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
@@ -37,15 +36,24 @@ from channel_fakes import (
     text_update,
 )
 
+from bot.channels.zalo import signature
+
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VI_QUESTION = "làm sao lấy lại tiền ký quỹ"
 EN_QUESTION = "how do I get my deposit back"
 TELEGRAM_VI_USER, TELEGRAM_EN_USER, TELEGRAM_TAP_USER = 555000111, 555000222, 555000333
-ZALO_VI_USER, ZALO_EN_USER, ZALO_TAP_USER = "8800112233445566778", "8800112233445566779", "8800112233445566780"
+ZALO_VI_USER, ZALO_EN_USER, ZALO_TAP_USER = (
+    "8800112233445566778",
+    "8800112233445566779",
+    "8800112233445566780",
+)
 ALL_PLATFORM_IDS = [str(i) for i in (TELEGRAM_VI_USER, TELEGRAM_EN_USER, TELEGRAM_TAP_USER)] + [
-    ZALO_VI_USER, ZALO_EN_USER, ZALO_TAP_USER]
+    ZALO_VI_USER,
+    ZALO_EN_USER,
+    ZALO_TAP_USER,
+]
 
 
 def card_title(card_id: str, lang: str) -> str:
@@ -88,26 +96,40 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
-        "PORT": str(port), "ACTIONS_PORT": str(actions_port),
+        "PORT": str(port),
+        "ACTIONS_PORT": str(actions_port),
         "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
         "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
         "SENDER_ID_SECRET": "e2e-secret",
-        "TELEGRAM_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
         "TELEGRAM_API_BASE_URL": telegram.api_base_url,
-        "ZALO_APP_ID": ZALO_APP_ID, "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET, "ZALO_APP_SECRET": ZALO_APP_SECRET,
-        "ZALO_ACCESS_TOKEN": "access-0", "ZALO_REFRESH_TOKEN": "refresh-0",
-        "ZALO_API_BASE_URL": zalo.base, "ZALO_OAUTH_BASE_URL": zalo.base,
+        "ZALO_APP_ID": ZALO_APP_ID,
+        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+        "ZALO_APP_SECRET": ZALO_APP_SECRET,
+        "ZALO_ACCESS_TOKEN": "access-0",
+        "ZALO_REFRESH_TOKEN": "refresh-0",
+        "ZALO_API_BASE_URL": zalo.base,
+        "ZALO_OAUTH_BASE_URL": zalo.base,
     }
     env.pop("REDIS_URL", None)
     stdout, stderr = tmp / "stdout.log", tmp / "stderr.log"
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env=env,
-                                   stdout=out, stderr=err, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 420
         while True:
             if process.poll() is not None:
-                pytest.fail(f"`python -m bot run` exited ({process.returncode}):\n{stderr.read_text()[-3000:]}")
+                pytest.fail(
+                    f"`python -m bot run` exited ({process.returncode}):\n{stderr.read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=2):
                     break
@@ -133,23 +155,36 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
 
 
 def post_telegram(bot: RunningBot, update: dict) -> None:
-    reply = httpx.post(bot.base + "/webhooks/telegram/webhook", json=update,
-                       headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}, timeout=10)
+    reply = httpx.post(
+        bot.base + "/webhooks/telegram/webhook",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+        timeout=10,
+    )
     assert reply.status_code == 200
 
 
 def zalo_text(user_id: str, text: str) -> dict:
     msg_id = hashlib.sha256(f"{user_id}{text}{time.time()}".encode()).hexdigest()[:20]
-    return {"event_name": "user_send_text", "app_id": ZALO_APP_ID, "sender": {"id": user_id},
-            "recipient": {"id": "3662729599332560487"}, "message": {"text": text, "msg_id": msg_id},
-            "timestamp": str(int(time.time() * 1000))}
+    return {
+        "event_name": "user_send_text",
+        "app_id": ZALO_APP_ID,
+        "sender": {"id": user_id},
+        "recipient": {"id": "3662729599332560487"},
+        "message": {"text": text, "msg_id": msg_id},
+        "timestamp": str(int(time.time() * 1000)),
+    }
 
 
 def post_zalo(bot: RunningBot, body: dict) -> None:
     raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
     mac = "mac=" + signature(ZALO_APP_ID, raw, body["timestamp"], ZALO_OA_SECRET)
-    reply = httpx.post(bot.base + "/webhooks/zalo/webhook", content=raw,
-                       headers={"X-ZEvent-Signature": mac, "Content-Type": "application/json"}, timeout=10)
+    reply = httpx.post(
+        bot.base + "/webhooks/zalo/webhook",
+        content=raw,
+        headers={"X-ZEvent-Signature": mac, "Content-Type": "application/json"},
+        timeout=10,
+    )
     assert reply.status_code == 200
 
 
@@ -158,8 +193,11 @@ def telegram_messages(bot: RunningBot, chat_id: int) -> list[dict]:
 
 
 def zalo_messages(bot: RunningBot, user_id: str) -> list[dict]:
-    return [c.params["message"] for c in bot.zalo.sent()
-            if c.params.get("_delivered") and c.params["recipient"].get("user_id") == user_id]
+    return [
+        c.params["message"]
+        for c in bot.zalo.sent()
+        if c.params.get("_delivered") and c.params["recipient"].get("user_id") == user_id
+    ]
 
 
 def wait_until(predicate, timeout: float = 90.0) -> bool:
@@ -174,8 +212,9 @@ def wait_until(predicate, timeout: float = 90.0) -> bool:
 def test_telegram_vietnamese_question_gets_the_vietnamese_card(bot):
     title = card_title("deposit_refund", "vi")
     post_telegram(bot, text_update(700001, VI_QUESTION, user_id=TELEGRAM_VI_USER, language="vi"))
-    assert wait_until(lambda: any(title in m["text"] for m in telegram_messages(bot, TELEGRAM_VI_USER))), \
-        [m["text"][:80] for m in telegram_messages(bot, TELEGRAM_VI_USER)]
+    assert wait_until(lambda: any(title in m["text"] for m in telegram_messages(bot, TELEGRAM_VI_USER))), [
+        m["text"][:80] for m in telegram_messages(bot, TELEGRAM_VI_USER)
+    ]
     message = next(m for m in telegram_messages(bot, TELEGRAM_VI_USER) if title in m["text"])
     assert message["parse_mode"] == "HTML"
 
@@ -183,14 +222,17 @@ def test_telegram_vietnamese_question_gets_the_vietnamese_card(bot):
 def test_telegram_english_question_gets_the_english_card(bot):
     title = card_title("deposit_refund", "en")
     post_telegram(bot, text_update(700002, EN_QUESTION, user_id=TELEGRAM_EN_USER, language="en"))
-    assert wait_until(lambda: any(title in m["text"] for m in telegram_messages(bot, TELEGRAM_EN_USER))), \
-        [m["text"][:80] for m in telegram_messages(bot, TELEGRAM_EN_USER)]
+    assert wait_until(lambda: any(title in m["text"] for m in telegram_messages(bot, TELEGRAM_EN_USER))), [
+        m["text"][:80] for m in telegram_messages(bot, TELEGRAM_EN_USER)
+    ]
 
 
 def test_telegram_button_tap_gets_the_follow_up_answer(bot):
     post_telegram(bot, text_update(700003, VI_QUESTION, user_id=TELEGRAM_TAP_USER, language="vi"))
     assert wait_until(lambda: any(m.get("reply_markup") for m in telegram_messages(bot, TELEGRAM_TAP_USER)))
-    keyboard = next(m["reply_markup"] for m in telegram_messages(bot, TELEGRAM_TAP_USER) if m.get("reply_markup"))
+    keyboard = next(
+        m["reply_markup"] for m in telegram_messages(bot, TELEGRAM_TAP_USER) if m.get("reply_markup")
+    )
     buttons = {b["text"]: b["callback_data"] for row in keyboard["inline_keyboard"] for b in row}
     follow_up = follow_ups("deposit_refund")[0]
     follow_title = card_title(follow_up, "vi")
@@ -198,37 +240,51 @@ def test_telegram_button_tap_gets_the_follow_up_answer(bot):
     assert all(len(data.encode()) <= 64 for data in buttons.values())
     before = len(telegram_messages(bot, TELEGRAM_TAP_USER))
     post_telegram(bot, callback_update(700004, buttons[follow_title], user_id=TELEGRAM_TAP_USER))
-    assert wait_until(lambda: any(follow_title in m["text"] for m in telegram_messages(bot, TELEGRAM_TAP_USER)[before:]))
-    assert any(c.params["callback_query_id"] == "cbq700004" for c in bot.telegram.calls_of("answerCallbackQuery"))
+    assert wait_until(
+        lambda: any(follow_title in m["text"] for m in telegram_messages(bot, TELEGRAM_TAP_USER)[before:])
+    )
+    assert any(
+        c.params["callback_query_id"] == "cbq700004" for c in bot.telegram.calls_of("answerCallbackQuery")
+    )
 
 
 def test_zalo_vietnamese_question_gets_the_vietnamese_card(bot):
     title = card_title("deposit_refund", "vi")
     post_zalo(bot, zalo_text(ZALO_VI_USER, VI_QUESTION))
-    assert wait_until(lambda: any(title in m["text"] for m in zalo_messages(bot, ZALO_VI_USER))), \
-        [m["text"][:80] for m in zalo_messages(bot, ZALO_VI_USER)]
+    assert wait_until(lambda: any(title in m["text"] for m in zalo_messages(bot, ZALO_VI_USER))), [
+        m["text"][:80] for m in zalo_messages(bot, ZALO_VI_USER)
+    ]
     assert all("**" not in m["text"] and len(m["text"]) <= 2000 for m in zalo_messages(bot, ZALO_VI_USER))
 
 
 def test_zalo_english_question_gets_the_english_card(bot):
     title = card_title("deposit_refund", "en")
     post_zalo(bot, zalo_text(ZALO_EN_USER, EN_QUESTION))
-    assert wait_until(lambda: any(title in m["text"] for m in zalo_messages(bot, ZALO_EN_USER))), \
-        [m["text"][:80] for m in zalo_messages(bot, ZALO_EN_USER)]
+    assert wait_until(lambda: any(title in m["text"] for m in zalo_messages(bot, ZALO_EN_USER))), [
+        m["text"][:80] for m in zalo_messages(bot, ZALO_EN_USER)
+    ]
 
 
 def test_zalo_quick_reply_tap_gets_the_follow_up_answer(bot):
     post_zalo(bot, zalo_text(ZALO_TAP_USER, VI_QUESTION))
     assert wait_until(lambda: any("attachment" in m for m in zalo_messages(bot, ZALO_TAP_USER)))
-    buttons = [b for m in zalo_messages(bot, ZALO_TAP_USER) if "attachment" in m
-               for b in m["attachment"]["payload"]["buttons"]]
+    buttons = [
+        b
+        for m in zalo_messages(bot, ZALO_TAP_USER)
+        if "attachment" in m
+        for b in m["attachment"]["payload"]["buttons"]
+    ]
     follow_title = card_title(follow_ups("deposit_refund")[0], "vi")
     tapped = next((b for b in buttons if b["title"] == follow_title), None)
     assert tapped is not None and tapped["type"] == "oa.query.show", buttons
     before = len(zalo_messages(bot, ZALO_TAP_USER))
     post_zalo(bot, zalo_text(ZALO_TAP_USER, tapped["payload"]))  # Zalo sends the tap back as text
-    assert wait_until(lambda: any(m["text"].startswith(follow_title) or follow_title in m["text"].split("\n")[0]
-                                  for m in zalo_messages(bot, ZALO_TAP_USER)[before:]))
+    assert wait_until(
+        lambda: any(
+            m["text"].startswith(follow_title) or follow_title in m["text"].split("\n")[0]
+            for m in zalo_messages(bot, ZALO_TAP_USER)[before:]
+        )
+    )
 
 
 def test_no_platform_id_or_message_text_in_the_tracker_store_or_the_logs(bot):
@@ -242,7 +298,9 @@ def test_no_platform_id_or_message_text_in_the_tracker_store_or_the_logs(bot):
     with sqlite3.connect(bot.tracker_db) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         dump = "\n".join(
-            repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')  # noqa: S608
+            repr(row)
+            for table in tables
+            for row in db.execute(f'SELECT * FROM "{table}"')  # noqa: S608
         )
     assert "telegram-" in dump and "zalo-" in dump, "expected pseudonymous senders in the tracker store"
     assert "deposit_refund" in dump  # the conversation itself is there (under pseudonyms)
@@ -250,6 +308,15 @@ def test_no_platform_id_or_message_text_in_the_tracker_store_or_the_logs(bot):
         assert platform_id not in dump
     logs = bot.stdout.read_text(errors="replace") + bot.stderr.read_text(errors="replace")
     assert "The assistant is running" in logs  # the capture works
-    for secret in ALL_PLATFORM_IDS + [str(telegram_user), zalo_user, VI_QUESTION, EN_QUESTION,
-                                      TELEGRAM_TOKEN, TELEGRAM_SECRET, ZALO_OA_SECRET, ZALO_APP_SECRET, "access-0"]:
+    for secret in ALL_PLATFORM_IDS + [
+        str(telegram_user),
+        zalo_user,
+        VI_QUESTION,
+        EN_QUESTION,
+        TELEGRAM_TOKEN,
+        TELEGRAM_SECRET,
+        ZALO_OA_SECRET,
+        ZALO_APP_SECRET,
+        "access-0",
+    ]:
         assert secret not in logs

@@ -1,4 +1,5 @@
 """The Telegram channel against a fake Bot API over real HTTP, with a stub in place of Rasa."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,6 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-
-from bot.channels.common import ChannelContext
-from bot.channels.telegram import TelegramInput
 from channel_fakes import (
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
@@ -20,13 +18,18 @@ from channel_fakes import (
     text_update,
 )
 
+from bot.channels.common import ChannelContext
+from bot.channels.telegram import TelegramInput
+
 USER_ID = 987654321
 WEBHOOK = "/webhooks/telegram/webhook"
 
 
 @pytest.fixture
 def channel(fake_telegram, context: ChannelContext) -> TelegramInput:
-    return TelegramInput(TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, context, typing_after=5.0)
+    return TelegramInput(
+        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, context, typing_after=5.0
+    )
 
 
 async def post(base: str, body, secret: str | None = TELEGRAM_SECRET) -> httpx.Response:
@@ -50,8 +53,16 @@ async def test_wrong_or_missing_secret_is_forbidden_and_nothing_is_sent(
     assert fake_telegram.calls == []
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"message": {}}', b'{"update_id": "x"}',
-                                  b'{"update_id": 5, "message": {"text": "no chat"}}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"message": {}}',
+        b'{"update_id": "x"}',
+        b'{"update_id": 5, "message": {"text": "no chat"}}',
+    ],
+)
 async def test_a_body_that_is_not_an_update_is_a_bad_request(serve, channel, stub_rasa, fake_telegram, body):
     base = await serve(channel, stub_rasa)
     reply = await post(base, body)
@@ -64,7 +75,8 @@ async def test_text_reaches_rasa_under_a_pseudonym_and_the_reply_is_sent_as_html
 ):
     async def respond(message):
         await message.output_channel.send_text_with_buttons(
-            message.sender_id, "**Tiền ký quỹ** <được> hoàn & trả",
+            message.sender_id,
+            "**Tiền ký quỹ** <được> hoàn & trả",
             [{"title": "Khiếu nại", "payload": "/complaint_agency"}],
         )
 
@@ -84,7 +96,9 @@ async def test_text_reaches_rasa_under_a_pseudonym_and_the_reply_is_sent_as_html
     assert int(sent["chat_id"]) == USER_ID
     assert sent["parse_mode"] == "HTML"
     assert sent["text"] == "<b>Tiền ký quỹ</b> &lt;được&gt; hoàn &amp; trả"
-    assert sent["reply_markup"] == {"inline_keyboard": [[{"text": "Khiếu nại", "callback_data": "/complaint_agency"}]]}
+    assert sent["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Khiếu nại", "callback_data": "/complaint_agency"}]]
+    }
     assert fake_telegram.calls_of("getMe") == []
     identity = context.identities.lookup(message.sender_id)
     assert identity is not None and identity.platform_user_id == str(USER_ID)
@@ -103,20 +117,32 @@ async def test_the_same_update_twice_gets_one_reply(serve, channel, stub_rasa, f
 
 async def test_duplicates_are_remembered_across_a_restart(fake_telegram, stub_rasa, serve, channel_db):
     config = {"database_url": channel_db, "sender_id_secret": "test-secret"}
-    first = TelegramInput(TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_config(config))
+    first = TelegramInput(
+        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_config(config)
+    )
     await post(await serve(first, stub_rasa), text_update(21, "hello"))
     await first.context.tasks.drain()
-    again = TelegramInput(TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_config(config))
+    again = TelegramInput(
+        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_config(config)
+    )
     reply = await post(await serve(again, stub_rasa), text_update(21, "hello"))
     assert reply.json()["status"] == "duplicate"
     await again.context.tasks.drain()
     assert len(stub_rasa.messages) == 1
 
 
-@pytest.mark.parametrize("command, payload", [
-    ("/start", "/greet"), ("/help", "/help_menu"), ("/menu", "/help_menu"), ("/language", "/change_language"),
-    ("/privacy", "/privacy"), ("/forget", "/forget_me"), ("/start@fake_bot", "/greet"),
-])
+@pytest.mark.parametrize(
+    "command, payload",
+    [
+        ("/start", "/greet"),
+        ("/help", "/help_menu"),
+        ("/menu", "/help_menu"),
+        ("/language", "/change_language"),
+        ("/privacy", "/privacy"),
+        ("/forget", "/forget_me"),
+        ("/start@fake_bot", "/greet"),
+    ],
+)
 async def test_commands_map_to_intent_payloads(serve, channel, stub_rasa, command, payload):
     base = await serve(channel, stub_rasa)
     await post(base, text_update(30, command, language="en"))
@@ -132,23 +158,38 @@ async def test_a_typed_unknown_slash_command_goes_through_nlu_not_as_an_intent(s
     assert not stub_rasa.messages[0].text.startswith("/")
 
 
-@pytest.mark.parametrize("language, expected", [("en", "I can only read text"), ("vi", "chỉ đọc được tin nhắn chữ"),
-                                                (None, "chỉ đọc được tin nhắn chữ")])
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", "I can only read text"),
+        ("vi", "chỉ đọc được tin nhắn chữ"),
+        (None, "chỉ đọc được tin nhắn chữ"),
+    ],
+)
 async def test_a_sticker_gets_the_text_only_reply_in_the_users_language(
     serve, channel, stub_rasa, fake_telegram, language, expected
 ):
     base = await serve(channel, stub_rasa)
     update = text_update(40, "x", language=language)
     del update["message"]["text"]
-    update["message"]["sticker"] = {"file_id": "abc", "file_unique_id": "u", "type": "regular",
-                                    "width": 512, "height": 512, "is_animated": False, "is_video": False}
+    update["message"]["sticker"] = {
+        "file_id": "abc",
+        "file_unique_id": "u",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
     assert (await post(base, update)).status_code == 200
     assert await eventually(lambda: fake_telegram.calls_of("sendMessage"))
     assert expected in fake_telegram.sent_texts()[0]
     assert stub_rasa.messages == []
 
 
-async def test_a_shared_location_asks_for_partners_in_its_province_without_passing_coordinates(serve, channel, stub_rasa):
+async def test_a_shared_location_asks_for_partners_in_its_province_without_passing_coordinates(
+    serve, channel, stub_rasa
+):
     base = await serve(channel, stub_rasa)
     update = text_update(41, "x")
     del update["message"]["text"]
@@ -179,20 +220,27 @@ async def test_button_tap_is_answered_and_its_payload_forwarded(serve, channel, 
     assert stub_rasa.messages[0].text == "/deposit_refund"
 
 
-async def test_a_long_payload_travels_as_a_short_id_and_comes_back_whole(serve, channel, stub_rasa, fake_telegram):
-    long_payload = '/show_card{"card": "referral_partner", "province": "Thành phố Hồ Chí Minh", "need": "legal_aid"}'
+async def test_a_long_payload_travels_as_a_short_id_and_comes_back_whole(
+    serve, channel, stub_rasa, fake_telegram
+):
+    long_payload = (
+        '/show_card{"card": "referral_partner", "province": "Thành phố Hồ Chí Minh", "need": "legal_aid"}'
+    )
     assert len(long_payload.encode()) > 64
 
     async def respond(message):
         if len(stub_rasa.messages) == 1:
             await message.output_channel.send_text_with_buttons(
-                message.sender_id, "Chọn", [{"title": "Trợ giúp pháp lý", "payload": long_payload}])
+                message.sender_id, "Chọn", [{"title": "Trợ giúp pháp lý", "payload": long_payload}]
+            )
 
     stub_rasa.respond = respond
     base = await serve(channel, stub_rasa)
     await post(base, text_update(60, "tìm trợ giúp pháp lý"))
     assert await eventually(lambda: fake_telegram.calls_of("sendMessage"))
-    data = fake_telegram.calls_of("sendMessage")[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    data = fake_telegram.calls_of("sendMessage")[0].params["reply_markup"]["inline_keyboard"][0][0][
+        "callback_data"
+    ]
     assert len(data.encode()) <= 64
     await post(base, callback_update(61, data))
     assert await eventually(lambda: len(stub_rasa.messages) == 2)
@@ -265,7 +313,9 @@ async def test_flood_control_is_waited_out_and_retried(serve, channel, stub_rasa
 
 
 async def test_a_slow_turn_shows_typing(serve, fake_telegram, context, stub_rasa):
-    channel = TelegramInput(TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, context, typing_after=0.05)
+    channel = TelegramInput(
+        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, context, typing_after=0.05
+    )
 
     async def respond(message):
         await asyncio.sleep(0.4)
@@ -312,14 +362,30 @@ async def test_a_failing_turn_gets_the_error_reply(serve, channel, stub_rasa, fa
     assert "something went wrong" in fake_telegram.sent_texts()[0]
 
 
-@pytest.mark.parametrize("update", [
-    {"update_id": 120, "edited_message": text_update(0, "edited")["message"]},
-    text_update(121, "hello group", chat_type="group"),
-    {"update_id": 122, "my_chat_member": {"chat": {"id": 1, "type": "private"}, "from": {"id": 1, "is_bot": False, "first_name": "A"},
-                                          "date": 1, "old_chat_member": {"status": "member", "user": {"id": 2, "is_bot": True, "first_name": "B"}},
-                                          "new_chat_member": {"status": "kicked", "until_date": 0, "user": {"id": 2, "is_bot": True, "first_name": "B"}}}},
-])
-async def test_updates_we_do_not_handle_are_acknowledged_and_ignored(serve, channel, stub_rasa, fake_telegram, update):
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 120, "edited_message": text_update(0, "edited")["message"]},
+        text_update(121, "hello group", chat_type="group"),
+        {
+            "update_id": 122,
+            "my_chat_member": {
+                "chat": {"id": 1, "type": "private"},
+                "from": {"id": 1, "is_bot": False, "first_name": "A"},
+                "date": 1,
+                "old_chat_member": {"status": "member", "user": {"id": 2, "is_bot": True, "first_name": "B"}},
+                "new_chat_member": {
+                    "status": "kicked",
+                    "until_date": 0,
+                    "user": {"id": 2, "is_bot": True, "first_name": "B"},
+                },
+            },
+        },
+    ],
+)
+async def test_updates_we_do_not_handle_are_acknowledged_and_ignored(
+    serve, channel, stub_rasa, fake_telegram, update
+):
     base = await serve(channel, stub_rasa)
     reply = await post(base, update)
     assert reply.status_code == 200
@@ -327,7 +393,9 @@ async def test_updates_we_do_not_handle_are_acknowledged_and_ignored(serve, chan
     assert stub_rasa.messages == [] and fake_telegram.calls_of("sendMessage") == []
 
 
-async def test_bot_initiated_messages_find_the_chat_until_the_user_is_forgotten(serve, channel, stub_rasa, fake_telegram):
+async def test_bot_initiated_messages_find_the_chat_until_the_user_is_forgotten(
+    serve, channel, stub_rasa, fake_telegram
+):
     base = await serve(channel, stub_rasa)
     await post(base, text_update(130, "hello"))
     await channel.context.tasks.drain()
@@ -359,7 +427,14 @@ async def test_logs_hold_no_chat_id_text_or_token(serve, channel, stub_rasa, fak
     await channel.context.tasks.drain()
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert caplog.records, "expected some log lines to check"
-    for forbidden in (str(USER_ID), secret_text, "Busan", TELEGRAM_TOKEN, TELEGRAM_TOKEN.split(":")[1], TELEGRAM_SECRET):
+    for forbidden in (
+        str(USER_ID),
+        secret_text,
+        "Busan",
+        TELEGRAM_TOKEN,
+        TELEGRAM_TOKEN.split(":")[1],
+        TELEGRAM_SECRET,
+    ):
         assert forbidden not in logged
 
 
@@ -373,11 +448,16 @@ async def test_health_route(serve, channel, stub_rasa):
 def test_from_credentials_requires_token_and_secret(channel_db):
     from rasa.shared.exceptions import RasaException
 
-    with pytest.raises(Exception):
+    with pytest.raises(RasaException):
         TelegramInput.from_credentials({"token": TELEGRAM_TOKEN})
-    channel = TelegramInput.from_credentials({"token": TELEGRAM_TOKEN, "secret_token": TELEGRAM_SECRET,
-                                              "database_url": channel_db, "sender_id_secret": "x"})
+    channel = TelegramInput.from_credentials(
+        {
+            "token": TELEGRAM_TOKEN,
+            "secret_token": TELEGRAM_SECRET,
+            "database_url": channel_db,
+            "sender_id_secret": "x",
+        }
+    )
     assert channel.name() == "telegram" and channel.get_output_channel().name() == "telegram"
     with pytest.raises(ValueError):
         TelegramInput(TELEGRAM_TOKEN, "bad secret with spaces", None, channel.context)
-    assert RasaException  # the missing-credentials error Rasa raises is one of these

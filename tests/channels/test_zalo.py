@@ -1,4 +1,5 @@
 """The Zalo OA channel against fake OA and OAuth servers over real HTTP, with a stub for Rasa."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +10,11 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
+from channel_fakes import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, eventually
+from rasa.shared.exceptions import RasaException
 
 from bot.channels.common import ChannelContext
 from bot.channels.zalo import ZaloConfig, ZaloInput, signature
-from channel_fakes import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, eventually
 
 USER_ID = "6142494823123456789"
 WEBHOOK = "/webhooks/zalo/webhook"
@@ -20,9 +22,14 @@ WEBHOOK = "/webhooks/zalo/webhook"
 
 def make_channel(fake_zalo, context: ChannelContext, window: int = 300) -> ZaloInput:
     config = ZaloConfig(
-        app_id=ZALO_APP_ID, oa_secret_key=ZALO_OA_SECRET, app_secret=ZALO_APP_SECRET,
-        access_token="access-0", refresh_token="refresh-0",
-        api_base_url=fake_zalo.base, oauth_base_url=fake_zalo.base, signature_window_seconds=window,
+        app_id=ZALO_APP_ID,
+        oa_secret_key=ZALO_OA_SECRET,
+        app_secret=ZALO_APP_SECRET,
+        access_token="access-0",
+        refresh_token="refresh-0",
+        api_base_url=fake_zalo.base,
+        oauth_base_url=fake_zalo.base,
+        signature_window_seconds=window,
     )
     return ZaloInput(config, context)
 
@@ -32,13 +39,23 @@ def channel(fake_zalo, context) -> ZaloInput:
     return make_channel(fake_zalo, context)
 
 
-def event(name: str = "user_send_text", text: str = "làm sao lấy lại tiền ký quỹ", msg_id: str = "cb31dff1c3",
-          user_id: str = USER_ID, timestamp: int | None = None, **extra) -> dict:
-    body = {"event_name": name, "app_id": ZALO_APP_ID, "sender": {"id": user_id},
-            "recipient": {"id": "3662729599332560487"},
-            "message": {"text": text, "msg_id": msg_id},
-            "timestamp": str(timestamp if timestamp is not None else int(time.time() * 1000)),
-            "user_id_by_app": "979122185046046317"}
+def event(
+    name: str = "user_send_text",
+    text: str = "làm sao lấy lại tiền ký quỹ",
+    msg_id: str = "cb31dff1c3",
+    user_id: str = USER_ID,
+    timestamp: int | None = None,
+    **extra,
+) -> dict:
+    body = {
+        "event_name": name,
+        "app_id": ZALO_APP_ID,
+        "sender": {"id": user_id},
+        "recipient": {"id": "3662729599332560487"},
+        "message": {"text": text, "msg_id": msg_id},
+        "timestamp": str(timestamp if timestamp is not None else int(time.time() * 1000)),
+        "user_id_by_app": "979122185046046317",
+    }
     body.update(extra)
     return body
 
@@ -93,9 +110,14 @@ async def test_signature_without_mac_prefix_is_accepted(serve, channel, stub_ras
     assert reply.status_code == 200
 
 
-@pytest.mark.parametrize("raw, status", [
-    (b"{oops", 400), (b"[]", 400), (b'{"event_name": "user_send_text"}', 400),
-])
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"{oops", 400),
+        (b"[]", 400),
+        (b'{"event_name": "user_send_text"}', 400),
+    ],
+)
 async def test_malformed_bodies_are_bad_requests(serve, channel, stub_rasa, fake_zalo, raw, status):
     base = await serve(channel, stub_rasa)
     reply = await post(base, raw, sign=False)
@@ -152,18 +174,29 @@ async def test_the_same_msg_id_twice_gets_one_reply(serve, channel, stub_rasa, f
 
 async def test_follow_gets_the_welcome(serve, channel, stub_rasa):
     base = await serve(channel, stub_rasa)
-    body = {"event_name": "follow", "app_id": ZALO_APP_ID, "oa_id": "3662729599332560487",
-            "follower": {"id": USER_ID}, "source": "oa_profile", "timestamp": str(int(time.time() * 1000))}
+    body = {
+        "event_name": "follow",
+        "app_id": ZALO_APP_ID,
+        "oa_id": "3662729599332560487",
+        "follower": {"id": USER_ID},
+        "source": "oa_profile",
+        "timestamp": str(int(time.time() * 1000)),
+    }
     assert (await post(base, body)).status_code == 200
     assert await eventually(lambda: stub_rasa.messages)
     assert stub_rasa.messages[0].text == "/greet"
 
 
-@pytest.mark.parametrize("name", ["user_send_image", "user_send_sticker", "user_send_file", "user_send_audio"])
+@pytest.mark.parametrize(
+    "name", ["user_send_image", "user_send_sticker", "user_send_file", "user_send_audio"]
+)
 async def test_non_text_gets_the_polite_text_only_reply(serve, channel, stub_rasa, fake_zalo, name):
     base = await serve(channel, stub_rasa)
     body = event(name)
-    body["message"] = {"msg_id": "img1", "attachments": [{"type": "image", "payload": {"url": "https://x/y.jpg"}}]}
+    body["message"] = {
+        "msg_id": "img1",
+        "attachments": [{"type": "image", "payload": {"url": "https://x/y.jpg"}}],
+    }
     assert (await post(base, body)).status_code == 200
     assert await eventually(lambda: fake_zalo.sent())
     assert "chỉ đọc được tin nhắn chữ" in fake_zalo.sent()[0].params["message"]["text"]
@@ -173,8 +206,12 @@ async def test_non_text_gets_the_polite_text_only_reply(serve, channel, stub_ras
 async def test_location_asks_for_partners_nearby(serve, channel, stub_rasa):
     base = await serve(channel, stub_rasa)
     body = event("user_send_location")
-    body["message"] = {"msg_id": "loc1", "attachments": [
-        {"type": "location", "payload": {"coordinates": {"latitude": "10.77", "longitude": "106.70"}}}]}
+    body["message"] = {
+        "msg_id": "loc1",
+        "attachments": [
+            {"type": "location", "payload": {"coordinates": {"latitude": "10.77", "longitude": "106.70"}}}
+        ],
+    }
     await post(base, body)
     assert await eventually(lambda: stub_rasa.messages)
     assert stub_rasa.messages[0].text == '/referral_partner{"province": "Thành phố Hồ Chí Minh"}'
@@ -200,12 +237,18 @@ async def test_expired_token_is_refreshed_once_persisted_and_the_message_deliver
     await channel.context.tasks.drain()
     refreshes = fake_zalo.calls_of("/v4/oa/access_token")
     assert len(refreshes) == 1
-    assert refreshes[0].params == {"refresh_token": "refresh-0", "app_id": ZALO_APP_ID, "grant_type": "refresh_token"}
+    assert refreshes[0].params == {
+        "refresh_token": "refresh-0",
+        "app_id": ZALO_APP_ID,
+        "grant_type": "refresh_token",
+    }
     assert refreshes[0].headers.get("secret_key") == ZALO_APP_SECRET
     sends = fake_zalo.sent()
     assert [c.headers.get("access_token") for c in sends] == ["access-0", "access-1"]
     with context.engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT access_token, refresh_token, expires_at FROM zalo_oauth_tokens")).one()
+        row = conn.execute(
+            sa.text("SELECT access_token, refresh_token, expires_at FROM zalo_oauth_tokens")
+        ).one()
     assert (row.access_token, row.refresh_token) == ("access-1", "refresh-1")
     assert row.expires_at is not None
     # The next message uses the stored token without another refresh.
@@ -215,7 +258,9 @@ async def test_expired_token_is_refreshed_once_persisted_and_the_message_deliver
     assert fake_zalo.sent()[-1].headers.get("access_token") == "access-1"
 
 
-async def test_a_restart_uses_the_stored_pair_not_the_spent_env_tokens(serve, fake_zalo, channel_db, stub_rasa):
+async def test_a_restart_uses_the_stored_pair_not_the_spent_env_tokens(
+    serve, fake_zalo, channel_db, stub_rasa
+):
     config = {"database_url": channel_db, "sender_id_secret": "s"}
     fake_zalo.valid_access = set()
     first = make_channel(fake_zalo, ChannelContext.from_config(config))
@@ -240,7 +285,9 @@ async def test_a_refused_refresh_is_counted_and_nothing_loops(serve, channel, st
 
 
 @pytest.mark.parametrize("code", [-230, -213])
-async def test_a_user_outside_the_window_is_logged_and_counted(serve, channel, stub_rasa, fake_zalo, caplog, code):
+async def test_a_user_outside_the_window_is_logged_and_counted(
+    serve, channel, stub_rasa, fake_zalo, caplog, code
+):
     caplog.set_level(logging.DEBUG)
     fake_zalo.refused_users[USER_ID] = code
     base = await serve(channel, stub_rasa)
@@ -253,13 +300,17 @@ async def test_a_user_outside_the_window_is_logged_and_counted(serve, channel, s
     assert "access-0" not in logged and USER_ID not in logged
 
 
-async def test_long_answers_split_at_2000_and_buttons_become_quick_replies(serve, channel, stub_rasa, fake_zalo):
-    paragraphs = ["Đoạn %d: " % i + "nội dung " * 60 for i in range(12)]
+async def test_long_answers_split_at_2000_and_buttons_become_quick_replies(
+    serve, channel, stub_rasa, fake_zalo
+):
+    paragraphs = [f"Đoạn {i}: " + "nội dung " * 60 for i in range(12)]
     buttons = [{"title": f"Chủ đề {i}", "payload": f"/topic_{i}"} for i in range(7)]
 
     async def respond(message):
         if len(stub_rasa.messages) == 1:
-            await message.output_channel.send_text_with_buttons(message.sender_id, "\n\n".join(paragraphs), buttons)
+            await message.output_channel.send_text_with_buttons(
+                message.sender_id, "\n\n".join(paragraphs), buttons
+            )
 
     stub_rasa.respond = respond
     base = await serve(channel, stub_rasa)
@@ -308,18 +359,34 @@ async def test_logs_hold_no_user_id_text_or_secret(serve, channel, stub_rasa, fa
     await channel.context.tasks.drain()
     assert caplog.records
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    for forbidden in (USER_ID, text, "Đài Trung", "access-0", "refresh-0", "access-1", "refresh-1",
-                      ZALO_OA_SECRET, ZALO_APP_SECRET):
+    for forbidden in (
+        USER_ID,
+        text,
+        "Đài Trung",
+        "access-0",
+        "refresh-0",
+        "access-1",
+        "refresh-1",
+        ZALO_OA_SECRET,
+        ZALO_APP_SECRET,
+    ):
         assert forbidden not in logged
 
 
 def test_from_credentials_requires_the_app_and_secrets(channel_db):
-    with pytest.raises(Exception):
+    with pytest.raises(RasaException):
         ZaloInput.from_credentials({"app_id": ZALO_APP_ID})
-    channel = ZaloInput.from_credentials({
-        "app_id": ZALO_APP_ID, "oa_secret_key": ZALO_OA_SECRET, "app_secret": ZALO_APP_SECRET,
-        "access_token": "a", "refresh_token": "r", "database_url": channel_db, "sender_id_secret": "x",
-    })
+    channel = ZaloInput.from_credentials(
+        {
+            "app_id": ZALO_APP_ID,
+            "oa_secret_key": ZALO_OA_SECRET,
+            "app_secret": ZALO_APP_SECRET,
+            "access_token": "a",
+            "refresh_token": "r",
+            "database_url": channel_db,
+            "sender_id_secret": "x",
+        }
+    )
     assert channel.name() == "zalo" and channel.get_output_channel().name() == "zalo"
     assert channel.config.signature_window_seconds == 3600
     assert ZALO_OA_SECRET not in repr(channel.config)

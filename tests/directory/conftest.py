@@ -1,9 +1,10 @@
 """Fixtures for the directory tests: a copy of the seed data and a loaded database."""
+
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -1,8 +1,9 @@
 """The look-up actions against the seed data, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -18,8 +19,8 @@ CONFIRM_EN = "Please confirm by calling before you go"
 
 def tracker(
     lang: str = "vi",
-    entities: Optional[Dict[str, str]] = None,
-    slots: Optional[Dict[str, Any]] = None,
+    entities: dict[str, str] | None = None,
+    slots: dict[str, Any] | None = None,
     intent: str = "consular_contact",
     text: str = "",
 ) -> Tracker:
@@ -40,18 +41,18 @@ def tracker(
     )
 
 
-async def run(action, t: Tracker) -> tuple[Dict[str, Any], List[Dict[str, Any]]]:
+async def run(action, t: Tracker) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, t, {})
     assert len(dispatcher.messages) == 1, dispatcher.messages
     return dispatcher.messages[0], events
 
 
-def slots_set(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def payloads(message: Dict[str, Any]) -> List[str]:
+def payloads(message: dict[str, Any]) -> list[str]:
     return [b["payload"] for b in message.get("buttons") or []]
 
 
@@ -72,9 +73,7 @@ async def test_consular_korea_vi_puts_citizen_protection_first(loaded_url: str) 
 
 
 async def test_consular_city_alone_finds_country_and_narrows_en(loaded_url: str) -> None:
-    message, events = await run(
-        ActionLookupConsularContact(), tracker("en", entities={"city": "Osaka"})
-    )
+    message, events = await run(ActionLookupConsularContact(), tracker("en", entities={"city": "Osaka"}))
     text = message["text"]
     assert "Consulate General of Viet Nam in Osaka" in text
     assert "+81-90-4769-6789" in text
@@ -122,8 +121,9 @@ async def test_partners_same_province_first_then_nationwide_with_more_button(loa
     # "Yên Bái" is a former province: it is now part of Lào Cai.
     message, events = await run(
         ActionLookupReferralPartner(),
-        tracker("vi", intent="referral_partner",
-                entities={"need": "trafficking_support", "province": "Yên Bái"}),
+        tracker(
+            "vi", intent="referral_partner", entities={"need": "trafficking_support", "province": "Yên Bái"}
+        ),
     )
     text = message["text"]
     assert 'Nơi hỗ trợ "Hỗ trợ nạn nhân mua bán người" cho Lào Cai' in text
@@ -133,15 +133,21 @@ async def test_partners_same_province_first_then_nationwide_with_more_button(loa
         '/referral_partner{"need":"trafficking_support","province":"Lào Cai","page":"2"}'
     ]
     assert slots_set(events) == {
-        "need": "trafficking_support", "province": "Lào Cai", "country": None, "page": None,
+        "need": "trafficking_support",
+        "province": "Lào Cai",
+        "country": None,
+        "page": None,
     }
 
 
 async def test_partners_page_two_shows_low_confidence_wording(loaded_url: str) -> None:
     message, _ = await run(
         ActionLookupReferralPartner(),
-        tracker("vi", intent="referral_partner",
-                entities={"need": "trafficking_support", "province": "Lào Cai", "page": "2"}),
+        tracker(
+            "vi",
+            intent="referral_partner",
+            entities={"need": "trafficking_support", "province": "Lào Cai", "page": "2"},
+        ),
     )
     text = message["text"]
     assert "4. **Ngôi nhà Bình yên" in text and "1900 969 680" in text
@@ -152,8 +158,9 @@ async def test_partners_page_two_shows_low_confidence_wording(loaded_url: str) -
 async def test_partners_in_host_country_en(loaded_url: str) -> None:
     message, events = await run(
         ActionLookupReferralPartner(),
-        tracker("en", intent="referral_partner", entities={"need": "insurance_claims"},
-                slots={"country": "KR"}),
+        tracker(
+            "en", intent="referral_partner", entities={"need": "insurance_claims"}, slots={"country": "KR"}
+        ),
     )
     assert 'Help with "Insurance claims" for South Korea' in message["text"]
     assert "Samsung Fire & Marine" in message["text"] and "02-2119-2400" in message["text"]
@@ -164,8 +171,9 @@ async def test_partners_in_host_country_en(loaded_url: str) -> None:
 async def test_partners_no_result_gives_fallback_vi(loaded_url: str) -> None:
     message, _ = await run(
         ActionLookupReferralPartner(),
-        tracker("vi", intent="referral_partner",
-                entities={"need": "insurance_claims", "province": "Hà Tĩnh"}),
+        tracker(
+            "vi", intent="referral_partner", entities={"need": "insurance_claims", "province": "Hà Tĩnh"}
+        ),
     )
     text = message["text"]
     assert 'chưa có tổ chức nào hỗ trợ "Bảo hộ' not in text
@@ -195,8 +203,7 @@ async def test_partners_asks_for_place_then_nationwide_button_works(loaded_url: 
 
     message, _ = await run(
         ActionLookupReferralPartner(),
-        tracker("vi", intent="referral_partner",
-                entities={"need": "loans", "province": "nationwide"}),
+        tracker("vi", intent="referral_partner", entities={"need": "loans", "province": "nationwide"}),
     )
     assert "Ngân hàng Chính sách xã hội" in message["text"]
     assert "cho toàn quốc" in message["text"]
@@ -205,8 +212,12 @@ async def test_partners_asks_for_place_then_nationwide_button_works(loaded_url: 
 async def test_new_place_in_message_replaces_remembered_one(loaded_url: str) -> None:
     message, events = await run(
         ActionLookupReferralPartner(),
-        tracker("en", intent="referral_partner", entities={"province": "Nghệ An"},
-                slots={"need": "legal_aid", "country": "JP"}),
+        tracker(
+            "en",
+            intent="referral_partner",
+            entities={"province": "Nghệ An"},
+            slots={"need": "legal_aid", "country": "JP"},
+        ),
     )
     assert "Nghe An Employment Service Centre" in message["text"]
     assert "FRESC" not in message["text"]
@@ -216,7 +227,7 @@ async def test_new_place_in_message_replaces_remembered_one(loaded_url: str) -> 
 async def test_queries_run_off_the_event_loop_thread(
     loaded_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    threads: List[threading.Thread] = []
+    threads: list[threading.Thread] = []
     original = queries.find_partners
 
     def spy(*args: Any, **kwargs: Any):
@@ -231,9 +242,7 @@ async def test_queries_run_off_the_event_loop_thread(
     assert threads and threads[0] is not threading.current_thread()
 
 
-async def test_unreachable_directory_still_gives_fallback(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_unreachable_directory_still_gives_fallback(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An empty database: the tables were never created.
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     message, _ = await run(ActionLookupConsularContact(), tracker("en", entities={"country": "KR"}))
@@ -253,25 +262,34 @@ def tracker_from_message(text: str, intent: str, lang: str) -> Tracker:
 
 
 async def test_issue_messages_get_the_expected_answers(loaded_url: str) -> None:
-    message, _ = await run(ActionLookupConsularContact(), tracker_from_message(
-        "số điện thoại đại sứ quán ở Hàn", "consular_contact", "vi"))
+    message, _ = await run(
+        ActionLookupConsularContact(),
+        tracker_from_message("số điện thoại đại sứ quán ở Hàn", "consular_contact", "vi"),
+    )
     assert "Đại sứ quán Việt Nam tại Hàn Quốc" in message["text"]
     assert "+82 10-6315-6618" in message["text"]
 
-    message, _ = await run(ActionLookupConsularContact(), tracker_from_message(
-        "dia chi lanh su quan o osaka", "consular_contact", "vi"))
+    message, _ = await run(
+        ActionLookupConsularContact(),
+        tracker_from_message("dia chi lanh su quan o osaka", "consular_contact", "vi"),
+    )
     assert "Tổng Lãnh sự quán Việt Nam tại Osaka" in message["text"]
     assert "+81-90-4769-6789" in message["text"]
 
-    message, events = await run(ActionLookupReferralPartner(), tracker_from_message(
-        "ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước", "referral_partner", "vi"))
+    message, events = await run(
+        ActionLookupReferralPartner(),
+        tracker_from_message("ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước", "referral_partner", "vi"),
+    )
     assert message["text"] == "Bạn cần hỗ trợ về việc gì?"
     assert '/referral_partner{"need":"job_placement"}' in payloads(message)
     assert slots_set(events)["province"] == "Hà Tĩnh"
 
     # The user taps "Tìm việc làm": the remembered province is used.
-    message, _ = await run(ActionLookupReferralPartner(), tracker(
-        "vi", intent="referral_partner", entities={"need": "job_placement"},
-        slots={"province": "Hà Tĩnh"}))
+    message, _ = await run(
+        ActionLookupReferralPartner(),
+        tracker(
+            "vi", intent="referral_partner", entities={"need": "job_placement"}, slots={"province": "Hà Tĩnh"}
+        ),
+    )
     assert "Trung tâm Dịch vụ việc làm của tỉnh, thành phố nơi bạn sống" in message["text"]
     assert "Hỗ trợ trên toàn quốc" in message["text"]

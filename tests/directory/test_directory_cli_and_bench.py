@@ -1,4 +1,5 @@
 """`python -m bot directory ...`, the benchmark, and the Vietnamese catalog."""
+
 from __future__ import annotations
 
 import ast
@@ -13,15 +14,28 @@ from bot.directory.bench import run_bench
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_load_then_search_prints_the_reply(
-    db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_load_then_search_prints_the_reply(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["directory", "load", "--database-url", db_url]) == 0
     out = capsys.readouterr().out
     assert "partners: " in out and "total changes: " in out
 
-    assert main(["directory", "search", "--database-url", db_url, "--need", "legal_aid",
-                 "--province", "Hà Tĩnh", "--lang", "en"]) == 0
+    assert (
+        main(
+            [
+                "directory",
+                "search",
+                "--database-url",
+                db_url,
+                "--need",
+                "legal_aid",
+                "--province",
+                "Hà Tĩnh",
+                "--lang",
+                "en",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert 'Help with "Legal aid" for Hà Tĩnh' in out and "cdivietnam.org" in out
 
@@ -33,8 +47,7 @@ def test_load_with_bad_row_exits_1_and_names_the_line(
     db_url: str, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = data_dir / "offices.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(",embassy,", ",palace,", 1),
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace(",embassy,", ",palace,", 1), encoding="utf-8")
     assert main(["directory", "load", "--database-url", db_url, "--dir", str(data_dir)]) == 1
     err = capsys.readouterr().err
     assert "offices.csv:2: kind 'palace' must be one of" in err
@@ -50,8 +63,11 @@ def test_bench_reports_median_and_p95() -> None:
 
 def _msgids() -> set[str]:
     found: set[str] = set()
-    for path in (REPO / "bot/directory/format.py", REPO / "bot/directory/replies.py",
-                 REPO / "actions/lookup.py"):
+    for path in (
+        REPO / "bot/directory/format.py",
+        REPO / "bot/directory/replies.py",
+        REPO / "actions/lookup.py",
+    ):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and len(node.args) >= 2:
                 name = getattr(node.func, "id", getattr(node.func, "attr", None))

@@ -1,10 +1,10 @@
 """The directory loader: good files, bad rows, reloads, and the seed data's own checks."""
+
 from __future__ import annotations
 
 import csv
 import re
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 from sqlalchemy import func, select
@@ -17,12 +17,12 @@ from bot.vietnamese.provinces import CURRENT_PROVINCES
 CONTENT_MD = Path(__file__).resolve().parents[3] / "shared" / "reference" / "content.md"
 
 
-def _rows(path: Path) -> List[Dict[str, str]]:
+def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def _write(path: Path, rows: List[Dict[str, str]]) -> None:
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
@@ -75,14 +75,23 @@ def test_reload_changed_reports_added_changed_removed(db_url: str, data_dir: Pat
     by_id = {r["id"]: r for r in rows}
     by_id["vbsp"]["description_en"] = "Changed text."
     rows = [r for r in rows if r["id"] != "cdi"]
-    rows.append({**by_id["colab"], "id": "colab-copy", "services": "job_placement; training",
-                 "provinces": "Quảng Bình"})
+    rows.append(
+        {
+            **by_id["colab"],
+            "id": "colab-copy",
+            "services": "job_placement; training",
+            "provinces": "Quảng Bình",
+        }
+    )
     _write(path, rows)
 
     report = load_directory(db_url, data_dir)
 
-    assert (report.tables["partners"].added, report.tables["partners"].changed,
-            report.tables["partners"].removed) == (1, 1, 1)
+    assert (
+        report.tables["partners"].added,
+        report.tables["partners"].changed,
+        report.tables["partners"].removed,
+    ) == (1, 1, 1)
     assert report.tables["partner_services"].added == 2
     assert report.tables["partner_services"].removed == 3  # cdi: legal_aid, counselling, complaints
     assert report.tables["offices"].total == 0
@@ -95,9 +104,7 @@ def test_reload_changed_reports_added_changed_removed(db_url: str, data_dir: Pat
     assert area == "Quảng Trị"  # Quảng Bình merged into Quảng Trị in 2025
 
 
-def test_bad_row_fails_with_file_line_and_database_keeps_previous_state(
-    db_url: str, data_dir: Path
-) -> None:
+def test_bad_row_fails_with_file_line_and_database_keeps_previous_state(db_url: str, data_dir: Path) -> None:
     load_directory(db_url, data_dir)
     before = _count(db_url, Partner)
     path = data_dir / "partners.csv"
@@ -157,8 +164,9 @@ def test_each_kind_of_bad_cell_is_reported_with_its_line(
     with pytest.raises(LoadError) as raised:
         loader.read_directory(data_dir)
     line = _line_of(path, "tw-1955")
-    assert any(e.startswith(f"partners.csv:{line}: ") and reason in e for e in raised.value.errors), \
+    assert any(e.startswith(f"partners.csv:{line}: ") and reason in e for e in raised.value.errors), (
         raised.value.errors
+    )
 
 
 def test_duplicate_id_and_unknown_column_are_errors(data_dir: Path) -> None:
@@ -169,8 +177,10 @@ def test_duplicate_id_and_unknown_column_are_errors(data_dir: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(LoadError) as raised:
         loader.read_directory(data_dir)
-    assert f"offices.csv:{len(lines)}: id 'kr-embassy' is used twice (first at offices.csv:2)" \
+    assert (
+        f"offices.csv:{len(lines)}: id 'kr-embassy' is used twice (first at offices.csv:2)"
         in raised.value.errors
+    )
 
     path.write_text(text.replace("last_checked", "last_chekced", 1), encoding="utf-8")
     with pytest.raises(LoadError) as raised:
@@ -247,12 +257,16 @@ def test_line_numbers_stay_right_after_a_cell_with_line_breaks(data_dir: Path) -
     target = next(r for r in rows if r["id"] == "tw-1955")
     target["provinces"] = "Nowhere"
     _write(path, rows)
-    physical = next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                    if line.startswith("tw-1955,"))
+    physical = next(
+        n
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line.startswith("tw-1955,")
+    )
     with pytest.raises(LoadError) as raised:
         loader.read_directory(data_dir)
-    assert any(e.startswith(f"partners.csv:{physical}: province 'Nowhere'") for e in raised.value.errors), \
+    assert any(e.startswith(f"partners.csv:{physical}: province 'Nowhere'") for e in raised.value.errors), (
         raised.value.errors
+    )
 
 
 def test_a_partner_must_say_where_it_serves(data_dir: Path) -> None:
@@ -263,5 +277,7 @@ def test_a_partner_must_say_where_it_serves(data_dir: Path) -> None:
     _write(path, rows)
     with pytest.raises(LoadError) as raised:
         loader.read_directory(data_dir)
-    assert f"partners.csv:{_line_of(path, 'cdi')}: say where it serves: provinces (or " \
+    assert (
+        f"partners.csv:{_line_of(path, 'cdi')}: say where it serves: provinces (or "
         "'nationwide') or countries" in raised.value.errors
+    )

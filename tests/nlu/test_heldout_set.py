@@ -5,6 +5,7 @@ malformed file, a misspelt intent or a message copied into two files would
 silently distort the score. These tests load every file with Rasa's own loader
 and enforce the coverage the set promises (see tests/nlu/README.md).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,29 @@ MIN_NOT_EMERGENCY = 40
 # words typed without accents; the emergency set mixes both languages.
 _VI_LETTERS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]")
 _VI_ASCII_WORDS = {
-    "toi", "em", "e", "bi", "khong", "k", "cuu", "chu", "ho", "nguoi", "muon", "cua",
-    "danh", "giet", "nhot", "ban", "chet", "song", "lam", "va", "ve", "ong", "mik",
+    "toi",
+    "em",
+    "e",
+    "bi",
+    "khong",
+    "k",
+    "cuu",
+    "chu",
+    "ho",
+    "nguoi",
+    "muon",
+    "cua",
+    "danh",
+    "giet",
+    "nhot",
+    "ban",
+    "chet",
+    "song",
+    "lam",
+    "va",
+    "ve",
+    "ong",
+    "mik",
 }
 
 
