@@ -85,9 +85,9 @@ async def test_consular_city_alone_finds_country_and_narrows_en(loaded_url: str)
 
 async def test_consular_city_without_office_lists_the_country(loaded_url: str) -> None:
     message, _ = await run(
-        ActionLookupConsularContact(), tracker("en", entities={"country": "KR", "city": "Busan"})
+        ActionLookupConsularContact(), tracker("en", entities={"country": "KR", "city": "Daegu"})
     )
-    assert "I have no office listed in Busan" in message["text"]
+    assert "I have no office listed in Daegu" in message["text"]
     assert "+82 10-6315-6618" in message["text"]
 
 
@@ -108,9 +108,9 @@ async def test_consular_asks_for_country_with_buttons(loaded_url: str) -> None:
 
 
 async def test_consular_no_office_gives_national_fallback(loaded_url: str) -> None:
-    message, _ = await run(ActionLookupConsularContact(), tracker("en", entities={"country": "SA"}))
+    message, _ = await run(ActionLookupConsularContact(), tracker("en", entities={"country": "SG"}))
     text = message["text"]
-    assert "I have no checked contact for a Vietnamese mission in Saudi Arabia yet." in text
+    assert "I have no checked contact for a Vietnamese mission in Singapore yet." in text
     assert MOFA in text
     assert "Department of Overseas Labour" in text
 
