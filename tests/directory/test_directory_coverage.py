@@ -9,10 +9,10 @@ from bot.directory.loader import DEFAULT_DATA_DIR
 
 # What the data reached on 2026-11-30 (see data/directory/README.md, "Gaps staff can fill").
 # Raise these as rows are added; never lower them without saying why in the commit.
-MIN_COUNTRIES_WITH_MISSION = 15
+MIN_COUNTRIES_WITH_MISSION = 16
 MIN_PROVINCES_WITH_EMPLOYMENT_CENTRE = 2
 MIN_PROVINCES_WITH_LEGAL_AID = 5
-MIN_ROWS = 58
+MIN_ROWS = 59
 
 
 def test_coverage_does_not_drop() -> None:
