@@ -207,9 +207,9 @@ def run(time_train: bool = True) -> str:
     train_seconds = time_training() if time_train else None
     directory = None
     try:
-        from bot.directory.bench import run_bench
+        from bot.directory.bench import directory_coverage_report, run_bench
 
-        directory = run_bench()
+        directory = {**run_bench(), **directory_coverage_report()}
     except ModuleNotFoundError:
         pass
     return write_report(nlu, train_seconds, directory)

@@ -34,10 +34,12 @@ from bot.directory.models import (
     PartnerArea,
     PartnerCoverage,
     PartnerService,
+    confidence_rank,
 )
 from bot.vietnamese.countries import normalize_country
 from bot.vietnamese.needs import NEEDS
 from bot.vietnamese.provinces import CURRENT_PROVINCES, normalize_province
+from bot.vietnamese.text import fold
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "directory"
 # Bumped when the meaning of the files changes, so that ensure_loaded reloads them.
@@ -56,7 +58,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.I)
 _WEBSITE = re.compile(r"^(https?://)?[a-z0-9-]+(\.[a-z0-9-]+)+(/\S*)?$", re.I)
 _LANG = re.compile(r"^[a-z]{2,3}$")
 # Words that mean a fact is not confirmed; such facts never go into the directory.
-_UNCONFIRMED = re.compile(r"unconfirmed|chưa xác nhận|\?\?", re.I)
+_UNCONFIRMED = re.compile(r"unconfirmed|chưa xác nhận|chưa xác minh|\?\?", re.I)
+# A year in a source ("(2020)", "23/2/2020", "2026-03-05"): how old a LOW number is.
+_DATED = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
 _CONTACT_COLUMNS = {*PHONE_COLUMNS, "phone", "email", "website", "address", "city"}
 
 FILES = ("countries.csv", "offices.csv", "partners.csv")
@@ -238,9 +242,33 @@ def _common(row: _Row, errors: list[str], ids: dict[str, str]) -> dict[str, Any]
         if not v.get(column):
             errors.append(f"{row.where()}: {column} is empty")
     confidence = (v.get("confidence") or "").lower()
-    if confidence not in CONFIDENCE_LEVELS:
+    phones = _phones_in(row)
+    if _UNCONFIRMED.search(confidence):
+        errors.append(
+            f"{row.where()}: confidence '{v.get('confidence')}': unconfirmed entries are never "
+            "shown; leave the row out and list it under 'Gaps staff can fill' in README.md"
+        )
+    elif not confidence and phones:
+        errors.append(
+            f"{row.where()}: phone {phones[0]} has no confidence: write high, medium or low "
+            "(see README.md) after checking it against the source"
+        )
+    elif confidence not in CONFIDENCE_LEVELS:
         errors.append(f"{row.where()}: confidence '{v.get('confidence')}' must be high, medium or low")
-    checked = _parse_date(row, "last_checked", errors)
+    if phones and not v.get("last_checked"):
+        errors.append(
+            f"{row.where()}: phone {phones[0]} has no last_checked date: write the day you "
+            "checked it against the source, like 2026-11-30"
+        )
+        checked = None
+    else:
+        checked = _parse_date(row, "last_checked", errors)
+    if confidence == "low" and phones and not _DATED.search(v.get("source") or ""):
+        errors.append(
+            f"{row.where()}: low-confidence phone {phones[0]}: say in source when the source "
+            "was published (a year, e.g. 'vietnammoi.vn (23/2/2020)'), so the reply can show "
+            "how old the number is"
+        )
     email = v.get("email")
     if email and not _EMAIL.match(email):
         errors.append(f"{row.where()}: email '{email}' is not an e-mail address")
@@ -258,6 +286,11 @@ def _common(row: _Row, errors: list[str], ids: dict[str, str]) -> dict[str, Any]
         "last_checked": checked,
         "confidence": confidence,
     }
+
+
+def _phones_in(row: _Row) -> list[str]:
+    """Every number in the row's phone columns (offices have three, partners one)."""
+    return [n for column in (*PHONE_COLUMNS, "phone") for n in _split(row.values.get(column))]
 
 
 def _check_phones(row: _Row, column: str, errors: list[str]) -> list[str]:
@@ -291,6 +324,8 @@ class _Parsed:
     areas: dict[tuple, dict[str, Any]] = field(default_factory=dict)
     coverage: dict[tuple, dict[str, Any]] = field(default_factory=dict)
     rows_read: dict[str, int] = field(default_factory=dict)
+    # "file:line" of each office and partner, by id, for checks that compare rows.
+    where: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _parse_countries(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> None:
@@ -355,6 +390,7 @@ def _parse_offices(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> Non
             note_en=v.get("note_en"),
         )
         out.offices[(record["id"],)] = record
+        out.where[("office", record["id"])] = row.where()
         for position, (purpose, number) in enumerate(phones):
             out.phones[(record["id"], purpose, number)] = {
                 "office_id": record["id"],
@@ -429,6 +465,7 @@ def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> No
             synthetic=False,
         )
         out.partners[(record["id"],)] = record
+        out.where[("partner", record["id"])] = row.where()
         for service in dict.fromkeys(services):
             out.services[(record["id"], service)] = {"partner_id": record["id"], "service": service}
         for scope, value in dict.fromkeys(areas):
@@ -444,6 +481,67 @@ def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> No
                     "value": value,
                     "partner_id": record["id"],
                 }
+
+
+def _low_number_errors(out: _Parsed) -> list[str]:
+    """A LOW number is shown only when nothing better serves that need in that place.
+
+    The need is an office phone's purpose (citizen protection, general, labour) or a
+    partner's service; the place is the office's country and city, or the partner's
+    province, host country or "nationwide". Every LOW row with a number that has a
+    MEDIUM or HIGH row with a number for the same need and place is reported at its line.
+    """
+    serving: dict[tuple, list[tuple[str, str]]] = {}  # (need, place) -> [(kind, id)]
+    for office_id, purpose, _number in out.phones:
+        office = out.offices[(office_id,)]
+        key = (purpose, "office", office["country_code"], fold_city(office.get("city")))
+        serving.setdefault(key, []).append(("office", office_id))
+    for service, scope, value, partner_id in out.coverage:
+        if out.partners[(partner_id,)].get("phone"):
+            serving.setdefault((service, scope, value), []).append(("partner", partner_id))
+    errors: list[str] = []
+    reported: set[tuple[str, str]] = set()
+    for key, rows in serving.items():
+        records = {
+            row: (out.offices if row[0] == "office" else out.partners)[(row[1],)]
+            for row in dict.fromkeys(rows)
+        }
+        better = [row for row, rec in records.items() if rec["confidence"] != "low"]
+        if not better:
+            continue
+        for row, rec in records.items():
+            if rec["confidence"] != "low" or row in reported:
+                continue
+            reported.add(row)
+            best = min(better, key=lambda r: (confidence_rank(records[r]["confidence"]), r[1]))
+            errors.append(
+                f"{out.where[row]}: low-confidence number of '{row[1]}' for {_describe(key)}: "
+                f"'{best[1]}' ({records[best]['confidence']}, {out.where[best]}) serves the same "
+                "need there, so this number would not be shown; remove it, or raise the "
+                "confidence after checking it against a current source"
+            )
+    return sorted(errors, key=_line_order)
+
+
+def fold_city(city: str | None) -> str:
+    """A city as a comparison key: "Hồ Chí Minh", "ho chi minh" and "" (country-wide)."""
+    return re.sub(r"[^a-z0-9]", "", fold(city or ""))
+
+
+def _describe(key: tuple) -> str:
+    if key[1] == "office":
+        purpose, _office, country, city = key
+        return f"{purpose} in {country}" + (f" ({city})" if city else " (country-wide)")
+    service, scope, value = key
+    if scope == "nationwide":
+        return f"{service} nationwide"
+    return f"{service} in {'every host country' if value == ALL_COUNTRIES else value}"
+
+
+def _line_order(error: str) -> tuple[str, int]:
+    name, _sep, rest = error.partition(":")
+    line = rest.split(":", 1)[0]
+    return (name, int(line) if line.isdigit() else 0)
 
 
 def read_directory(data_dir: Path | str = DEFAULT_DATA_DIR) -> _Parsed:
@@ -464,6 +562,8 @@ def read_directory(data_dir: Path | str = DEFAULT_DATA_DIR) -> _Parsed:
         rows = _read_csv(path, errors)
         out.rows_read[name] = len(rows)
         parsers[name](rows, out, errors)
+    if not errors:
+        errors += _low_number_errors(out)
     if errors:
         raise LoadError(errors)
     return out

@@ -67,7 +67,7 @@ async def test_consular_korea_vi_puts_citizen_protection_first(loaded_url: str) 
     assert text.index("+82 10-6315-6618") < text.index("+82 10-3248-6886")
     assert "Bảo hộ công dân (khẩn cấp): +82 10-6315-6618" in text
     assert CONFIRM_VI in text  # both numbers are LOW in content.md
-    assert "Nguồn: vietnammoi.vn" in text and "Kiểm tra lần cuối: 24 thg 11, 2026" in text
+    assert "Nguồn: vietnammoi.vn" in text and "Kiểm tra lần cuối: 30 thg 11, 2026" in text
     assert MOFA in text
     assert slots_set(events)["country"] == "KR"
 
@@ -76,24 +76,25 @@ async def test_consular_city_alone_finds_country_and_narrows_en(loaded_url: str)
     message, events = await run(ActionLookupConsularContact(), tracker("en", entities={"city": "Osaka"}))
     text = message["text"]
     assert "Consulate General of Viet Nam in Osaka" in text
-    assert "+81-90-4769-6789" in text
-    assert "+81-80-3590-9136" not in text  # Tokyo left out when the city is known
-    assert CONFIRM_EN in text and "Last checked: Nov 24, 2026" in text
+    assert "+81 90-4769-6789" in text
+    assert "+81 80-3590-9136" not in text  # Tokyo left out when the city is known
+    # MEDIUM since the Ministry's January 2024 notice: no "confirm" wording.
+    assert CONFIRM_EN not in text and "Last checked: Nov 30, 2026" in text
     assert slots_set(events) == {"country": "JP", "city": "Osaka"}
 
 
 async def test_consular_city_without_office_lists_the_country(loaded_url: str) -> None:
     message, _ = await run(
-        ActionLookupConsularContact(), tracker("en", entities={"country": "KR", "city": "Busan"})
+        ActionLookupConsularContact(), tracker("en", entities={"country": "KR", "city": "Daegu"})
     )
-    assert "I have no office listed in Busan" in message["text"]
+    assert "I have no office listed in Daegu" in message["text"]
     assert "+82 10-6315-6618" in message["text"]
 
 
 async def test_consular_country_from_slot_when_message_has_none(loaded_url: str) -> None:
     message, _ = await run(ActionLookupConsularContact(), tracker("en", slots={"country": "TW"}))
     assert "Vietnam Economic and Cultural Office in Taipei" in message["text"]
-    assert "+886 988 579 362" in message["text"]
+    assert "+886 933 262 836" in message["text"]
 
 
 async def test_consular_asks_for_country_with_buttons(loaded_url: str) -> None:
@@ -107,9 +108,9 @@ async def test_consular_asks_for_country_with_buttons(loaded_url: str) -> None:
 
 
 async def test_consular_no_office_gives_national_fallback(loaded_url: str) -> None:
-    message, _ = await run(ActionLookupConsularContact(), tracker("en", entities={"country": "MY"}))
+    message, _ = await run(ActionLookupConsularContact(), tracker("en", entities={"country": "SG"}))
     text = message["text"]
-    assert "I have no checked contact for a Vietnamese mission in Malaysia yet." in text
+    assert "I have no checked contact for a Vietnamese mission in Singapore yet." in text
     assert MOFA in text
     assert "Department of Overseas Labour" in text
 
@@ -117,7 +118,7 @@ async def test_consular_no_office_gives_national_fallback(loaded_url: str) -> No
 # --------------------------------------------------------------------------- partners
 
 
-async def test_partners_same_province_first_then_nationwide_with_more_button(loaded_url: str) -> None:
+async def test_partners_same_province_first_then_nationwide(loaded_url: str) -> None:
     # "Yên Bái" is a former province: it is now part of Lào Cai.
     message, events = await run(
         ActionLookupReferralPartner(),
@@ -128,10 +129,9 @@ async def test_partners_same_province_first_then_nationwide_with_more_button(loa
     text = message["text"]
     assert 'Nơi hỗ trợ "Hỗ trợ nạn nhân mua bán người" cho Lào Cai' in text
     assert text.index("Hagar Việt Nam") < text.index("Pacific Links") < text.index("111")
-    assert "Ngôi nhà Bình yên" not in text  # 4th result: on page 2
-    assert payloads(message) == [
-        '/referral_partner{"need":"trafficking_support","province":"Lào Cai","page":"2"}'
-    ]
+    # Peace House is listed for shelter only: 111 (HIGH) serves trafficking support nationwide.
+    assert "Ngôi nhà Bình yên" not in text
+    assert payloads(message) == []
     assert slots_set(events) == {
         "need": "trafficking_support",
         "province": "Lào Cai",
@@ -146,12 +146,21 @@ async def test_partners_page_two_shows_low_confidence_wording(loaded_url: str) -
         tracker(
             "vi",
             intent="referral_partner",
-            entities={"need": "trafficking_support", "province": "Lào Cai", "page": "2"},
+            entities={"need": "legal_aid", "province": "Nghệ An"},
+        ),
+    )
+    assert CONFIRM_VI in message["text"]  # the Nghệ An MRC (LOW) comes first
+    assert payloads(message) == ['/referral_partner{"need":"legal_aid","province":"Nghệ An","page":"2"}']
+    message, _ = await run(
+        ActionLookupReferralPartner(),
+        tracker(
+            "vi",
+            intent="referral_partner",
+            entities={"need": "legal_aid", "province": "Nghệ An", "page": "2"},
         ),
     )
     text = message["text"]
-    assert "4. **Ngôi nhà Bình yên" in text and "1900 969 680" in text
-    assert CONFIRM_VI in text
+    assert "4. **Đường dây nóng trợ giúp pháp lý" in text and "1800 1233" in text
     assert payloads(message) == []
 
 
@@ -163,8 +172,9 @@ async def test_partners_in_host_country_en(loaded_url: str) -> None:
         ),
     )
     assert 'Help with "Insurance claims" for South Korea' in message["text"]
-    assert "Samsung Fire & Marine" in message["text"] and "02-2119-2400" in message["text"]
-    assert "Source: moel.go.kr" in message["text"]
+    assert "Samsung Fire & Marine" in message["text"] and "1600-0266" in message["text"]
+    assert "02-2119-2400" not in message["text"]
+    assert "Source: ai.bznav.com" in message["text"]
     assert slots_set(events)["country"] == "KR"
 
 
@@ -274,7 +284,7 @@ async def test_issue_messages_get_the_expected_answers(loaded_url: str) -> None:
         tracker_from_message("dia chi lanh su quan o osaka", "consular_contact", "vi"),
     )
     assert "Tổng Lãnh sự quán Việt Nam tại Osaka" in message["text"]
-    assert "+81-90-4769-6789" in message["text"]
+    assert "+81 90-4769-6789" in message["text"]
 
     message, events = await run(
         ActionLookupReferralPartner(),

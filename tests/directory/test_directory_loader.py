@@ -56,9 +56,9 @@ def test_seed_files_load_and_keep_confidence(db_url: str) -> None:
     assert _partner(db_url, "peace-house").confidence == "low"
     assert _partner(db_url, "mofa-citizen-protection").confidence == "high"
     with db.session_scope(db_url) as session:
-        korea = session.get(Office, "kr-embassy")
+        korea = session.get(Office, "kr-labour-board")
         assert korea.confidence == "low"
-        assert [p.number for p in korea.phones] == ["+82 10-6315-6618"]
+        assert [p.number for p in korea.phones] == ["+82 10-3248-6886"]
 
 
 def test_reload_unchanged_changes_nothing(db_url: str) -> None:
