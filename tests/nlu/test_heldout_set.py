@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 
 FORM_FILES = ("accented.yml", "unaccented.yml", "colloquial.yml", "english.yml")
-ALL_FILES = FORM_FILES + ("emergency.yml", "not_emergency.yml")
+ALL_FILES = FORM_FILES + ("emergency.yml", "emergency_stories.yml", "not_emergency.yml")
 
 MIN_PER_TOPIC = 3
 MIN_PER_META = 2
@@ -33,6 +33,7 @@ MIN_TOTAL_FORMS = 330
 MIN_EMERGENCY_VI = 30
 MIN_EMERGENCY_EN = 20
 MIN_NOT_EMERGENCY = 40
+MIN_EMERGENCY_STORIES = 40
 
 # A message counts as Vietnamese if it has Vietnamese letters or one of these
 # words typed without accents; the emergency set mixes both languages.
@@ -115,6 +116,14 @@ def test_emergency_set(loaded):
     english = len(examples) - vietnamese
     assert vietnamese >= MIN_EMERGENCY_VI
     assert english >= MIN_EMERGENCY_EN
+
+
+def test_emergency_stories_set(loaded):
+    examples = loaded["emergency_stories.yml"]
+    assert {intent for _, intent in examples} == {"emergency_help"}
+    assert len(examples) >= MIN_EMERGENCY_STORIES
+    assert any(_is_vietnamese(text) for text, _ in examples)
+    assert any(not _is_vietnamese(text) for text, _ in examples)
 
 
 def test_not_emergency_set(loaded):
