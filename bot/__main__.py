@@ -18,6 +18,7 @@ from bot.cli import ask as ask_cli
 from bot.cli import bench as bench_cli
 from bot.cli import chat as chat_cli
 from bot.cli import run as run_cli
+from bot.settings import SettingsError, get_settings
 
 # Feature packages that add their own commands, when present.
 _PLUGGABLE = ("bot.content.cli", "bot.directory.cli", "bot.channels.cli")
@@ -48,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        get_settings()  # a bad variable stops every command with one clear line
+        return int(args.func(args) or 0)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

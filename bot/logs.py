@@ -8,12 +8,13 @@ counts and kinds, never text, tokens or platform ids.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import structlog
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from bot.settings import library_defaults
+
+library_defaults()
 
 
 def quiet_rasa_logging(level: int = logging.WARNING) -> None:

@@ -7,7 +7,6 @@ answers a list of questions), so both run the same configuration.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -17,42 +16,33 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bot.settings import REPO_ROOT, VAR_DIR, Settings, child_environment, get_settings
+
 MODELS_DIR = REPO_ROOT / "models"
-VAR_DIR = REPO_ROOT / "var"
 
 
 class ServiceError(RuntimeError):
     """A service could not start; the message says what to do."""
 
 
-def newest_model(models_dir: Path = MODELS_DIR) -> Path:
-    env = os.environ.get("MODEL")
-    if env:
-        path = Path(env)
-        if not path.exists():
-            raise ServiceError(f"MODEL={env} does not exist")
-        return path
+def newest_model(models_dir: Path = MODELS_DIR, settings: Settings | None = None) -> Path:
+    """MODEL when set (it must exist), else the newest archive in `models_dir`."""
+    configured = (settings or get_settings()).model
+    if configured is not None:
+        if not configured.exists():
+            raise ServiceError(f"MODEL={configured} does not exist")
+        return configured
     models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
         raise ServiceError(f"No trained model in {models_dir}: run `make train` first.")
     return models[-1]
 
 
-def database_url(env: Mapping[str, str] = os.environ) -> str:
-    """The directory/channel database: DATABASE_URL, else an SQLite file under var/."""
-    url = env.get("DATABASE_URL")
-    if url:
-        return url
-    VAR_DIR.mkdir(exist_ok=True)
-    return f"sqlite:///{VAR_DIR / 'bot.db'}"
-
-
-def tracker_store_endpoint(env: Mapping[str, str] = os.environ) -> dict:
+def tracker_store_endpoint(settings: Settings) -> dict:
     """endpoints.yml `tracker_store` for TRACKER_STORE_URL (default an SQLite file)."""
-    url = env.get("TRACKER_STORE_URL") or f"sqlite:///{VAR_DIR / 'tracker.db'}"
+    url = settings.tracker_store_url
     parsed = urlparse(url)
-    store = {"type": "bot.tracker_store.PrivacyTrackerStore", "identity_database_url": database_url(env)}
+    store = {"type": "bot.tracker_store.PrivacyTrackerStore", "identity_database_url": settings.database_url}
     if parsed.scheme.startswith("sqlite"):
         VAR_DIR.mkdir(exist_ok=True)
         store.update(dialect="sqlite", db=url.split("sqlite:///", 1)[1])
@@ -69,13 +59,13 @@ def tracker_store_endpoint(env: Mapping[str, str] = os.environ) -> dict:
     return store
 
 
-def endpoints(action_port: int, env: Mapping[str, str] = os.environ) -> dict:
+def endpoints(action_port: int, settings: Settings) -> dict:
     config = {
         "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
         "nlg": {"type": "bot.nlg.ContentNLG"},
-        "tracker_store": tracker_store_endpoint(env),
+        "tracker_store": tracker_store_endpoint(settings),
     }
-    redis_url = env.get("REDIS_URL")
+    redis_url = settings.redis_url
     if redis_url:
         parsed = urlparse(redis_url)
         config["lock_store"] = {
@@ -111,8 +101,7 @@ def start_action_server(
     port: int, env: Mapping[str, str] | None = None, quiet: bool = False
 ) -> subprocess.Popen:
     """The rasa-sdk action server serving `actions/`, answering on /health when ready."""
-    child_env = {**os.environ, **(env or {}), "RASA_TELEMETRY_ENABLED": "false"}
-    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), child_env.get("PYTHONPATH")]))
+    child_env = child_environment(env)
     process = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
         cwd=REPO_ROOT,

@@ -51,15 +51,10 @@ class PrivacyTrackerStore(SQLTrackerStore):
 def forget_identity(sender_id: str, database_url: str | None) -> int:
     """Remove the pseudonym -> platform id map of a sender; 0 when there is none."""
     from bot.identity import IdentityStore  # the channels' own table
+    from bot.settings import get_settings
 
-    engine = sa.create_engine(database_url or default_database_url(), future=True)
+    engine = sa.create_engine(database_url or get_settings().database_url, future=True)
     try:
         return IdentityStore(engine).forget(sender_id)
     finally:
         engine.dispose()
-
-
-def default_database_url() -> str:
-    import os
-
-    return os.environ.get("DATABASE_URL", "sqlite:///var/bot.db")

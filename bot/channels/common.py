@@ -20,10 +20,9 @@ import hashlib
 import html
 import json
 import logging
-import os
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -37,10 +36,10 @@ from sqlalchemy.exc import IntegrityError
 from bot.channels.dedupe import DedupeStore, build_dedupe_store
 from bot.i18n import gettext, supported
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
+from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DATABASE_URL = "sqlite:///var/bot.db"
 I18N_DOMAIN = "channels"
 
 # --- database ---------------------------------------------------------------------------
@@ -426,20 +425,15 @@ class ChannelContext:
     tasks: BackgroundTasks
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> ChannelContext:
-        """Built from a channel's credentials (`database_url`, `redis_url`, `sender_id_secret`)."""
-        database_url = config.get("database_url") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-        redis_url = config.get("redis_url") or os.environ.get("REDIS_URL") or None
-        engine = engine_for(database_url)
-        secret = sender_id_secret(
-            engine,
-            {"SENDER_ID_SECRET": config.get("sender_id_secret") or os.environ.get("SENDER_ID_SECRET", "")},
-        )
+    def from_settings(cls, settings: Settings) -> ChannelContext:
+        """Built from DATABASE_URL, REDIS_URL and SENDER_ID_SECRET."""
+        engine = engine_for(settings.database_url)
+        secret = sender_id_secret(engine, {"SENDER_ID_SECRET": settings.sender_secret})
         return cls(
             engine=engine,
             identities=IdentityStore(engine),
             payloads=PayloadStore(engine),
-            dedupe=build_dedupe_store(engine, redis_url),
+            dedupe=build_dedupe_store(engine, settings.redis_url),
             secret=secret,
             sequencer=ChatSequencer(),
             tasks=BackgroundTasks(),

@@ -25,7 +25,6 @@ import hmac
 import html
 import json
 import logging
-import os
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,8 +56,14 @@ from bot.channels.common import (
     to_plain,
     utf16_length,
 )
-from bot.channels.credentials import valid_secret_token
 from bot.channels.dedupe import DedupeUnavailable
+from bot.settings import (
+    Settings,
+    TelegramSettings,
+    get_settings,
+    library_defaults,
+    valid_telegram_secret_token,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +73,10 @@ for _noisy in ("httpx", "httpcore", "telegram"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 # Opt in to PTB's future duration type (datetime.timedelta, handled by `_seconds`) instead
 # of a deprecation warning on every flood-control reply.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
+library_defaults()
 
 CHANNEL_NAME = "telegram"
-DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_API_BASE_URL = TelegramSettings().api_base_url
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -91,6 +96,10 @@ _UNSUPPORTED_MEDIA = (
     "game",
     "story",
 )
+
+
+def _secret_value(secret: Any) -> str:
+    return secret.get_secret_value() if secret is not None else ""
 
 
 def make_bot(token: str, api_base_url: str | None = None) -> Bot:
@@ -249,14 +258,19 @@ class TelegramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
-        if not credentials or not credentials.get("token") or not credentials.get("secret_token"):
-            cls.raise_missing_credentials_exception()
+        """Rasa's constructor: the secrets come from `bot.settings`, never from credentials.yml."""
+        return cls.from_settings(get_settings())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TelegramInput:
+        telegram = settings.telegram
+        if not telegram.enabled:
+            cls.raise_missing_credentials_exception()  # Rasa's own message for an unconfigured channel
         return cls(
-            token=credentials["token"],
-            secret_token=credentials["secret_token"],
-            api_base_url=credentials.get("api_base_url"),
-            context=ChannelContext.from_config(credentials),
-            typing_after=float(credentials.get("typing_after", 1.0)),
+            token=_secret_value(telegram.token),
+            secret_token=_secret_value(telegram.secret_token),
+            api_base_url=telegram.api_base_url,
+            context=ChannelContext.from_settings(settings),
         )
 
     def __init__(
@@ -268,12 +282,12 @@ class TelegramInput(InputChannel):
         typing_after: float = 1.0,
         bot: Bot | None = None,
     ) -> None:
-        if not valid_secret_token(secret_token):
+        if not valid_telegram_secret_token(secret_token):
             raise ValueError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z a-z 0-9 _ -")
         self._secret = secret_token.encode("ascii")
         self._bot_id = token.split(":", 1)[0]
         self.sender = TelegramSender(bot or make_bot(token, api_base_url))
-        self.context = context or ChannelContext.from_config({})
+        self.context = context or ChannelContext.from_settings(get_settings())
         self.typing_after = typing_after
 
     def _authentic(self, request: Request) -> bool:

@@ -61,15 +61,14 @@ from bot.channels.common import (
     to_plain,
 )
 from bot.channels.dedupe import DedupeUnavailable
+from bot.settings import Settings, ZaloSettings, get_settings
 
 logger = logging.getLogger(__name__)
 for _noisy in ("httpx", "httpcore"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 CHANNEL_NAME = "zalo"
-DEFAULT_API_BASE_URL = "https://openapi.zalo.me"
-DEFAULT_OAUTH_BASE_URL = "https://oauth.zaloapp.com"
-DEFAULT_SIGNATURE_WINDOW_SECONDS = 3600
+_DEFAULTS = ZaloSettings()
 MESSAGE_LIMIT = 2000
 MAX_BUTTONS = 5
 SIGNATURE_HEADER = "X-ZEvent-Signature"
@@ -178,12 +177,28 @@ class ZaloConfig:
     app_secret: str
     access_token: str = ""
     refresh_token: str = ""
-    api_base_url: str = DEFAULT_API_BASE_URL
-    oauth_base_url: str = DEFAULT_OAUTH_BASE_URL
-    signature_window_seconds: int = DEFAULT_SIGNATURE_WINDOW_SECONDS
+    api_base_url: str = _DEFAULTS.api_base_url
+    oauth_base_url: str = _DEFAULTS.oauth_base_url
+    signature_window_seconds: int = _DEFAULTS.signature_window_seconds
 
     def __repr__(self) -> str:
         return f"ZaloConfig(app_id=..., api_base_url={self.api_base_url!r})"
+
+    @classmethod
+    def from_settings(cls, zalo: ZaloSettings) -> ZaloConfig:
+        def secret(value: Any) -> str:
+            return value.get_secret_value() if value is not None else ""
+
+        return cls(
+            app_id=str(zalo.app_id or ""),
+            oa_secret_key=secret(zalo.oa_secret_key),
+            app_secret=secret(zalo.app_secret),
+            access_token=secret(zalo.access_token),
+            refresh_token=secret(zalo.refresh_token),
+            api_base_url=zalo.api_base_url,
+            oauth_base_url=zalo.oauth_base_url,
+            signature_window_seconds=zalo.signature_window_seconds,
+        )
 
 
 class ZaloClient:
@@ -432,26 +447,18 @@ class ZaloInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> ZaloInput:
-        required = ("app_id", "oa_secret_key", "app_secret")
-        if not credentials or any(not credentials.get(key) for key in required):
-            cls.raise_missing_credentials_exception()
-        config = ZaloConfig(
-            app_id=str(credentials["app_id"]),
-            oa_secret_key=credentials["oa_secret_key"],
-            app_secret=credentials["app_secret"],
-            access_token=credentials.get("access_token") or "",
-            refresh_token=credentials.get("refresh_token") or "",
-            api_base_url=credentials.get("api_base_url") or DEFAULT_API_BASE_URL,
-            oauth_base_url=credentials.get("oauth_base_url") or DEFAULT_OAUTH_BASE_URL,
-            signature_window_seconds=int(
-                credentials.get("signature_window_seconds") or DEFAULT_SIGNATURE_WINDOW_SECONDS
-            ),
-        )
-        return cls(config, ChannelContext.from_config(credentials))
+        """Rasa's constructor: the secrets come from `bot.settings`, never from credentials.yml."""
+        return cls.from_settings(get_settings())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ZaloInput:
+        if not settings.zalo.enabled:
+            cls.raise_missing_credentials_exception()  # Rasa's own message for an unconfigured channel
+        return cls(ZaloConfig.from_settings(settings.zalo), ChannelContext.from_settings(settings))
 
     def __init__(self, config: ZaloConfig, context: ChannelContext | None = None) -> None:
         self.config = config
-        self.context = context or ChannelContext.from_config({})
+        self.context = context or ChannelContext.from_settings(get_settings())
         seed = TokenPair(config.access_token, config.refresh_token)
         self.client = ZaloClient(config, ZaloTokenStore(self.context.engine, config.app_id, seed))
 

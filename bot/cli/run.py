@@ -8,7 +8,6 @@ on, Telegram and Zalo when their variables are set. Ports from PORT and ACTIONS_
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -20,12 +19,12 @@ import yaml
 from bot.services import (
     REPO_ROOT,
     ServiceError,
-    database_url,
     endpoints,
     newest_model,
     start_action_server,
     wait_for_http,
 )
+from bot.settings import Settings, child_environment, get_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,32 +37,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "SENDER_ID_SECRET, TELEGRAM_* and ZALO_* (see README)."
         ),
     )
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5005)))
-    parser.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
+    parser.add_argument("--port", type=int, default=None, help="default: PORT (5005)")
+    parser.add_argument("--actions-port", type=int, default=None, help="default: ACTIONS_PORT (5055)")
     parser.set_defaults(func=run_server)
 
 
-def channel_credentials(env=os.environ) -> dict:
+def channel_credentials(settings: Settings) -> dict:
     """REST and the web chat always; Telegram/Zalo when configured."""
-    credentials = {"rest": {}, "bot.channels.webchat.WebChatInput": {}}
-    try:
-        from bot.channels.credentials import build_credentials
-    except ModuleNotFoundError:
-        return credentials
-    credentials.update(build_credentials(env))
-    return credentials
+    from bot.channels.credentials import build_credentials
+
+    return {"rest": {}, "bot.channels.webchat.WebChatInput": {}, **build_credentials(settings)}
 
 
 def run_server(args: argparse.Namespace) -> int:
-    env = dict(os.environ)
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    env["DATABASE_URL"] = database_url(env)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    settings = get_settings()
+    args.port = args.port or settings.port
+    args.actions_port = args.actions_port or settings.actions_port
+    env = child_environment({"DATABASE_URL": settings.database_url})
     try:
-        model = newest_model()
+        model = newest_model(settings=settings)
         from bot.directory import ensure_loaded_or_warn
 
-        print(f"Directory: {ensure_loaded_or_warn(env['DATABASE_URL'])}", flush=True)
+        print(f"Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True)
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -71,8 +66,8 @@ def run_server(args: argparse.Namespace) -> int:
     runtime = Path(tempfile.mkdtemp(prefix="bot-run-"))
     endpoints_file = runtime / "endpoints.yml"
     credentials_file = runtime / "credentials.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints(args.actions_port, env)))
-    credentials_file.write_text(yaml.safe_dump(channel_credentials(env)))
+    endpoints_file.write_text(yaml.safe_dump(endpoints(args.actions_port, settings)))
+    credentials_file.write_text(yaml.safe_dump(channel_credentials(settings)))
 
     actions = start_action_server(args.actions_port, env)
     rasa = None

@@ -7,7 +7,6 @@ than the look-up itself.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,9 @@ DEFAULT_DATABASE_URL = "sqlite:///var/bot.db"
 
 def database_url(url: str | None = None) -> str:
     """The URL to use: the argument, else DATABASE_URL, else the local SQLite file."""
-    url = url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    from bot.settings import get_settings
+
+    url = url or get_settings().database_url
     # Hosting platforms still hand out the scheme SQLAlchemy 1.4 no longer accepts.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]

@@ -16,6 +16,7 @@ from channel_fakes import TELEGRAM_TOKEN, ZALO_APP_ID, ZALO_APP_SECRET, FakeTele
 from sanic import Sanic
 
 from bot.channels.common import ChannelContext
+from bot.settings import Settings
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def channel_db(tmp_path: Path) -> str:
 
 @pytest.fixture
 def context(channel_db: str) -> ChannelContext:
-    return ChannelContext.from_config({"database_url": channel_db, "sender_id_secret": "test-secret"})
+    return ChannelContext.from_settings(Settings(database_url=channel_db, sender_id_secret="test-secret"))
 
 
 class StubRasa:
