@@ -3,6 +3,7 @@
 python -m bot ask "câu hỏi"            the bot's answer to one message
 python -m bot ask --jsonl < msgs.txt   one JSON object per input line
 python -m bot run                      the assistant, its action server and channels
+python -m bot db upgrade|current       the database schema (Alembic migrations)
 python -m bot content check            validate the answer cards
 python -m bot directory load|search    the consular/partner directory
 python -m bot telegram setup           register the Telegram webhook and commands
@@ -17,6 +18,7 @@ import sys
 from bot.cli import ask as ask_cli
 from bot.cli import bench as bench_cli
 from bot.cli import chat as chat_cli
+from bot.cli import db as db_cli
 from bot.cli import run as run_cli
 from bot.settings import SettingsError, get_settings
 
@@ -30,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Information point for Vietnamese migrant workers: command line.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for core in (ask_cli, chat_cli, run_cli, bench_cli):
+    for core in (ask_cli, chat_cli, run_cli, bench_cli, db_cli):
         core.register(subparsers)
     for module_name in _PLUGGABLE:
         try:

@@ -50,11 +50,7 @@ class PrivacyTrackerStore(SQLTrackerStore):
 
 def forget_identity(sender_id: str, database_url: str | None) -> int:
     """Remove the pseudonym -> platform id map of a sender; 0 when there is none."""
+    from bot.db import get_engine
     from bot.identity import IdentityStore  # the channels' own table
-    from bot.settings import get_settings
 
-    engine = sa.create_engine(database_url or get_settings().database_url, future=True)
-    try:
-        return IdentityStore(engine).forget(sender_id)
-    finally:
-        engine.dispose()
+    return IdentityStore(get_engine(database_url)).forget(sender_id)

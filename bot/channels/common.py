@@ -24,8 +24,6 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +32,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.dedupe import DedupeStore, build_dedupe_store
+from bot.db import button_payloads as _payloads
+from bot.db import ensure_schema, get_engine
 from bot.i18n import gettext, supported
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
 from bot.settings import Settings
@@ -41,17 +41,6 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 I18N_DOMAIN = "channels"
-
-# --- database ---------------------------------------------------------------------------
-
-
-@cache
-def engine_for(url: str) -> Engine:
-    """One SQLAlchemy engine per database URL, shared by every channel in the process."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
-
 
 # --- markup -----------------------------------------------------------------------------
 
@@ -233,15 +222,6 @@ def text_to_rasa(text: str) -> str:
 
 # --- button payload ids ---------------------------------------------------------------------
 
-_payload_metadata = sa.MetaData()
-_payloads = sa.Table(
-    "channel_button_payloads",
-    _payload_metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-
 SHORT_ID_PREFIX = "p:"
 REPLY_KEY_PREFIX = "z:"
 REPLY_KEY_TTL = _dt.timedelta(hours=48)
@@ -259,7 +239,7 @@ class PayloadStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._puts = 0
-        _payload_metadata.create_all(engine)
+        ensure_schema(engine)
 
     @staticmethod
     def short_id(payload: str) -> str:
@@ -427,7 +407,7 @@ class ChannelContext:
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelContext:
         """Built from DATABASE_URL, REDIS_URL and SENDER_ID_SECRET."""
-        engine = engine_for(settings.database_url)
+        engine = get_engine(settings.database_url)
         secret = sender_id_secret(engine, {"SENDER_ID_SECRET": settings.sender_secret})
         return cls(
             engine=engine,

@@ -16,15 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-DEFAULT_TTL = _dt.timedelta(hours=25)
+from bot.db import ensure_schema
+from bot.db import processed_updates as processed
 
-_metadata = sa.MetaData()
-processed = sa.Table(
-    "channel_processed_updates",
-    _metadata,
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
-)
+DEFAULT_TTL = _dt.timedelta(hours=25)
 
 
 class DedupeUnavailable(RuntimeError):
@@ -44,7 +39,7 @@ class SqlDedupeStore:
         self._ttl = ttl
         self._purge_every = purge_every
         self._claims = 0
-        _metadata.create_all(engine)
+        ensure_schema(engine)
 
     def claim_sync(self, key: str) -> bool:
         now = _dt.datetime.utcnow()

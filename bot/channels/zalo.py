@@ -61,6 +61,8 @@ from bot.channels.common import (
     to_plain,
 )
 from bot.channels.dedupe import DedupeUnavailable
+from bot.db import ensure_schema
+from bot.db import zalo_tokens as _tokens
 from bot.settings import Settings, ZaloSettings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -98,17 +100,6 @@ class ZaloAuthError(RuntimeError):
 
 # --- token storage -------------------------------------------------------------------------
 
-_metadata = sa.MetaData()
-_tokens = sa.Table(
-    "zalo_oauth_tokens",
-    _metadata,
-    sa.Column("app_id", sa.String(64), primary_key=True),
-    sa.Column("access_token", sa.Text, nullable=False),
-    sa.Column("refresh_token", sa.Text, nullable=False),
-    sa.Column("expires_at", sa.DateTime, nullable=True),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-
 
 @dataclass(frozen=True)
 class TokenPair:
@@ -127,7 +118,7 @@ class ZaloTokenStore:
         self._engine = engine
         self._app_id = app_id
         self._seed = seed
-        _metadata.create_all(engine)
+        ensure_schema(engine)
 
     def current(self) -> TokenPair:
         with self._engine.connect() as conn:

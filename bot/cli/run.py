@@ -56,7 +56,10 @@ def run_server(args: argparse.Namespace) -> int:
     env = child_environment({"DATABASE_URL": settings.database_url})
     try:
         model = newest_model(settings=settings)
+        from bot import db
         from bot.directory import ensure_loaded_or_warn
+
+        db.upgrade(db.get_engine(settings.database_url))
 
         print(f"Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True)
     except ServiceError as error:
