@@ -7,6 +7,7 @@ python -m bot db upgrade|current       the database schema (Alembic migrations)
 python -m bot content check            validate the answer cards
 python -m bot directory load|search    the consular/partner directory
 python -m bot telegram setup           register the Telegram webhook and commands
+python -m bot zalo refresh-token       renew the Zalo OA access token now
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.cli import bench as bench_cli
 from bot.cli import chat as chat_cli
 from bot.cli import db as db_cli
 from bot.cli import run as run_cli
+from bot.cli import zalo as zalo_cli
 from bot.settings import SettingsError, get_settings
 
 # Feature packages that add their own commands, when present.
@@ -32,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Information point for Vietnamese migrant workers: command line.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for core in (ask_cli, chat_cli, run_cli, bench_cli, db_cli):
+    for core in (ask_cli, chat_cli, run_cli, bench_cli, db_cli, zalo_cli):
         core.register(subparsers)
     for module_name in _PLUGGABLE:
         try:

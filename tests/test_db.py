@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from bot import db
-from bot.channels.common import PayloadStore
+from bot.channels.stores import PayloadStore
 from bot.identity import IdentityStore, pseudonymize
 from bot.settings import load_settings
 

@@ -82,7 +82,8 @@ def _config(settings: Settings) -> tuple[str, str, str | None] | None:
 async def _setup(token: str, secret: str, base_url: str | None, url: str, drop: bool) -> None:
     from telegram import BotCommand
 
-    from bot.channels.common import COMMAND_DESCRIPTIONS, t
+    from bot.channels.base import t
+    from bot.channels.commands import COMMAND_DESCRIPTIONS
     from bot.channels.telegram import ALLOWED_UPDATES, make_bot
 
     bot = make_bot(token, base_url)

@@ -9,19 +9,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from bot.channels.common import (
-    ChatSequencer,
-    PayloadStore,
-    language_from_locale,
-    split_message,
-    text_to_rasa,
-    to_html,
-    to_plain,
-    utf16_length,
-)
-from bot.channels.dedupe import RedisDedupeStore, SqlDedupeStore
+from bot.channels.commands import text_to_rasa
+from bot.channels.concurrency import ChatSequencer
+from bot.channels.stores import PayloadStore, RedisDedupeStore, SqlDedupeStore
 from bot.db import get_engine
+from bot.i18n import supported as language_from_locale
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
+from bot.markup import split_message, to_html, to_plain, utf16_length
 
 CARD = """**Lấy lại tiền ký quỹ** sau khi về nước
 

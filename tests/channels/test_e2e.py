@@ -11,12 +11,10 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from channel_fakes import (
-    TELEGRAM_SECRET,
-    TELEGRAM_TOKEN,
-    ZALO_APP_ID,
-    ZALO_APP_SECRET,
-    ZALO_OA_SECRET,
-    FakeTelegram,
-    FakeZalo,
-    callback_update,
-    text_update,
-)
 
-from bot.channels.zalo import signature
+from bot.channels.zalo_api import signature
+from bot.services import ServiceError, free_port, wait_for_http
+from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, FakeTelegram, callback_update, text_update
+from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, FakeZalo
 
 pytestmark = pytest.mark.e2e
 
@@ -66,12 +56,6 @@ def follow_ups(card_id: str) -> list[str]:
     return list(yaml.safe_load(text.split("---")[1]).get("follow_up") or [])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class RunningBot:
     base: str
@@ -92,7 +76,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     tmp = tmp_path_factory.mktemp("e2e")
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
     zalo = FakeZalo(ZALO_APP_ID, ZALO_APP_SECRET, "access-0", "refresh-0").start()
-    port, actions_port = _free_port(), _free_port()
+    port, actions_port = free_port(), free_port()
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -124,19 +108,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 420
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"`python -m bot run` exited ({process.returncode}):\n{stderr.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the bot did not start in time:\n{stderr.read_text()[-3000:]}")
-                time.sleep(1)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=420, process=process)
+        except ServiceError as error:
+            pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
         yield RunningBot(f"http://127.0.0.1:{port}", telegram, zalo, tmp / "tracker.db", stdout, stderr)
     finally:
         # Our own child and its process group only (started with its own session above).

@@ -9,18 +9,12 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-from channel_fakes import (
-    TELEGRAM_SECRET,
-    TELEGRAM_TOKEN,
-    callback_update,
-    eventually,
-    retry_after,
-    text_update,
-)
 
-from bot.channels.common import ChannelContext
+from bot.channels.context import ChannelContext
 from bot.channels.telegram import TelegramInput
 from bot.settings import Settings
+from tests.fakes.http import eventually
+from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, callback_update, retry_after, text_update
 
 USER_ID = 987654321
 WEBHOOK = "/webhooks/telegram/webhook"

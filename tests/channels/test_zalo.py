@@ -10,12 +10,14 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
-from channel_fakes import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, eventually
 from rasa.shared.exceptions import RasaException
 
-from bot.channels.common import ChannelContext
-from bot.channels.zalo import ZaloConfig, ZaloInput, signature
+from bot.channels.context import ChannelContext
+from bot.channels.zalo import ZaloInput
+from bot.channels.zalo_api import ZaloConfig, signature
 from bot.settings import Settings
+from tests.fakes.http import eventually
+from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET
 
 USER_ID = "6142494823123456789"
 WEBHOOK = "/webhooks/zalo/webhook"
