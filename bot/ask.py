@@ -48,8 +48,8 @@ class Assistant:
         from rasa.core.agent import Agent
         from rasa.utils.endpoints import EndpointConfig
 
+        from bot.db import database_url
         from bot.directory import ensure_loaded_or_warn
-        from bot.services import database_url
 
         quiet_rasa_logging()
         ensure_loaded_or_warn(database_url())

@@ -14,9 +14,10 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from urllib.parse import urlparse
 
-from bot.settings import REPO_ROOT, VAR_DIR, Settings, child_environment, get_settings
+import yaml
+
+from bot.settings import REPO_ROOT, Settings, child_environment, get_settings
 
 MODELS_DIR = REPO_ROOT / "models"
 
@@ -38,43 +39,11 @@ def newest_model(models_dir: Path = MODELS_DIR, settings: Settings | None = None
     return models[-1]
 
 
-def tracker_store_endpoint(settings: Settings) -> dict:
-    """endpoints.yml `tracker_store` for TRACKER_STORE_URL (default an SQLite file)."""
-    url = settings.tracker_store_url
-    parsed = urlparse(url)
-    store = {"type": "bot.tracker_store.PrivacyTrackerStore", "identity_database_url": settings.database_url}
-    if parsed.scheme.startswith("sqlite"):
-        VAR_DIR.mkdir(exist_ok=True)
-        store.update(dialect="sqlite", db=url.split("sqlite:///", 1)[1])
-    else:
-        dialect = parsed.scheme.split("+")[0]
-        store.update(
-            dialect="postgresql" if dialect == "postgres" else dialect,
-            url=parsed.hostname,
-            port=parsed.port or 5432,
-            db=parsed.path.lstrip("/"),
-            username=parsed.username,
-            password=parsed.password,
-        )
-    return store
-
-
-def endpoints(action_port: int, settings: Settings) -> dict:
-    config = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
-        "nlg": {"type": "bot.nlg.ContentNLG"},
-        "tracker_store": tracker_store_endpoint(settings),
-    }
-    redis_url = settings.redis_url
-    if redis_url:
-        parsed = urlparse(redis_url)
-        config["lock_store"] = {
-            "type": "redis",
-            "url": parsed.hostname,
-            "port": parsed.port or 6379,
-            "db": int((parsed.path or "/1").lstrip("/") or 1),
-            "password": parsed.password,
-        }
+def endpoints(action_port: int) -> dict:
+    """Rasa's endpoints for `bot run`: the committed endpoints.yml with the action server's
+    port. The stores read their URLs from the settings, so this holds no password."""
+    config = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    config["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
     return config
 
 

@@ -3,11 +3,17 @@
 Embedded defaults so that a fresh clone runs with no set-up: SQLite files under var/ for
 the tracker store and the directory, the REST webhook and the local web chat page always
 on, Telegram and Zalo when their variables are set. Ports from PORT and ACTIONS_PORT.
+
+Before starting, the database is migrated (`bot.db`) and the directory loaded. Rasa gets
+the committed endpoints.yml (with the action server's port) and the channels that are on;
+both files are written to a private temporary directory that is removed on exit, and
+neither holds a secret: the stores and channels read theirs from `bot.settings`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -43,78 +49,96 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def channel_credentials(settings: Settings) -> dict:
-    """REST and the web chat always; Telegram/Zalo when configured."""
-    from bot.channels.credentials import build_credentials
+    """REST and the web chat always; Telegram/Zalo when configured (class names only)."""
+    from bot.channels.credentials import WEBCHAT_CLASS, build_credentials
 
-    return {"rest": {}, "bot.channels.webchat.WebChatInput": {}, **build_credentials(settings)}
+    return {"rest": None, WEBCHAT_CLASS: None, **build_credentials(settings)}
+
+
+def _write_private(path: Path, data: dict) -> None:
+    """Readable by this user only (the files hold no secret, but paths and ports are nobody's business)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle)
+
+
+def banner(settings: Settings, port: int) -> str:
+    channels = ", ".join(["web chat", "REST", *(name.capitalize() for name in settings.enabled_channels())])
+    off = [name.capitalize() for name in ("telegram", "zalo") if name not in settings.enabled_channels()]
+    lines = [
+        "",
+        "The assistant is running.",
+        f"  Channels on:   {channels}" + (f" (off: {', '.join(off)}; see README, Channels)" if off else ""),
+        f"  Web chat:      http://localhost:{port}/webhooks/webchat/",
+        f"  REST webhook:  http://localhost:{port}/webhooks/rest/webhook",
+        "Press Ctrl+C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def run_server(args: argparse.Namespace) -> int:
     settings = get_settings()
-    args.port = args.port or settings.port
-    args.actions_port = args.actions_port or settings.actions_port
-    env = child_environment({"DATABASE_URL": settings.database_url})
+    port = args.port or settings.port
+    actions_port = args.actions_port or settings.actions_port
+    env = child_environment()
     try:
         model = newest_model(settings=settings)
         from bot import db
         from bot.directory import ensure_loaded_or_warn
 
         db.upgrade(db.get_engine(settings.database_url))
-
         print(f"Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True)
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
-    runtime = Path(tempfile.mkdtemp(prefix="bot-run-"))
-    endpoints_file = runtime / "endpoints.yml"
-    credentials_file = runtime / "credentials.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints(args.actions_port, settings)))
-    credentials_file.write_text(yaml.safe_dump(channel_credentials(settings)))
-
-    actions = start_action_server(args.actions_port, env)
-    rasa = None
-    try:
-        wait_for_http(f"http://127.0.0.1:{args.actions_port}/health", 120, actions)
-        rasa = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rasa",
-                "run",
-                "--model",
-                str(model),
-                "--port",
-                str(args.port),
-                "--endpoints",
-                str(endpoints_file),
-                "--credentials",
-                str(credentials_file),
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-        )
-        wait_for_http(f"http://127.0.0.1:{args.port}/", 300, rasa)
-        print(
-            f"\nThe assistant is running.\n"
-            f"  Web chat:      http://localhost:{args.port}/webhooks/webchat/\n"
-            f"  REST webhook:  http://localhost:{args.port}/webhooks/rest/webhook\n"
-            f"Press Ctrl+C to stop.\n",
-            flush=True,
-        )
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        rasa.wait()
-        return rasa.returncode or 0
-    except KeyboardInterrupt:
-        return 0
-    except ServiceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    finally:
-        for process in (rasa, actions):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+    actions = rasa = None
+    with tempfile.TemporaryDirectory(prefix="bot-run-") as runtime:
+        endpoints_file = Path(runtime) / "endpoints.yml"
+        credentials_file = Path(runtime) / "credentials.yml"
+        _write_private(endpoints_file, endpoints(actions_port))
+        _write_private(credentials_file, channel_credentials(settings))
+        try:
+            actions = start_action_server(actions_port, env)
+            wait_for_http(f"http://127.0.0.1:{actions_port}/health", 120, actions)
+            rasa = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "rasa",
+                    "run",
+                    "--model",
+                    str(model),
+                    "--port",
+                    str(port),
+                    "--endpoints",
+                    str(endpoints_file),
+                    "--credentials",
+                    str(credentials_file),
+                ],
+                cwd=REPO_ROOT,
+                env=env,
+            )
+            wait_for_http(f"http://127.0.0.1:{port}/", 300, rasa)
+            print(banner(settings, port), flush=True)
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            rasa.wait()
+            return rasa.returncode or 0
+        except KeyboardInterrupt:
+            return 0
+        except ServiceError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        finally:
+            _stop(rasa)
+            _stop(actions)

@@ -95,8 +95,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
         "ZALO_REFRESH_TOKEN": "refresh-0",
         "ZALO_API_BASE_URL": zalo.base,
         "ZALO_OAUTH_BASE_URL": zalo.base,
+        "TMPDIR": str(tmp / "tmp"),  # every temporary file of the run lands here, to be checked
     }
     env.pop("REDIS_URL", None)
+    (tmp / "tmp").mkdir()
     stdout, stderr = tmp / "stdout.log", tmp / "stderr.log"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
@@ -127,6 +129,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
             pass
         telegram.stop()
         zalo.stop()
+    leftovers = [p.name for p in (tmp / "tmp").glob("bot-run-*")]
+    assert leftovers == [], f"`bot run` left its runtime files behind: {leftovers}"
 
 
 def post_telegram(bot: RunningBot, update: dict) -> None:
@@ -295,3 +299,22 @@ def test_no_platform_id_or_message_text_in_the_tracker_store_or_the_logs(bot):
         "access-0",
     ]:
         assert secret not in logs
+
+
+def _files_holding(root: Path, secrets: list[str]) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}" for secret in secrets if secret.encode() in data]
+    return found
+
+
+def test_no_secret_is_written_to_disk(bot):
+    tmp = bot.tracker_db.parent
+    secrets = [TELEGRAM_TOKEN, TELEGRAM_SECRET, ZALO_APP_SECRET, ZALO_OA_SECRET]
+    runtime = list((tmp / "tmp").glob("bot-run-*"))
+    assert len(runtime) == 1 and (runtime[0].stat().st_mode & 0o077) == 0  # private while running
+    assert sorted(p.name for p in runtime[0].iterdir()) == ["credentials.yml", "endpoints.yml"]
+    assert "bot.channels.telegram.TelegramInput" in (runtime[0] / "credentials.yml").read_text()
+    assert _files_holding(tmp / "tmp", secrets) == []
