@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session, declarative_base, sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 metadata = sa.MetaData()
-Base = declarative_base(metadata=metadata)
+# Any: SQLAlchemy 1.4's declarative base is a runtime class that mypy cannot see through.
+Base: Any = declarative_base(metadata=metadata)
 
 # --- the channel tables ------------------------------------------------------------------
 

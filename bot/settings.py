@@ -54,13 +54,13 @@ def _both_or_neither(values: dict[str, Any], prefix: str, required: tuple[str, .
 class TelegramSettings(BaseModel):
     """Telegram (`TELEGRAM_*`): on when the token and the secret token are both set."""
 
-    token: SecretStr | None = Field(None, description="the bot token from @BotFather")
+    token: SecretStr | None = Field(default=None, description="the bot token from @BotFather")
     secret_token: SecretStr | None = Field(
-        None,
+        default=None,
         description="webhook secret sent by Telegram with every update: 1-256 of A-Z a-z 0-9 _ -",
     )
     api_base_url: str = Field(
-        "https://api.telegram.org/bot",
+        default="https://api.telegram.org/bot",
         description="Bot API address in python-telegram-bot's form (the token is appended); tests point it at a fake",
     )
 
@@ -83,21 +83,27 @@ class TelegramSettings(BaseModel):
 class ZaloSettings(BaseModel):
     """Zalo Official Account (`ZALO_*`): on when the app id and both secrets are set."""
 
-    app_id: str | None = Field(None, description="the app's ID on developers.zalo.me")
-    app_secret: SecretStr | None = Field(None, description="the app's secret key, used to refresh tokens")
+    app_id: str | None = Field(default=None, description="the app's ID on developers.zalo.me")
+    app_secret: SecretStr | None = Field(
+        default=None, description="the app's secret key, used to refresh tokens"
+    )
     oa_secret_key: SecretStr | None = Field(
-        None, description="the OA secret key that signs webhook events (not the app secret)"
+        default=None, description="the OA secret key that signs webhook events (not the app secret)"
     )
     access_token: SecretStr | None = Field(
-        None, description="first OA access token; later ones are kept in the database"
+        default=None, description="first OA access token; later ones are kept in the database"
     )
     refresh_token: SecretStr | None = Field(
-        None, description="first OA refresh token (single-use; later ones are kept in the database)"
+        default=None, description="first OA refresh token (single-use; later ones are kept in the database)"
     )
-    api_base_url: str = Field("https://openapi.zalo.me", description="OA OpenAPI address (tests: a fake)")
-    oauth_base_url: str = Field("https://oauth.zaloapp.com", description="OAuth address (tests: a fake)")
+    api_base_url: str = Field(
+        default="https://openapi.zalo.me", description="OA OpenAPI address (tests: a fake)"
+    )
+    oauth_base_url: str = Field(
+        default="https://oauth.zaloapp.com", description="OAuth address (tests: a fake)"
+    )
     signature_window_seconds: int = Field(
-        3600, ge=1, description="events signed further than this from the server clock are rejected"
+        default=3600, ge=1, description="events signed further than this from the server clock are rejected"
     )
 
     @root_validator(skip_on_failure=True)
@@ -113,29 +119,33 @@ class ZaloSettings(BaseModel):
 class Settings(BaseModel):
     """The assistant's configuration. Field names are the variables in lower case."""
 
-    port: int = Field(5005, ge=1, le=65535, description="port of the Rasa server (webhooks, web chat)")
-    actions_port: int = Field(5055, ge=1, le=65535, description="port of the action server")
+    port: int = Field(
+        default=5005, ge=1, le=65535, description="port of the Rasa server (webhooks, web chat)"
+    )
+    actions_port: int = Field(default=5055, ge=1, le=65535, description="port of the action server")
     database_url: str = Field(
-        f"sqlite:///{VAR_DIR / 'bot.db'}",
+        default=f"sqlite:///{VAR_DIR / 'bot.db'}",
         description="directory, pseudonym, dedupe, button and Zalo token tables; e.g. `postgresql://user@host/db`",
     )
     tracker_store_url: str = Field(
-        f"sqlite:///{VAR_DIR / 'tracker.db'}",
+        default=f"sqlite:///{VAR_DIR / 'tracker.db'}",
         description="where conversations are kept (SQLite or PostgreSQL)",
     )
     redis_url: str | None = Field(
-        None, description="Redis lock store (needed for several replicas) and channel dedupe"
+        default=None, description="Redis lock store (needed for several replicas) and channel dedupe"
     )
     sender_id_secret: SecretStr | None = Field(
-        None,
+        default=None,
         description="key of the HMAC that turns platform ids into pseudonyms; unset: generated once, kept in the database",
     )
-    content_dir: Path = Field(REPO_ROOT / "content", description="where answer cards are read from")
-    topics_file: Path = Field(REPO_ROOT / "topics.yml", description="the topic list")
+    content_dir: Path = Field(default=REPO_ROOT / "content", description="where answer cards are read from")
+    topics_file: Path = Field(default=REPO_ROOT / "topics.yml", description="the topic list")
     public_url: str | None = Field(
-        None, description="the public `https://` address; default of `bot telegram setup --url`"
+        default=None, description="the public `https://` address; default of `bot telegram setup --url`"
     )
-    model: Path | None = Field(None, description="the model archive to serve; unset: the newest in `models/`")
+    model: Path | None = Field(
+        default=None, description="the model archive to serve; unset: the newest in `models/`"
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 
@@ -215,7 +225,7 @@ _KIND = {
 }
 
 
-def _message(error: dict[str, Any], env: Mapping[str, str]) -> str:
+def _message(error: Mapping[str, Any], env: Mapping[str, str]) -> str:
     loc = [str(part) for part in error["loc"] if part != "__root__"]
     if not loc:
         return error["msg"]
@@ -249,7 +259,9 @@ def get_settings() -> Settings:
 
 @lru_cache(maxsize=8)
 def _settings_for(values: tuple[str | None, ...]) -> Settings:
-    return load_settings(dict(pair for pair in zip(_NAMES, values, strict=True) if pair[1] is not None))
+    return load_settings(
+        {name: value for name, value in zip(_NAMES, values, strict=True) if value is not None}
+    )
 
 
 def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

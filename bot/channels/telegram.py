@@ -29,6 +29,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import SecretStr
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
@@ -86,6 +87,10 @@ _UNSUPPORTED_MEDIA = (
     "game",
     "story",
 )
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
 def make_bot(token: str, api_base_url: str | None = None) -> Bot:
@@ -175,9 +180,9 @@ def classify(update: Update, key: str) -> InboundEvent | None:
         chat = query.message.chat if query.message is not None else None
         if chat is not None and chat.type != ChatType.PRIVATE:
             return None
-        chat_id = chat.id if chat is not None else query.from_user.id
+        button_chat = chat.id if chat is not None else query.from_user.id
         return InboundEvent(
-            Kind.BUTTON, str(chat_id), key, query.data, query.from_user.language_code, ack_id=query.id
+            Kind.BUTTON, str(button_chat), key, query.data, query.from_user.language_code, ack_id=query.id
         )
     message = update.message
     if message is None or message.chat.type != ChatType.PRIVATE:
@@ -243,11 +248,11 @@ class TelegramInput(WebhookInput):
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramInput:
         telegram = settings.telegram
-        if not telegram.enabled or telegram.token is None or telegram.secret_token is None:
+        if not telegram.enabled:
             cls.raise_missing_credentials_exception()  # Rasa's own message for an unconfigured channel
         return cls(
-            token=telegram.token.get_secret_value(),
-            secret_token=telegram.secret_token.get_secret_value(),
+            token=_secret(telegram.token),
+            secret_token=_secret(telegram.secret_token),
             api_base_url=telegram.api_base_url,
             context=ChannelContext.from_settings(settings),
         )

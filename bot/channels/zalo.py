@@ -170,8 +170,8 @@ class ZaloInput(WebhookInput):
         return None
 
     def _dedupe_key(self, data: dict[str, Any], user_id: str) -> str:
-        message = data.get("message") if isinstance(data.get("message"), dict) else {}
-        msg_id = message.get("msg_id")
+        message = data.get("message")
+        msg_id = message.get("msg_id") if isinstance(message, dict) else None
         if isinstance(msg_id, (str, int)) and str(msg_id):
             return f"zalo:{self.config.app_id}:{msg_id}"
         timestamp = str(data.get("timestamp") or "")
