@@ -6,26 +6,21 @@ python -m bot run                      the assistant, its action server and chan
 python -m bot db upgrade|current       the database schema (Alembic migrations)
 python -m bot content check            validate the answer cards
 python -m bot directory load|search    the consular/partner directory
-python -m bot telegram setup           register the Telegram webhook and commands
+python -m bot telegram setup|info      register the Telegram webhook and commands
 python -m bot zalo refresh-token       renew the Zalo OA access token now
+
+Each command group is one module in `bot/cli/`, named as the command is typed.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-from bot.cli import ask as ask_cli
-from bot.cli import bench as bench_cli
-from bot.cli import chat as chat_cli
-from bot.cli import db as db_cli
-from bot.cli import run as run_cli
-from bot.cli import zalo as zalo_cli
+from bot.cli import ask, bench, chat, content, db, directory, run, telegram, zalo
 from bot.settings import SettingsError, get_settings
 
-# Feature packages that add their own commands, when present.
-_PLUGGABLE = ("bot.content.cli", "bot.directory.cli", "bot.channels.cli")
+COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, telegram, zalo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,16 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Information point for Vietnamese migrant workers: command line.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for core in (ask_cli, chat_cli, run_cli, bench_cli, db_cli, zalo_cli):
-        core.register(subparsers)
-    for module_name in _PLUGGABLE:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        module.register(subparsers)
+    for group in COMMAND_GROUPS:
+        group.register(subparsers)
     return parser
 
 

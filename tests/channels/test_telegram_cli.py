@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from bot.channels import cli
+from bot.cli import telegram as cli
 from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN
 
 
