@@ -67,7 +67,7 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
 
 
 def start_action_server(
-    port: int, env: Mapping[str, str] | None = None, quiet: bool = False
+    port: int, env: Mapping[str, str] | None = None, quiet: bool = False, stderr: int | None = None
 ) -> subprocess.Popen:
     """The rasa-sdk action server serving `actions/`, answering on /health when ready."""
     child_env = child_environment(env)
@@ -76,7 +76,7 @@ def start_action_server(
         cwd=REPO_ROOT,
         env=child_env,
         stdout=subprocess.DEVNULL if quiet else None,
-        stderr=subprocess.DEVNULL if quiet else None,
+        stderr=subprocess.DEVNULL if quiet else stderr,
     )
     return process
 

@@ -143,6 +143,10 @@ class Settings(BaseModel):
     public_url: str | None = Field(
         default=None, description="the public `https://` address; default of `bot telegram setup --url`"
     )
+    log_level: str = Field(
+        default="INFO",
+        description="level of Rasa's and the action server's logs; keep INFO or above (Rasa's DEBUG logs hold message text)",
+    )
     model: Path | None = Field(
         default=None, description="the model archive to serve; unset: the newest in `models/`"
     )
@@ -160,6 +164,13 @@ class Settings(BaseModel):
         if "://" not in value:
             raise ValueError("must be a URL such as sqlite:///var/bot.db or postgresql://user@host/db")
         return value
+
+    @validator("log_level")
+    def _log_level(cls, value: str) -> str:  # noqa: N805
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
 
     @validator("redis_url", "public_url")
     def _optional_url(cls, value: str | None) -> str | None:  # noqa: N805
@@ -264,11 +275,19 @@ def _settings_for(values: tuple[str | None, ...]) -> Settings:
     )
 
 
-def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def child_environment(extra: Mapping[str, str] | None = None, quiet: bool = False) -> dict[str, str]:
     """The environment for a child process (action server, Rasa): ours plus `extra`, with the
-    repository on PYTHONPATH so Rasa finds `bot.*` and `actions`."""
+    repository on PYTHONPATH so Rasa finds `bot.*` and `actions`.
+
+    `quiet` hides the libraries' deprecation warnings (TensorFlow, SQLAlchemy 2.0 notices,
+    pkg_resources, pyparsing: dozens of lines at every start that nobody here can act on),
+    unless PYTHONWARNINGS is set. Errors and other warnings still show.
+    """
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **(extra or {})}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    if quiet:
+        env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+        env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     return env
 
 

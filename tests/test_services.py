@@ -3,6 +3,8 @@ stores configured from the settings."""
 
 from __future__ import annotations
 
+import os
+
 import yaml
 
 from bot.cli.run import channel_credentials
@@ -85,3 +87,35 @@ def test_the_lock_store_is_in_memory_without_redis_and_redis_with_it(monkeypatch
     assert store.get_lock("conversation-1") is not None
     store.delete_lock("conversation-1")
     assert store.get_lock("conversation-1") is None
+
+
+def test_start_up_deprecation_noise_is_dropped_until_the_start_and_errors_always_pass():
+    import io
+    import threading
+    import time
+
+    from bot.logs import pass_stderr_quietly
+
+    reader, writer = os.pipe()
+    out = io.StringIO()
+    started = threading.Event()
+    pass_stderr_quietly(os.fdopen(reader, "rb"), out, started)
+    with os.fdopen(writer, "wb") as child:
+        child.write(
+            b"/x/sanic_cors/extension.py:39: DeprecationWarning: distutils Version classes are deprecated.\n"
+            b"  SANIC_VERSION = LooseVersion(sanic_version)\n"
+            b"/x/pkg_resources/__init__.py:3117: DeprecationWarning: Deprecated call to `declare_namespace`.\n"
+            b"Implementing implicit namespace packages (as specified in PEP 420) is preferred.\n"
+            b"  declare_namespace(pkg)\n"
+            b"ERROR rasa: the model could not be loaded\n"
+        )
+        child.flush()
+        time.sleep(0.3)
+        started.set()
+        child.write(b"/x/a.py:1: DeprecationWarning: after the start\n")
+    deadline = time.monotonic() + 5
+    while "after the start" not in out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out.getvalue() == (
+        "ERROR rasa: the model could not be loaded\n/x/a.py:1: DeprecationWarning: after the start\n"
+    )

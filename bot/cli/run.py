@@ -4,6 +4,9 @@ Embedded defaults so that a fresh clone runs with no set-up: SQLite files under 
 the tracker store and the directory, the REST webhook and the local web chat page always
 on, Telegram and Zalo when their variables are set. Ports from PORT and ACTIONS_PORT.
 
+Start-up is quiet: the libraries' deprecation warnings are dropped until the banner
+(`bot.logs.pass_stderr_quietly`); errors and everything after the start pass through.
+
 Before starting, the database is migrated (`bot.db`) and the directory loaded. Rasa gets
 the committed endpoints.yml (with the action server's port) and the channels that are on;
 both files are written to a private temporary directory that is removed on exit, and
@@ -18,10 +21,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import yaml
 
+from bot.logs import pass_stderr_quietly
 from bot.services import (
     REPO_ROOT,
     ServiceError,
@@ -90,7 +95,8 @@ def run_server(args: argparse.Namespace) -> int:
     settings = get_settings()
     port = args.port or settings.port
     actions_port = args.actions_port or settings.actions_port
-    env = child_environment()
+    env = child_environment({"LOG_LEVEL": settings.log_level}, quiet=True)
+    started = threading.Event()  # until then, library deprecation warnings are dropped
     try:
         model = newest_model(settings=settings)
         from bot import db
@@ -109,7 +115,8 @@ def run_server(args: argparse.Namespace) -> int:
         _write_private(endpoints_file, endpoints(actions_port))
         _write_private(credentials_file, channel_credentials(settings))
         try:
-            actions = start_action_server(actions_port, env)
+            actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
+            pass_stderr_quietly(actions.stderr, sys.stderr, started)
             wait_for_http(f"http://127.0.0.1:{actions_port}/health", 120, actions)
             rasa = subprocess.Popen(
                 [
@@ -128,8 +135,11 @@ def run_server(args: argparse.Namespace) -> int:
                 ],
                 cwd=REPO_ROOT,
                 env=env,
+                stderr=subprocess.PIPE,
             )
+            pass_stderr_quietly(rasa.stderr, sys.stderr, started)
             wait_for_http(f"http://127.0.0.1:{port}/", 300, rasa)
+            started.set()
             print(banner(settings, port), flush=True)
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             rasa.wait()

@@ -318,3 +318,10 @@ def test_no_secret_is_written_to_disk(bot):
     assert sorted(p.name for p in runtime[0].iterdir()) == ["credentials.yml", "endpoints.yml"]
     assert "bot.channels.telegram.TelegramInput" in (runtime[0] / "credentials.yml").read_text()
     assert _files_holding(tmp / "tmp", secrets) == []
+
+
+def test_the_start_is_quiet_and_the_banner_says_which_channels_are_on(bot):
+    out = bot.stdout.read_text(encoding="utf-8")
+    assert "Channels on:   web chat, REST, Telegram, Zalo" in out
+    err = bot.stderr.read_text(encoding="utf-8")
+    assert "DeprecationWarning" not in err and "MovedIn20Warning" not in err
