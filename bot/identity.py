@@ -20,7 +20,6 @@ import datetime as _dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -46,9 +45,8 @@ def pseudonymize(platform: str, platform_user_id: str | int, secret: str) -> str
     return f"{platform}-{digest[:32]}"
 
 
-def sender_id_secret(engine: Engine, env: Mapping[str, str] | None = None) -> str:
-    """SENDER_ID_SECRET from env, else the key generated once and stored in the database."""
-    configured = (env or {}).get("SENDER_ID_SECRET", "")
+def sender_id_secret(engine: Engine, configured: str = "") -> str:
+    """The configured key (SENDER_ID_SECRET), else the one generated once and stored in the database."""
     if configured:
         return configured
     ensure_schema(engine)

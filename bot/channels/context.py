@@ -39,7 +39,7 @@ class ChannelContext:
             identities=IdentityStore(engine),
             payloads=PayloadStore(engine),
             dedupe=build_dedupe_store(engine, settings.redis_url),
-            secret=sender_id_secret(engine, {"SENDER_ID_SECRET": settings.sender_secret}),
+            secret=sender_id_secret(engine, settings.sender_secret),
             sequencer=ChatSequencer(),
             tasks=BackgroundTasks(),
         )

@@ -173,9 +173,9 @@ def test_identity_store_remembers_looks_up_and_forgets(database_url):
 
 def test_generated_secret_is_persisted_once(database_url):
     engine = get_engine(database_url)
-    first = sender_id_secret(engine, {})
+    first = sender_id_secret(engine)
     assert len(first) >= 40
-    assert sender_id_secret(engine, {}) == first
-    assert sender_id_secret(engine, {"SENDER_ID_SECRET": "configured"}) == "configured"
+    assert sender_id_secret(engine) == first
+    assert sender_id_secret(engine, "configured") == "configured"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM pseudonym_secrets")).scalar() == 1
