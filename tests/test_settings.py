@@ -99,3 +99,16 @@ def test_the_readme_configuration_table_lists_exactly_the_settings():
     assert sorted(set(declared) - set(documented)) == [], "variables missing from the README table"
     assert sorted(set(documented) - set(declared)) == [], "README rows for variables that do not exist"
     assert len(documented) == len(set(documented)), "a variable is documented twice"
+
+
+def test_no_module_but_settings_reads_the_environment():
+    import ast
+
+    readers = []
+    for path in sorted([*(REPO_ROOT / "bot").rglob("*.py"), *(REPO_ROOT / "actions").rglob("*.py")]):
+        if path == REPO_ROOT / "bot" / "settings.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
+                readers.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    assert readers == [], "read configuration through bot.settings instead"
