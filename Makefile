@@ -41,9 +41,10 @@ run: $(MODEL)  ## start the assistant (web chat at http://localhost:$$PORT/webho
 chat: $(MODEL)  ## talk to the assistant in this terminal
 	$(PY) -m bot chat
 
-lint: $(INSTALLED)  ## ruff (lint and format check)
+lint: $(INSTALLED)  ## ruff (lint and format check) and mypy (bot/, actions/)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 validate: $(INSTALLED)  ## rasa data validate
 	$(PY) -m rasa data validate --fail-on-warnings --config config.yml --domain domain.yml --data data/nlu data/rules data/stories

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +18,9 @@ from bot.content.topics import topic_ids
 from bot.language import choose_language
 from bot.logs import quiet_rasa_logging
 from bot.services import newest_model, running_action_server
+from bot.settings import library_defaults
 
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+library_defaults()
 
 
 def _answer_text(messages: list[dict[str, Any]]) -> str:
@@ -48,8 +48,8 @@ class Assistant:
         from rasa.core.agent import Agent
         from rasa.utils.endpoints import EndpointConfig
 
+        from bot.db import database_url
         from bot.directory import ensure_loaded_or_warn
-        from bot.services import database_url
 
         quiet_rasa_logging()
         ensure_loaded_or_warn(database_url())

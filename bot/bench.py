@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bot.services import REPO_ROOT, newest_model
+from bot.settings import child_environment
 
 HELD_OUT = REPO_ROOT / "tests" / "nlu"
 FORMS = ("accented", "unaccented", "colloquial", "english")
@@ -118,7 +119,7 @@ def time_training() -> float:
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+            env=child_environment(),
         )
         return time.perf_counter() - start
 

@@ -20,30 +20,14 @@ import datetime as _dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-_metadata = sa.MetaData()
-
-identities = sa.Table(
-    "platform_identities",
-    _metadata,
-    sa.Column("sender_id", sa.String(80), primary_key=True),
-    sa.Column("platform", sa.String(20), nullable=False),
-    sa.Column("platform_user_id", sa.String(100), nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-)
-
-_secrets = sa.Table(
-    "pseudonym_secrets",
-    _metadata,
-    sa.Column("name", sa.String(40), primary_key=True),
-    sa.Column("value", sa.String(200), nullable=False),
-)
+from bot.db import ensure_schema, identities
+from bot.db import pseudonym_secrets as _secrets
 
 _SECRET_NAME = "sender_id_secret"
 
@@ -61,12 +45,11 @@ def pseudonymize(platform: str, platform_user_id: str | int, secret: str) -> str
     return f"{platform}-{digest[:32]}"
 
 
-def sender_id_secret(engine: Engine, env: Mapping[str, str] | None = None) -> str:
-    """SENDER_ID_SECRET from env, else the key generated once and stored in the database."""
-    configured = (env or {}).get("SENDER_ID_SECRET", "")
+def sender_id_secret(engine: Engine, configured: str = "") -> str:
+    """The configured key (SENDER_ID_SECRET), else the one generated once and stored in the database."""
     if configured:
         return configured
-    _metadata.create_all(engine, tables=[_secrets])
+    ensure_schema(engine)
     with engine.begin() as conn:
         stored = conn.execute(
             sa.select(_secrets.c.value).where(_secrets.c.name == _SECRET_NAME)
@@ -99,7 +82,7 @@ class IdentityStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        _metadata.create_all(engine, tables=[identities])
+        ensure_schema(engine)
 
     def remember(self, sender_id: str, platform: str, platform_user_id: str | int) -> None:
         """Record (or refresh) where `sender_id` lives; idempotent."""

@@ -7,7 +7,6 @@ answers a list of questions), so both run the same configuration.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -15,76 +14,36 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from urllib.parse import urlparse
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import yaml
+
+from bot.settings import REPO_ROOT, Settings, child_environment, get_settings
+
 MODELS_DIR = REPO_ROOT / "models"
-VAR_DIR = REPO_ROOT / "var"
 
 
 class ServiceError(RuntimeError):
     """A service could not start; the message says what to do."""
 
 
-def newest_model(models_dir: Path = MODELS_DIR) -> Path:
-    env = os.environ.get("MODEL")
-    if env:
-        path = Path(env)
-        if not path.exists():
-            raise ServiceError(f"MODEL={env} does not exist")
-        return path
+def newest_model(models_dir: Path = MODELS_DIR, settings: Settings | None = None) -> Path:
+    """MODEL when set (it must exist), else the newest archive in `models_dir`."""
+    configured = (settings or get_settings()).model
+    if configured is not None:
+        if not configured.exists():
+            raise ServiceError(f"MODEL={configured} does not exist")
+        return configured
     models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
         raise ServiceError(f"No trained model in {models_dir}: run `make train` first.")
     return models[-1]
 
 
-def database_url(env: Mapping[str, str] = os.environ) -> str:
-    """The directory/channel database: DATABASE_URL, else an SQLite file under var/."""
-    url = env.get("DATABASE_URL")
-    if url:
-        return url
-    VAR_DIR.mkdir(exist_ok=True)
-    return f"sqlite:///{VAR_DIR / 'bot.db'}"
-
-
-def tracker_store_endpoint(env: Mapping[str, str] = os.environ) -> dict:
-    """endpoints.yml `tracker_store` for TRACKER_STORE_URL (default an SQLite file)."""
-    url = env.get("TRACKER_STORE_URL") or f"sqlite:///{VAR_DIR / 'tracker.db'}"
-    parsed = urlparse(url)
-    store = {"type": "bot.tracker_store.PrivacyTrackerStore", "identity_database_url": database_url(env)}
-    if parsed.scheme.startswith("sqlite"):
-        VAR_DIR.mkdir(exist_ok=True)
-        store.update(dialect="sqlite", db=url.split("sqlite:///", 1)[1])
-    else:
-        dialect = parsed.scheme.split("+")[0]
-        store.update(
-            dialect="postgresql" if dialect == "postgres" else dialect,
-            url=parsed.hostname,
-            port=parsed.port or 5432,
-            db=parsed.path.lstrip("/"),
-            username=parsed.username,
-            password=parsed.password,
-        )
-    return store
-
-
-def endpoints(action_port: int, env: Mapping[str, str] = os.environ) -> dict:
-    config = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
-        "nlg": {"type": "bot.nlg.ContentNLG"},
-        "tracker_store": tracker_store_endpoint(env),
-    }
-    redis_url = env.get("REDIS_URL")
-    if redis_url:
-        parsed = urlparse(redis_url)
-        config["lock_store"] = {
-            "type": "redis",
-            "url": parsed.hostname,
-            "port": parsed.port or 6379,
-            "db": int((parsed.path or "/1").lstrip("/") or 1),
-            "password": parsed.password,
-        }
+def endpoints(action_port: int) -> dict:
+    """Rasa's endpoints for `bot run`: the committed endpoints.yml with the action server's
+    port. The stores read their URLs from the settings, so this holds no password."""
+    config = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+    config["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
     return config
 
 
@@ -108,17 +67,16 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
 
 
 def start_action_server(
-    port: int, env: Mapping[str, str] | None = None, quiet: bool = False
+    port: int, env: Mapping[str, str] | None = None, quiet: bool = False, stderr: int | None = None
 ) -> subprocess.Popen:
     """The rasa-sdk action server serving `actions/`, answering on /health when ready."""
-    child_env = {**os.environ, **(env or {}), "RASA_TELEMETRY_ENABLED": "false"}
-    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), child_env.get("PYTHONPATH")]))
+    child_env = child_environment(env)
     process = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
         cwd=REPO_ROOT,
         env=child_env,
         stdout=subprocess.DEVNULL if quiet else None,
-        stderr=subprocess.DEVNULL if quiet else None,
+        stderr=subprocess.DEVNULL if quiet else stderr,
     )
     return process
 

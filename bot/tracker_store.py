@@ -1,19 +1,28 @@
-"""Rasa's SQL tracker store, plus "forget me": deleting a user's conversation for good.
+"""Rasa's tracker and lock stores, configured from the settings, plus "forget me".
 
-Configured in endpoints.yml as `type: bot.tracker_store.PrivacyTrackerStore`. When a turn
-ran the forget action, saving it deletes every stored event of that sender and the
-channel's map from the pseudonym back to the platform user id, instead of storing.
+Configured in endpoints.yml by class name only (`bot.tracker_store.PrivacyTrackerStore`,
+`bot.tracker_store.ConfiguredLockStore`): they read TRACKER_STORE_URL, DATABASE_URL and
+REDIS_URL from `bot.settings` themselves, so endpoints.yml holds no password and works the
+same under `rasa run` and `python -m bot run`.
+
+"Forget me": when a turn ran the forget action, saving it deletes every stored event of
+that sender and the channel's map from the pseudonym back to the platform user id,
+instead of storing.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import sqlalchemy as sa
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +39,48 @@ def asked_to_forget(tracker: DialogueStateTracker) -> bool:
     return False
 
 
+def sql_store_kwargs(url: str) -> dict[str, Any]:
+    """Rasa's SQLTrackerStore arguments for a database URL (SQLite file or server)."""
+    parsed = urlparse(url)
+    if parsed.scheme.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {"dialect": "sqlite", "db": path}
+    dialect = parsed.scheme.split("+")[0]
+    return {
+        "dialect": "postgresql" if dialect == "postgres" else dialect,
+        "host": parsed.hostname,
+        "port": parsed.port or 5432,
+        "db": parsed.path.lstrip("/"),
+        "username": unquote(parsed.username) if parsed.username else None,
+        "password": unquote(parsed.password) if parsed.password else None,
+    }
+
+
+def redis_lock_kwargs(url: str) -> dict[str, Any]:
+    """Rasa's RedisLockStore arguments for a redis:// URL (database 1 unless given)."""
+    parsed = urlparse(url)
+    return {
+        "host": parsed.hostname or "localhost",
+        "port": parsed.port or 6379,
+        "db": int((parsed.path or "/1").lstrip("/") or 1),
+        "username": unquote(parsed.username) if parsed.username else None,
+        "password": unquote(parsed.password) if parsed.password else None,
+        "use_ssl": parsed.scheme == "rediss",
+    }
+
+
 class PrivacyTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore whose save honours a user's request to be forgotten."""
+    """SQLTrackerStore on TRACKER_STORE_URL whose save honours a request to be forgotten."""
 
     def __init__(self, *args: Any, identity_database_url: str | None = None, **kwargs: Any):
+        if not kwargs.get("dialect") and not kwargs.get("db"):
+            from bot.settings import get_settings
+
+            settings = get_settings()
+            kwargs.update(sql_store_kwargs(settings.tracker_store_url))
+            identity_database_url = identity_database_url or settings.database_url
         super().__init__(*args, **kwargs)
         self._identity_database_url = identity_database_url
 
@@ -50,16 +97,29 @@ class PrivacyTrackerStore(SQLTrackerStore):
 
 def forget_identity(sender_id: str, database_url: str | None) -> int:
     """Remove the pseudonym -> platform id map of a sender; 0 when there is none."""
+    from bot.db import get_engine
     from bot.identity import IdentityStore  # the channels' own table
 
-    engine = sa.create_engine(database_url or default_database_url(), future=True)
-    try:
-        return IdentityStore(engine).forget(sender_id)
-    finally:
-        engine.dispose()
+    return IdentityStore(get_engine(database_url)).forget(sender_id)
 
 
-def default_database_url() -> str:
-    import os
+class ConfiguredLockStore(LockStore):
+    """Rasa's Redis lock store when REDIS_URL is set (several replicas), else the in-memory one."""
 
-    return os.environ.get("DATABASE_URL", "sqlite:///var/bot.db")
+    def __init__(self, endpoint_config: EndpointConfig | None = None) -> None:
+        from bot.settings import get_settings
+
+        redis_url = get_settings().redis_url
+        self._store: LockStore = (
+            RedisLockStore(**redis_lock_kwargs(redis_url)) if redis_url else InMemoryLockStore()
+        )
+        super().__init__()
+
+    def get_lock(self, conversation_id: str) -> Any:
+        return self._store.get_lock(conversation_id)
+
+    def delete_lock(self, conversation_id: str) -> None:
+        self._store.delete_lock(conversation_id)
+
+    def save_lock(self, lock: Any) -> None:
+        self._store.save_lock(lock)

@@ -16,6 +16,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.fakes.rasa import StubRasa
+from tests.fakes.telegram import TELEGRAM_TOKEN, FakeTelegram
+from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, FakeZalo
+
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +71,31 @@ def postgres_url() -> Iterator[str]:
     with engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis for one test (skipped when unreachable unless REQUIRE_SERVICES=1)."""
+    return require_redis_url()
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram(TELEGRAM_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_zalo() -> Iterator[FakeZalo]:
+    fake = FakeZalo(ZALO_APP_ID, ZALO_APP_SECRET, "access-0", "refresh-0").start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def stub_rasa() -> StubRasa:
+    return StubRasa()
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import content as content_cli
 from bot.content import CardError, ContentLibrary, check_content, load_card, render_card, strip_markup
-from bot.content import cli as content_cli
 from bot.content.checks import figures, find_phone_numbers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -11,28 +11,63 @@ from bot.i18n import _catalog, format_date, format_number, gettext, supported
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Wrappers around gettext with a fixed catalog domain: name -> domain.
+WRAPPERS = {"t": "channels", "_": "directory"}
+
+
+def _string_constants(tree: ast.Module) -> dict[str, object]:
+    """Module-level NAME = "literal" (or a dict of literals) assignments."""
+    constants: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = node.value
+            for target in targets:
+                if isinstance(target, ast.Name) and value is not None:
+                    try:
+                        constants[target.id] = ast.literal_eval(value)
+                    except ValueError:
+                        pass
+    return constants
+
+
 def _msgids_used_in_code():
-    """(domain, msgid) of every gettext(lang, "literal", ...) call in bot/ and actions/."""
+    """(domain, msgid) of every string shown through gettext or a wrapper (`t`, `_`) in bot/
+    and actions/: literal msgids, module constants holding one, and `.items()` loops over a
+    constant dict of msgids (the Telegram command menu)."""
     found = set()
     for path in list((ROOT / "bot").rglob("*.py")) + list((ROOT / "actions").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = _string_constants(tree)
+        where = str(path.relative_to(ROOT))
         for node in ast.walk(tree):
-            if not (
-                isinstance(node, ast.Call)
-                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "gettext"
-            ):
+            if not isinstance(node, ast.Call):
                 continue
-            if (
-                len(node.args) < 2
-                or not isinstance(node.args[1], ast.Constant)
-                or not isinstance(node.args[1].value, str)
-            ):
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            if name != "gettext" and name not in WRAPPERS or len(node.args) < 2:
                 continue
-            domain = "messages"
+            domain = WRAPPERS.get(name, "messages")
             for keyword in node.keywords:
                 if keyword.arg == "domain" and isinstance(keyword.value, ast.Constant):
                     domain = keyword.value.value
-            found.add((domain, node.args[1].value, str(path.relative_to(ROOT))))
+            msgid = node.args[1]
+            if isinstance(msgid, ast.Constant) and isinstance(msgid.value, str):
+                found.add((domain, msgid.value, where))
+            elif isinstance(msgid, ast.Name) and isinstance(constants.get(msgid.id), str):
+                found.add((domain, constants[msgid.id], where))
+    # Imported constants: the channels' fixed replies and command menu.
+    from bot.channels import base, commands
+
+    for value in (
+        base.TEXT_ONLY,
+        base.ERROR_REPLY,
+        base.EXPIRED_BUTTON,
+        base.CHOOSE_OPTION,
+        base.MORE_OPTIONS,
+    ):
+        found.add(("channels", value, "bot/channels/base.py"))
+    for value in commands.COMMAND_DESCRIPTIONS.values():
+        found.add(("channels", value, "bot/channels/commands.py"))
     return sorted(found)
 
 

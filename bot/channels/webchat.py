@@ -3,7 +3,8 @@
 `GET /webhooks/webchat/` serves the page; the page posts to
 `POST /webhooks/webchat/webhook` with `{"sender", "message"}` for typed text (slash
 commands such as /forget as on Telegram) or `{"sender", "payload"}` for a button tap, and
-gets back the bot's messages as JSON, buttons included. Meant for trying the bot and for NGO staff on
+gets back the bot's messages as JSON, buttons included, each with its text rendered to
+HTML by the server (`bot.markup.to_web_html`: one bold rule for every channel). Meant for trying the bot and for NGO staff on
 the same machine or network; migrants reach the bot through Telegram and Zalo.
 """
 
@@ -19,7 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.common import text_to_rasa
+from bot.channels.commands import text_to_rasa
+from bot.markup import to_web_html
 
 PAGE = Path(__file__).parent / "static" / "webchat.html"
 _SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -27,7 +29,8 @@ MAX_MESSAGE_CHARS = 2000
 
 
 class WebChatOutput(CollectingOutputChannel):
-    """Collects replies whole (the page lays out paragraphs itself)."""
+    """Collects replies whole, each with its card Markdown rendered to safe HTML (`html`):
+    bold, clickable links and `tel:` links for phone numbers."""
 
     @classmethod
     def name(cls) -> str:
@@ -35,6 +38,11 @@ class WebChatOutput(CollectingOutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._persist_message(self._message(recipient_id, text=text))
+
+    async def _persist_message(self, message: dict[str, Any]) -> None:
+        if message.get("text"):
+            message["html"] = to_web_html(message["text"])
+        await super()._persist_message(message)
 
 
 class WebChatInput(InputChannel):

@@ -1,1 +1,2 @@
-"""The core commands of `python -m bot` (feature packages register their own)."""
+"""The commands of `python -m bot`: one module per command group, named as it is typed
+(`bot/cli/directory.py` is `python -m bot directory ...`)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -271,4 +270,6 @@ def _library_for(root: str) -> ContentLibrary:
 
 def default_library() -> ContentLibrary:
     """The shared library for the running bot: `$CONTENT_DIR`, else `<repo>/content`."""
-    return _library_for(os.environ.get("CONTENT_DIR") or str(DEFAULT_CONTENT_DIR))
+    from bot.settings import get_settings
+
+    return _library_for(str(get_settings().content_dir))

@@ -7,7 +7,6 @@ keeping its own copy.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +27,9 @@ class Topic:
 
 
 def _topics_file(path: Path | None) -> Path:
-    return Path(path or os.environ.get("TOPICS_FILE") or DEFAULT_TOPICS_FILE)
+    from bot.settings import get_settings
+
+    return Path(path or get_settings().topics_file)
 
 
 @lru_cache(maxsize=8)

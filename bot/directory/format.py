@@ -43,7 +43,7 @@ def _(lang: str, msgid: str, **params: object) -> str:
     return gettext(lang, msgid, domain=DOMAIN, **params)
 
 
-def payload(intent: str, **entities: str) -> str:
+def payload(intent: str, **entities: str | None) -> str:
     """Rasa's button payload syntax, compact (chat platforms limit callback size)."""
     values = {k: v for k, v in entities.items() if v}
     if not values:

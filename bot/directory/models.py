@@ -16,9 +16,9 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import relationship
 
-Base = declarative_base()
+from bot.db import Base  # one MetaData for every table the project owns (and its migrations)
 
 # Vocabularies shared by the loader (validation), the queries and the formatting.
 OFFICE_KINDS = (

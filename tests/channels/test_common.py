@@ -9,19 +9,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from bot.channels.common import (
-    ChatSequencer,
-    PayloadStore,
-    engine_for,
-    language_from_locale,
-    split_message,
-    text_to_rasa,
-    to_html,
-    to_plain,
-    utf16_length,
-)
-from bot.channels.dedupe import RedisDedupeStore, SqlDedupeStore
+from bot.channels.commands import text_to_rasa
+from bot.channels.concurrency import ChatSequencer
+from bot.channels.stores import PayloadStore, RedisDedupeStore, SqlDedupeStore
+from bot.db import get_engine
+from bot.i18n import supported as language_from_locale
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
+from bot.markup import split_message, to_html, to_plain, utf16_length
 
 CARD = """**Lấy lại tiền ký quỹ** sau khi về nước
 
@@ -103,7 +97,7 @@ def test_text_to_rasa(typed, sent):
 
 
 async def test_payload_store_keeps_short_payloads_and_maps_long_ones(sqlite_url):
-    store = PayloadStore(engine_for(sqlite_url))
+    store = PayloadStore(get_engine(sqlite_url))
     assert await store.encode("/deposit_refund", 64) == "/deposit_refund"
     long_payload = '/referral_partner{"province": "Thành phố Hồ Chí Minh", "need": "legal_aid"}'
     short = await store.encode(long_payload, 64)
@@ -113,11 +107,11 @@ async def test_payload_store_keeps_short_payloads_and_maps_long_ones(sqlite_url)
     assert await store.decode("/deposit_refund") == "/deposit_refund"
     assert await store.decode("p:nothing") is None
     # A fresh store on the same database (another replica, a restart) resolves it too.
-    assert await PayloadStore(engine_for(sqlite_url)).decode(short) == long_payload
+    assert await PayloadStore(get_engine(sqlite_url)).decode(short) == long_payload
 
 
 async def test_reply_titles_map_back_per_conversation(sqlite_url):
-    store = PayloadStore(engine_for(sqlite_url))
+    store = PayloadStore(get_engine(sqlite_url))
     await store.remember_reply("zalo-a", "Lấy lại  tiền ký quỹ", "/deposit_refund")
     assert await store.reply_payload("zalo-a", "lấy lại tiền ký quỹ") == "/deposit_refund"
     assert await store.reply_payload("zalo-b", "Lấy lại tiền ký quỹ") is None
@@ -138,12 +132,12 @@ async def test_chat_sequencer_runs_turns_of_one_chat_in_arrival_order():
 
 
 def test_sql_dedupe_claims_once_and_expires(database_url):
-    store = SqlDedupeStore(engine_for(database_url), ttl=_dt.timedelta(hours=25))
+    store = SqlDedupeStore(get_engine(database_url), ttl=_dt.timedelta(hours=25))
     assert store.claim_sync("telegram:1:100") is True
     assert store.claim_sync("telegram:1:100") is False
     assert store.claim_sync("telegram:1:101") is True
-    assert SqlDedupeStore(engine_for(database_url)).claim_sync("telegram:1:100") is False
-    expired = SqlDedupeStore(engine_for(database_url), ttl=_dt.timedelta(seconds=-1))
+    assert SqlDedupeStore(get_engine(database_url)).claim_sync("telegram:1:100") is False
+    expired = SqlDedupeStore(get_engine(database_url), ttl=_dt.timedelta(seconds=-1))
     assert expired.claim_sync("telegram:1:100") is True
 
 
@@ -165,7 +159,7 @@ def test_pseudonyms_are_stable_keyed_and_per_platform():
 
 
 def test_identity_store_remembers_looks_up_and_forgets(database_url):
-    store = IdentityStore(engine_for(database_url))
+    store = IdentityStore(get_engine(database_url))
     store.remember("telegram-abc", "telegram", 42)
     store.remember("telegram-abc", "telegram", 42)  # idempotent
     store.remember("zalo-def", "zalo", "6142494823")
@@ -178,10 +172,10 @@ def test_identity_store_remembers_looks_up_and_forgets(database_url):
 
 
 def test_generated_secret_is_persisted_once(database_url):
-    engine = engine_for(database_url)
-    first = sender_id_secret(engine, {})
+    engine = get_engine(database_url)
+    first = sender_id_secret(engine)
     assert len(first) >= 40
-    assert sender_id_secret(engine, {}) == first
-    assert sender_id_secret(engine, {"SENDER_ID_SECRET": "configured"}) == "configured"
+    assert sender_id_secret(engine) == first
+    assert sender_id_secret(engine, "configured") == "configured"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM pseudonym_secrets")).scalar() == 1

@@ -11,12 +11,10 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from channel_fakes import (
-    TELEGRAM_SECRET,
-    TELEGRAM_TOKEN,
-    ZALO_APP_ID,
-    ZALO_APP_SECRET,
-    ZALO_OA_SECRET,
-    FakeTelegram,
-    FakeZalo,
-    callback_update,
-    text_update,
-)
 
-from bot.channels.zalo import signature
+from bot.channels.zalo_api import signature
+from bot.services import ServiceError, free_port, wait_for_http
+from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, FakeTelegram, callback_update, text_update
+from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, FakeZalo
 
 pytestmark = pytest.mark.e2e
 
@@ -66,12 +56,6 @@ def follow_ups(card_id: str) -> list[str]:
     return list(yaml.safe_load(text.split("---")[1]).get("follow_up") or [])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class RunningBot:
     base: str
@@ -92,7 +76,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     tmp = tmp_path_factory.mktemp("e2e")
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
     zalo = FakeZalo(ZALO_APP_ID, ZALO_APP_SECRET, "access-0", "refresh-0").start()
-    port, actions_port = _free_port(), _free_port()
+    port, actions_port = free_port(), free_port()
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -111,8 +95,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
         "ZALO_REFRESH_TOKEN": "refresh-0",
         "ZALO_API_BASE_URL": zalo.base,
         "ZALO_OAUTH_BASE_URL": zalo.base,
+        "TMPDIR": str(tmp / "tmp"),  # every temporary file of the run lands here, to be checked
     }
     env.pop("REDIS_URL", None)
+    (tmp / "tmp").mkdir()
     stdout, stderr = tmp / "stdout.log", tmp / "stderr.log"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
@@ -124,19 +110,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 420
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"`python -m bot run` exited ({process.returncode}):\n{stderr.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the bot did not start in time:\n{stderr.read_text()[-3000:]}")
-                time.sleep(1)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=420, process=process)
+        except ServiceError as error:
+            pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
         yield RunningBot(f"http://127.0.0.1:{port}", telegram, zalo, tmp / "tracker.db", stdout, stderr)
     finally:
         # Our own child and its process group only (started with its own session above).
@@ -152,6 +129,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
             pass
         telegram.stop()
         zalo.stop()
+    leftovers = [p.name for p in (tmp / "tmp").glob("bot-run-*")]
+    assert leftovers == [], f"`bot run` left its runtime files behind: {leftovers}"
 
 
 def post_telegram(bot: RunningBot, update: dict) -> None:
@@ -320,3 +299,29 @@ def test_no_platform_id_or_message_text_in_the_tracker_store_or_the_logs(bot):
         "access-0",
     ]:
         assert secret not in logs
+
+
+def _files_holding(root: Path, secrets: list[str]) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}" for secret in secrets if secret.encode() in data]
+    return found
+
+
+def test_no_secret_is_written_to_disk(bot):
+    tmp = bot.tracker_db.parent
+    secrets = [TELEGRAM_TOKEN, TELEGRAM_SECRET, ZALO_APP_SECRET, ZALO_OA_SECRET]
+    runtime = list((tmp / "tmp").glob("bot-run-*"))
+    assert len(runtime) == 1 and (runtime[0].stat().st_mode & 0o077) == 0  # private while running
+    assert sorted(p.name for p in runtime[0].iterdir()) == ["credentials.yml", "endpoints.yml"]
+    assert "bot.channels.telegram.TelegramInput" in (runtime[0] / "credentials.yml").read_text()
+    assert _files_holding(tmp / "tmp", secrets) == []
+
+
+def test_the_start_is_quiet_and_the_banner_says_which_channels_are_on(bot):
+    out = bot.stdout.read_text(encoding="utf-8")
+    assert "Channels on:   web chat, REST, Telegram, Zalo" in out
+    err = bot.stderr.read_text(encoding="utf-8")
+    assert "DeprecationWarning" not in err and "MovedIn20Warning" not in err

@@ -9,17 +9,12 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-from channel_fakes import (
-    TELEGRAM_SECRET,
-    TELEGRAM_TOKEN,
-    callback_update,
-    eventually,
-    retry_after,
-    text_update,
-)
 
-from bot.channels.common import ChannelContext
+from bot.channels.context import ChannelContext
 from bot.channels.telegram import TelegramInput
+from bot.settings import Settings
+from tests.fakes.http import eventually
+from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, callback_update, retry_after, text_update
 
 USER_ID = 987654321
 WEBHOOK = "/webhooks/telegram/webhook"
@@ -116,14 +111,14 @@ async def test_the_same_update_twice_gets_one_reply(serve, channel, stub_rasa, f
 
 
 async def test_duplicates_are_remembered_across_a_restart(fake_telegram, stub_rasa, serve, channel_db):
-    config = {"database_url": channel_db, "sender_id_secret": "test-secret"}
+    config = Settings(database_url=channel_db, sender_id_secret="test-secret")
     first = TelegramInput(
-        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_config(config)
+        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_settings(config)
     )
     await post(await serve(first, stub_rasa), text_update(21, "hello"))
     await first.context.tasks.drain()
     again = TelegramInput(
-        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_config(config)
+        TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, ChannelContext.from_settings(config)
     )
     reply = await post(await serve(again, stub_rasa), text_update(21, "hello"))
     assert reply.json()["status"] == "duplicate"
@@ -445,19 +440,18 @@ async def test_health_route(serve, channel, stub_rasa):
     assert reply.status_code == 200 and reply.json() == {"status": "ok"}
 
 
-def test_from_credentials_requires_token_and_secret(channel_db):
+def test_from_credentials_reads_the_secrets_from_settings_not_from_credentials(channel_db, monkeypatch):
     from rasa.shared.exceptions import RasaException
 
+    monkeypatch.setenv("DATABASE_URL", channel_db)
+    monkeypatch.setenv("SENDER_ID_SECRET", "x")
+    for name in ("TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(RasaException):
-        TelegramInput.from_credentials({"token": TELEGRAM_TOKEN})
-    channel = TelegramInput.from_credentials(
-        {
-            "token": TELEGRAM_TOKEN,
-            "secret_token": TELEGRAM_SECRET,
-            "database_url": channel_db,
-            "sender_id_secret": "x",
-        }
-    )
+        TelegramInput.from_credentials({"token": TELEGRAM_TOKEN, "secret_token": TELEGRAM_SECRET})
+    monkeypatch.setenv("TELEGRAM_TOKEN", TELEGRAM_TOKEN)
+    monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", TELEGRAM_SECRET)
+    channel = TelegramInput.from_credentials(None)
     assert channel.name() == "telegram" and channel.get_output_channel().name() == "telegram"
     with pytest.raises(ValueError):
         TelegramInput(TELEGRAM_TOKEN, "bad secret with spaces", None, channel.context)

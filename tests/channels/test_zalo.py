@@ -10,11 +10,14 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
-from channel_fakes import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, eventually
 from rasa.shared.exceptions import RasaException
 
-from bot.channels.common import ChannelContext
-from bot.channels.zalo import ZaloConfig, ZaloInput, signature
+from bot.channels.context import ChannelContext
+from bot.channels.zalo import ZaloInput
+from bot.channels.zalo_api import ZaloConfig, signature
+from bot.settings import Settings
+from tests.fakes.http import eventually
+from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET
 
 USER_ID = "6142494823123456789"
 WEBHOOK = "/webhooks/zalo/webhook"
@@ -261,12 +264,12 @@ async def test_expired_token_is_refreshed_once_persisted_and_the_message_deliver
 async def test_a_restart_uses_the_stored_pair_not_the_spent_env_tokens(
     serve, fake_zalo, channel_db, stub_rasa
 ):
-    config = {"database_url": channel_db, "sender_id_secret": "s"}
+    config = Settings(database_url=channel_db, sender_id_secret="s")
     fake_zalo.valid_access = set()
-    first = make_channel(fake_zalo, ChannelContext.from_config(config))
+    first = make_channel(fake_zalo, ChannelContext.from_settings(config))
     await post(await serve(first, stub_rasa), event(msg_id="a"))
     await first.context.tasks.drain()
-    again = make_channel(fake_zalo, ChannelContext.from_config(config))  # env still says access-0/refresh-0
+    again = make_channel(fake_zalo, ChannelContext.from_settings(config))  # env still says access-0/refresh-0
     await post(await serve(again, stub_rasa), event(msg_id="b"))
     await again.context.tasks.drain()
     assert len(fake_zalo.calls_of("/v4/oa/access_token")) == 1
@@ -373,20 +376,17 @@ async def test_logs_hold_no_user_id_text_or_secret(serve, channel, stub_rasa, fa
         assert forbidden not in logged
 
 
-def test_from_credentials_requires_the_app_and_secrets(channel_db):
+def test_from_credentials_reads_the_secrets_from_settings_not_from_credentials(channel_db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", channel_db)
+    monkeypatch.setenv("SENDER_ID_SECRET", "x")
+    for name in ("ZALO_APP_ID", "ZALO_OA_SECRET_KEY", "ZALO_APP_SECRET", "ZALO_SIGNATURE_WINDOW_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(RasaException):
         ZaloInput.from_credentials({"app_id": ZALO_APP_ID})
-    channel = ZaloInput.from_credentials(
-        {
-            "app_id": ZALO_APP_ID,
-            "oa_secret_key": ZALO_OA_SECRET,
-            "app_secret": ZALO_APP_SECRET,
-            "access_token": "a",
-            "refresh_token": "r",
-            "database_url": channel_db,
-            "sender_id_secret": "x",
-        }
-    )
+    monkeypatch.setenv("ZALO_APP_ID", ZALO_APP_ID)
+    monkeypatch.setenv("ZALO_OA_SECRET_KEY", ZALO_OA_SECRET)
+    monkeypatch.setenv("ZALO_APP_SECRET", ZALO_APP_SECRET)
+    channel = ZaloInput.from_credentials(None)
     assert channel.name() == "zalo" and channel.get_output_channel().name() == "zalo"
     assert channel.config.signature_window_seconds == 3600
     assert ZALO_OA_SECRET not in repr(channel.config)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from channel_fakes import TELEGRAM_SECRET, TELEGRAM_TOKEN
 
-from bot.channels import cli
+from bot.cli import telegram as cli
+from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN
 
 
 def parse(*argv: str) -> argparse.Namespace:

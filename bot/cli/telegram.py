@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Mapping
+
+from bot.settings import Settings, SettingsError, get_settings, load_settings, valid_telegram_secret_token
 
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
 
@@ -61,28 +62,28 @@ def webhook_url(url: str) -> str:
     return url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
 
 
-def _config(env: Mapping[str, str]) -> tuple[str, str, str | None] | None:
-    from bot.channels.credentials import valid_secret_token
-
-    token = env.get("TELEGRAM_TOKEN", "")
-    secret = env.get("TELEGRAM_SECRET_TOKEN", "")
+def _config(settings: Settings) -> tuple[str, str, str | None] | None:
+    telegram = settings.telegram
+    token = telegram.token.get_secret_value() if telegram.token else ""
+    secret = telegram.secret_token.get_secret_value() if telegram.secret_token else ""
     if not token:
         print("TELEGRAM_TOKEN is not set (the token @BotFather gave you).", file=sys.stderr)
         return None
-    if not valid_secret_token(secret):
+    if not valid_telegram_secret_token(secret):
         print(
             "TELEGRAM_SECRET_TOKEN must be set to 1-256 characters of A-Z a-z 0-9 _ -.\n"
             'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
             file=sys.stderr,
         )
         return None
-    return token, secret, env.get("TELEGRAM_API_BASE_URL") or None
+    return token, secret, telegram.api_base_url
 
 
 async def _setup(token: str, secret: str, base_url: str | None, url: str, drop: bool) -> None:
     from telegram import BotCommand
 
-    from bot.channels.common import COMMAND_DESCRIPTIONS, t
+    from bot.channels.base import t
+    from bot.channels.commands import COMMAND_DESCRIPTIONS
     from bot.channels.telegram import ALLOWED_UPDATES, make_bot
 
     bot = make_bot(token, base_url)
@@ -102,12 +103,23 @@ async def _setup(token: str, secret: str, base_url: str | None, url: str, drop: 
             await bot.set_my_commands(commands, language_code=language)
 
 
+def _settings(env: Mapping[str, str] | None) -> Settings | None:
+    """Settings from `env` (tests) or the process; None after printing what is wrong."""
+    try:
+        return load_settings(env) if env is not None else get_settings()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
 def setup_command(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
-    config = _config(env)
+    settings = _settings(env)
+    if settings is None:
+        return 2
+    config = _config(settings)
     if config is None:
         return 2
-    address = args.url or env.get("PUBLIC_URL", "")
+    address = args.url or settings.public_url or ""
     if not address:
         print(
             "Give the server's public address: --url https://bot.example.org (or set PUBLIC_URL).",
@@ -145,8 +157,8 @@ async def _info(token: str, base_url: str | None) -> dict:
 
 
 def info_command(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
-    config = _config(env)
+    settings = _settings(env)
+    config = _config(settings) if settings is not None else None
     if config is None:
         return 2
     try:

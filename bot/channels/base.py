@@ -1,0 +1,304 @@
+"""The shape every messaging platform fits: a webhook that owns the turn, an output that
+sends text plus buttons, and one policy for failed sends.
+
+`WebhookInput` runs the turn for every platform, in this order: verify the request →
+parse it into an `InboundEvent` → dedupe (a redelivery gets no second reply; when the
+store is down, 503 with Retry-After so the platform retries) → answer 200 and continue in
+the background → pseudonym → one turn at a time per chat → unsupported / location /
+button / text → Rasa's `UserMessage` → the error reply if Rasa fails. A platform
+implements `verify`, `parse` and its output; a new platform is one file.
+
+`ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
+platform's size limit. Rasa's default renderings of images ("Image: url") and custom JSON
+never reach users. Each message goes out under the one failure policy of
+`bot.channels.delivery`; when one piece of a reply fails, the rest of that reply is
+dropped: later pieces out of context would mislead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, ClassVar, Protocol
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.commands import GREET_PAYLOAD, location_payload, text_to_rasa
+from bot.channels.context import ChannelContext
+from bot.channels.delivery import Attempt, deliver
+from bot.channels.events import InboundEvent, Kind
+from bot.channels.stores import DedupeUnavailable
+from bot.i18n import gettext, supported
+from bot.markup import split_message, to_plain
+
+logger = logging.getLogger(__name__)
+
+I18N_DOMAIN = "channels"
+
+# The fixed channel replies (English msgids, catalog domain `channels`).
+TEXT_ONLY = "Sorry, I can only read text messages. Please type your question in a few words."
+ERROR_REPLY = "Sorry, something went wrong on my side. Please try again in a few minutes."
+EXPIRED_BUTTON = "That button is no longer available. Please type your question in a few words."
+CHOOSE_OPTION = "Please choose:"
+MORE_OPTIONS = "More options:"
+
+RETRY_AFTER_SECONDS = 5
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def t(lang: str | None, msgid: str, **params: object) -> str:
+    """A fixed channel reply in the user's language (catalog domain `channels`)."""
+    return gettext(lang, msgid, domain=I18N_DOMAIN, **params)
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+class HasContext(Protocol):
+    """What an output needs from its input channel."""
+
+    context: ChannelContext
+
+
+class ButtonTextOutput(OutputChannel, ABC):
+    """An output channel that sends every reply as text plus optional buttons.
+
+    It is built for one conversation (the platform's user or chat id, the pseudonymous
+    sender id Rasa knows, the language) or, for bot-initiated messages, for the channel
+    alone, in which case the platform id is looked up from the pseudonym.
+
+    A platform sets `limit` (and `measure`, `render`), `buttons_per_message`, and
+    implements `_deliver` (one message) and the button hooks.
+    """
+
+    limit: ClassVar[int]
+    buttons_per_message: ClassVar[int | None] = None  # None: all on the last message
+
+    def __init__(
+        self,
+        channel: HasContext,
+        platform_id: str | int | None = None,
+        sender_id: str | None = None,
+        lang: str | None = None,
+    ) -> None:
+        self._channel = channel
+        self._platform_id = platform_id
+        self._sender_id = sender_id
+        self._lang = lang
+
+    @staticmethod
+    def render(text: str) -> str:
+        """Card Markdown -> what the platform shows."""
+        return to_plain(text)
+
+    @staticmethod
+    def measure(text: str) -> int:
+        return len(text)
+
+    @abstractmethod
+    async def _deliver(self, platform_id: str, text: str, buttons: Any | None) -> bool:
+        """Send one rendered message with an optional group of buttons; True when sent."""
+
+    @abstractmethod
+    def _url_button(self, title: str, url: str) -> Any:
+        """A button that opens an https:// address."""
+
+    @abstractmethod
+    async def _payload_button(self, recipient_id: str, title: str, payload: str) -> Any:
+        """A button that sends `payload` back to the bot."""
+
+    @abstractmethod
+    def _group(self, buttons: list[Any]) -> Any:
+        """The platform's markup for buttons shown under one message."""
+
+    async def _platform_recipient(self, recipient_id: str) -> str | None:
+        """The platform's id for Rasa's (pseudonymous) recipient id."""
+        if self._platform_id is not None and recipient_id == self._sender_id:
+            return str(self._platform_id)
+        return await self._channel.context.platform_user(recipient_id, self.name())
+
+    async def _button_groups(self, recipient_id: str, buttons: Iterable[dict[str, Any]]) -> list[Any]:
+        made = []
+        for button in buttons:
+            title = to_plain(str(button.get("title") or "")).strip()
+            if not title:
+                continue
+            url = button.get("url")
+            if isinstance(url, str) and url.startswith("https://"):
+                made.append(self._url_button(title, url))
+            else:
+                made.append(
+                    await self._payload_button(recipient_id, title, str(button.get("payload") or title))
+                )
+        size = self.buttons_per_message or len(made) or 1
+        return [self._group(made[start : start + size]) for start in range(0, len(made), size)]
+
+    async def _send(self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None) -> None:
+        platform_id = await self._platform_recipient(recipient_id)
+        if platform_id is None:
+            logger.warning(
+                "%s: no recipient for this sender (forgotten or unknown); reply dropped", self.name()
+            )
+            return
+        chunks = split_message(text or "", self.limit, self.render, self.measure)
+        groups = await self._button_groups(recipient_id, buttons) if buttons else []
+        if groups and not chunks:
+            chunks = [self.render(t(self._lang, CHOOSE_OPTION))]
+        messages = [(chunk, None) for chunk in chunks]
+        if groups:
+            messages[-1] = (messages[-1][0], groups[0])
+            messages += [(self.render(t(self._lang, MORE_OPTIONS)), group) for group in groups[1:]]
+        for index, (chunk, group) in enumerate(messages):
+            if not await self._deliver(platform_id, chunk, group):
+                if index + 1 < len(messages):
+                    logger.warning("%s: rest of the reply dropped after a failed message", self.name())
+                return
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, text, None)
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, image, None)
+
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, attachment, None)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        logger.debug("%s: custom payload not supported, skipped", self.name())
+
+    async def send_elements(
+        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        logger.debug("%s: elements not supported, skipped", self.name())
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+def error(message: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+class WebhookInput(InputChannel, ABC):
+    """A platform webhook whose turn is run here; see the module docstring for the order."""
+
+    context: ChannelContext
+    # Platforms whose buttons send their title back as text (Zalo): map it to the payload.
+    echoes_button_titles: ClassVar[bool] = False
+
+    @abstractmethod
+    async def verify(self, request: Request) -> HTTPResponse | None:
+        """None for an authentic request, else the response to give (403, 400, a probe's 200)."""
+
+    @abstractmethod
+    def parse(self, data: Any) -> InboundEvent | HTTPResponse | None:
+        """The event in a verified JSON body, None to acknowledge and ignore it, or a 400."""
+
+    @abstractmethod
+    def output(self, event: InboundEvent, sender_id: str, lang: str) -> ButtonTextOutput:
+        """The output channel for the conversation of `event`."""
+
+    async def acknowledge(self, event: InboundEvent) -> None:
+        """Acknowledge `event.ack_id` at once, outside the chat's queue (Telegram's button taps)."""
+
+    def typing(self, event: InboundEvent) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Shown while the turn runs; none by default."""
+        return contextlib.nullcontext()
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
+
+        return webhook
+
+    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        rejected = await self.verify(request)
+        if rejected is not None:
+            return rejected
+        try:
+            data = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError):
+            return error("body is not JSON")
+        event = self.parse(data)
+        if isinstance(event, HTTPResponse):
+            return event
+        if event is None:
+            return response.json({"status": "ignored"})
+        try:
+            first = await self.context.dedupe.claim(event.dedupe_key)
+        except DedupeUnavailable:
+            return response.json(
+                {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
+        if not first:
+            return response.json({"status": "duplicate"})
+        if event.ack_id is not None:
+            self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
+        self.context.tasks.spawn(self.handle(event, on_new_message), f"{self.name()} turn")
+        return response.json({"status": "ok"})
+
+    async def _rasa_text(self, event: InboundEvent, sender_id: str) -> tuple[str | None, dict[str, Any]]:
+        """What Rasa gets for the event, with extra metadata; None for an unknown button."""
+        if event.kind is Kind.FOLLOW:
+            return GREET_PAYLOAD, {}
+        if event.kind is Kind.LOCATION:
+            return location_payload(event.latitude, event.longitude), {"shared_location": True}
+        if event.kind is Kind.BUTTON:
+            return await self.context.payloads.decode(event.text), {}
+        if self.echoes_button_titles:
+            payload = await self.context.payloads.reply_payload(sender_id, event.text)
+            if payload:
+                return payload, {}
+        return text_to_rasa(event.text), {}
+
+    async def handle(self, event: InboundEvent, on_new_message: OnNewMessage) -> None:
+        """The turn, after the webhook has answered."""
+        platform = self.name()
+        sender_id = self.context.pseudonym(platform, event.user_id)
+        lang = supported(event.locale)
+        output = self.output(event, sender_id, lang)
+        async with self.context.sequencer.hold(sender_id):
+            await self.context.remember(sender_id, platform, event.user_id)
+            if event.kind is Kind.UNSUPPORTED:
+                await output.send_text_message(sender_id, t(lang, TEXT_ONLY))
+                return
+            text, extra = await self._rasa_text(event, sender_id)
+            if text is None:
+                await output.send_text_message(sender_id, t(lang, EXPIRED_BUTTON))
+                return
+            if not text:
+                return
+            metadata = {"channel": platform, "locale": event.locale, **extra}
+            message = UserMessage(text, output, sender_id, input_channel=platform, metadata=metadata)
+            try:
+                async with self.typing(event):
+                    await on_new_message(message)
+            except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
+                logger.error("%s turn failed: %s", platform, type(exc).__name__)
+                await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
+
+
+__all__ = ["Attempt", "ButtonTextOutput", "WebhookInput", "deliver", "t"]

@@ -1,0 +1,96 @@
+"""Turn ordering and background work for the webhooks.
+
+Webhooks answer at once and run the turn in the background (`BackgroundTasks`), one turn
+at a time per conversation in arrival order (`ChatSequencer`), with a "typing" indicator
+when a turn takes a while (`Typing`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class ChatSequencer:
+    """One turn at a time per conversation, in arrival order (asyncio.Lock is FIFO)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if self._users[key] <= 0:
+                del self._users[key]
+                self._locks.pop(key, None)
+
+
+class BackgroundTasks:
+    """Work that runs after the webhook has answered; failures are logged, never raised."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._guard(coro, what))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guard(coro: Awaitable[Any], what: str) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a background failure must not vanish silently
+            # The type only: exception messages may quote user text or ids.
+            logger.error("channel background task %s failed: %s", what, type(exc).__name__)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for the work in flight (tests, graceful shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - loop.time()))
+
+
+class Typing:
+    """Shows a "typing" indicator while a turn takes longer than `after` seconds."""
+
+    def __init__(self, send_action: Callable[[], Awaitable[Any]], after: float, every: float = 4.5) -> None:
+        self._send_action = send_action
+        self._after = after
+        self._every = every
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        await asyncio.sleep(self._after)
+        while True:
+            try:
+                await self._send_action()
+            except Exception as exc:  # noqa: BLE001 - the indicator is cosmetic
+                logger.debug("typing indicator failed: %s", type(exc).__name__)
+            await asyncio.sleep(self._every)
+
+    async def __aenter__(self) -> Typing:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

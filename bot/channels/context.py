@@ -1,0 +1,58 @@
+"""The state one deployment's channels share, built from the settings.
+
+Database engine, pseudonym map, button payload ids, dedupe store, the pseudonym key, per-chat
+ordering and background tasks. Each channel gets one (sharing one is fine too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from bot.channels.concurrency import BackgroundTasks, ChatSequencer
+from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
+from bot.db import get_engine
+from bot.identity import IdentityStore, pseudonymize, sender_id_secret
+from bot.settings import Settings
+
+
+@dataclass
+class ChannelContext:
+    """The stores one deployment's channels share (one instance per channel is fine too)."""
+
+    engine: Engine
+    identities: IdentityStore
+    payloads: PayloadStore
+    dedupe: DedupeStore
+    secret: str
+    sequencer: ChatSequencer
+    tasks: BackgroundTasks
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChannelContext:
+        """Built from DATABASE_URL, REDIS_URL and SENDER_ID_SECRET."""
+        engine = get_engine(settings.database_url)
+        return cls(
+            engine=engine,
+            identities=IdentityStore(engine),
+            payloads=PayloadStore(engine),
+            dedupe=build_dedupe_store(engine, settings.redis_url),
+            secret=sender_id_secret(engine, settings.sender_secret),
+            sequencer=ChatSequencer(),
+            tasks=BackgroundTasks(),
+        )
+
+    def pseudonym(self, platform: str, platform_user_id: str | int) -> str:
+        return pseudonymize(platform, platform_user_id, self.secret)
+
+    async def remember(self, sender_id: str, platform: str, platform_user_id: str | int) -> None:
+        await asyncio.to_thread(self.identities.remember, sender_id, platform, platform_user_id)
+
+    async def platform_user(self, sender_id: str, platform: str) -> str | None:
+        """The platform id to deliver to for `sender_id`, if it is ours and not forgotten."""
+        identity = await asyncio.to_thread(self.identities.lookup, sender_id)
+        if identity is None or identity.platform != platform:
+            return None
+        return identity.platform_user_id

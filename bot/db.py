@@ -1,0 +1,232 @@
+"""The assistant's own database (DATABASE_URL): engines, the tables it owns, migrations.
+
+One engine per URL for the whole process (creating one per look-up would cost more than
+the look-up), SQLite with foreign keys on and its directory created, PostgreSQL with
+pre-ping so a restarted server does not fail the next request.
+
+Every table the project owns is declared on the one `metadata` below: the channel tables
+here, the directory tables in `bot.directory.models` (declared on `Base`, which shares
+it). The conversations themselves live in Rasa's tracker store (TRACKER_STORE_URL), not here.
+
+The schema changes only through the Alembic migrations in `bot/migrations/`
+(`python -m bot db upgrade`; `bot run` and the stores run them too, through
+`ensure_schema`). The Alembic configuration is built in code with the live connection, so
+no database URL or password is ever written to a file. The first revision creates the
+schema the bot had before migrations existed, table by table, skipping tables that an
+older version already created: an existing database is adopted with its data.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+metadata = sa.MetaData()
+# Any: SQLAlchemy 1.4's declarative base is a runtime class that mypy cannot see through.
+Base: Any = declarative_base(metadata=metadata)
+
+# --- the channel tables ------------------------------------------------------------------
+
+# The way back from a pseudonym (Rasa's sender id) to a platform user, needed to deliver
+# replies. Deleted by "forget me"; nothing else links a conversation to a person.
+identities = sa.Table(
+    "platform_identities",
+    metadata,
+    sa.Column("sender_id", sa.String(80), primary_key=True),
+    sa.Column("platform", sa.String(20), nullable=False),
+    sa.Column("platform_user_id", sa.String(100), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    info={"doc": "pseudonym -> platform user id, to deliver replies; deleted on 'forget me'"},
+)
+
+# The HMAC key of the pseudonyms when SENDER_ID_SECRET is not set: generated once and shared
+# by every replica, so pseudonyms are stable across restarts.
+pseudonym_secrets = sa.Table(
+    "pseudonym_secrets",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    info={"doc": "the generated pseudonym key, when SENDER_ID_SECRET is not set"},
+)
+
+# Platform update ids already handled, so a redelivered update gets no second reply. Keys
+# hold update/message ids, never user ids; rows older than the TTL are purged.
+processed_updates = sa.Table(
+    "channel_processed_updates",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    info={"doc": "webhook dedupe claims (update/message ids), kept >= 25 h"},
+)
+
+# Button payloads too long for a platform (Telegram's 64-byte callback_data) under a short
+# hashed id, and, for 48 h, which payload a button title stood for in one conversation
+# (Zalo sends the title back as text).
+button_payloads = sa.Table(
+    "channel_button_payloads",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    info={"doc": "button payload short ids and recent button titles"},
+)
+
+# The Zalo OA's current token pair. The refresh token is single-use, so the pair must be
+# shared by every replica and survive restarts; replaced by compare-and-swap.
+zalo_tokens = sa.Table(
+    "zalo_oauth_tokens",
+    metadata,
+    sa.Column("app_id", sa.String(64), primary_key=True),
+    sa.Column("access_token", sa.Text, nullable=False),
+    sa.Column("refresh_token", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    info={"doc": "the Zalo OA access/refresh token pair"},
+)
+
+
+def all_metadata() -> sa.MetaData:
+    """`metadata` with every table declared (the directory models are imported here)."""
+    import bot.directory.models  # noqa: F401 - declares the directory tables on `metadata`
+
+    return metadata
+
+
+# --- engines ------------------------------------------------------------------------------
+
+
+def normalize_url(url: str) -> str:
+    """Hosting platforms still hand out `postgres://`, which SQLAlchemy 1.4 no longer accepts."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else DATABASE_URL (which defaults to var/bot.db)."""
+    if not url:
+        from bot.settings import get_settings
+
+        url = get_settings().database_url
+    return normalize_url(url)
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+_ENGINES: dict[str, Engine] = {}
+_SESSIONS: dict[str, sessionmaker] = {}
+_MIGRATED: weakref.WeakSet[Engine] = weakref.WeakSet()
+_LOCK = threading.RLock()
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process's engine for the URL (SQLAlchemy 2.0 style, `future=True`)."""
+    url = database_url(url)
+    with _LOCK:
+        if url not in _ENGINES:
+            _ENGINES[url] = _create_engine(url)
+        return _ENGINES[url]
+
+
+def _create_engine(url: str) -> Engine:
+    kwargs: dict[str, Any] = {"future": True}
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and not path.startswith(":memory:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Look-ups run in executor threads, not the thread that opened the connection.
+        kwargs["connect_args"] = {"check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = sa.create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        sa.event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+def _session_factory(url: str) -> sessionmaker:
+    engine = get_engine(url)
+    with _LOCK:
+        if url not in _SESSIONS:
+            _SESSIONS[url] = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+        return _SESSIONS[url]
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session; closed (and its connection returned to the pool) on exit."""
+    session: Session = _session_factory(database_url(url))()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection and forget the engines (tests, shutdown)."""
+    with _LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+        _SESSIONS.clear()
+        _MIGRATED.clear()
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+
+def _alembic_config(connection: sa.engine.Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()  # no alembic.ini: nothing about the database is written to a file
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`; adopts a database created before migrations existed."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None before the first upgrade."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision in `bot/migrations/versions/`."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head
+
+
+def ensure_schema(engine: Engine) -> Engine:
+    """Run the migrations once per engine in this process (the stores call it before use)."""
+    with _LOCK:
+        if engine not in _MIGRATED:
+            upgrade(engine)
+            _MIGRATED.add(engine)
+    return engine

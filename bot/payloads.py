@@ -1,0 +1,22 @@
+"""Rasa's payload syntax: `/intent` or `/intent{"entity": "value"}`, built in one place.
+
+A payload bypasses NLU: Rasa reads the intent and the entities straight from it. Buttons,
+slash commands and shared locations all speak it, so the syntax lives here once.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def payload(intent: str, **entities: object) -> str:
+    """`/intent` plus the entities that are set, as JSON (non-ASCII kept readable)."""
+    values = {name: value for name, value in entities.items() if value is not None and value != ""}
+    if not values:
+        return f"/{intent}"
+    return f"/{intent}" + json.dumps(values, ensure_ascii=False)
+
+
+def is_payload(text: str) -> bool:
+    """True for text Rasa would read as an intent payload rather than a message."""
+    return text.startswith("/")

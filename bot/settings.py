@@ -1,0 +1,305 @@
+"""Every environment variable the assistant reads, typed, validated and documented once.
+
+Configuration comes from the environment (twelve-factor), and only this module reads it:
+other code gets a `Settings` object, from `get_settings()` (cached for the process) or
+built by the caller (tests, tools). A bad value stops the program with one line that names
+the variable and what it must be ("PORT must be a number, got 'abc'"), never a traceback.
+Secrets are `SecretStr`, so they print as `**********` in a repr or a log line, and an
+error about a secret never quotes its value.
+
+The README's configuration table is checked against `variables()` by a test, so a
+variable cannot be added here without being documented there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, root_validator, validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = REPO_ROOT / "var"
+
+_TELEGRAM_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class SettingsError(ValueError):
+    """The environment holds a value the assistant cannot use; the message says which and why."""
+
+
+def valid_telegram_secret_token(token: str | None) -> bool:
+    """Telegram accepts 1-256 characters of A-Z a-z 0-9 _ - as a webhook secret token."""
+    return bool(_TELEGRAM_SECRET_TOKEN.match(token or ""))
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _both_or_neither(values: dict[str, Any], prefix: str, required: tuple[str, ...]) -> None:
+    """A channel is on when all its required variables are set; some but not all is an error
+    (a half-configured channel would otherwise be silently off, or on without its secret)."""
+    present = [name for name in required if values.get(name)]
+    missing = [name for name in required if not values.get(name)]
+    if present and missing:
+        names = ", ".join(prefix + name.upper() for name in present)
+        raise ValueError(f"{names} set but {', '.join(prefix + m.upper() for m in missing)} missing")
+
+
+class TelegramSettings(BaseModel):
+    """Telegram (`TELEGRAM_*`): on when the token and the secret token are both set."""
+
+    token: SecretStr | None = Field(default=None, description="the bot token from @BotFather")
+    secret_token: SecretStr | None = Field(
+        default=None,
+        description="webhook secret sent by Telegram with every update: 1-256 of A-Z a-z 0-9 _ -",
+    )
+    api_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API address in python-telegram-bot's form (the token is appended); tests point it at a fake",
+    )
+
+    @validator("secret_token")
+    def _secret_token_syntax(cls, value: SecretStr | None) -> SecretStr | None:  # noqa: N805
+        if value is not None and value.get_secret_value() and not valid_telegram_secret_token(_secret(value)):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _complete(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        _both_or_neither(values, "TELEGRAM_", ("token", "secret_token"))
+        return values
+
+    @property
+    def enabled(self) -> bool:
+        return bool(_secret(self.token))
+
+
+class ZaloSettings(BaseModel):
+    """Zalo Official Account (`ZALO_*`): on when the app id and both secrets are set."""
+
+    app_id: str | None = Field(default=None, description="the app's ID on developers.zalo.me")
+    app_secret: SecretStr | None = Field(
+        default=None, description="the app's secret key, used to refresh tokens"
+    )
+    oa_secret_key: SecretStr | None = Field(
+        default=None, description="the OA secret key that signs webhook events (not the app secret)"
+    )
+    access_token: SecretStr | None = Field(
+        default=None, description="first OA access token; later ones are kept in the database"
+    )
+    refresh_token: SecretStr | None = Field(
+        default=None, description="first OA refresh token (single-use; later ones are kept in the database)"
+    )
+    api_base_url: str = Field(
+        default="https://openapi.zalo.me", description="OA OpenAPI address (tests: a fake)"
+    )
+    oauth_base_url: str = Field(
+        default="https://oauth.zaloapp.com", description="OAuth address (tests: a fake)"
+    )
+    signature_window_seconds: int = Field(
+        default=3600, ge=1, description="events signed further than this from the server clock are rejected"
+    )
+
+    @root_validator(skip_on_failure=True)
+    def _complete(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        _both_or_neither(values, "ZALO_", ("app_id", "oa_secret_key", "app_secret"))
+        return values
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id)
+
+
+class Settings(BaseModel):
+    """The assistant's configuration. Field names are the variables in lower case."""
+
+    port: int = Field(
+        default=5005, ge=1, le=65535, description="port of the Rasa server (webhooks, web chat)"
+    )
+    actions_port: int = Field(default=5055, ge=1, le=65535, description="port of the action server")
+    database_url: str = Field(
+        default=f"sqlite:///{VAR_DIR / 'bot.db'}",
+        description="directory, pseudonym, dedupe, button and Zalo token tables; e.g. `postgresql://user@host/db`",
+    )
+    tracker_store_url: str = Field(
+        default=f"sqlite:///{VAR_DIR / 'tracker.db'}",
+        description="where conversations are kept (SQLite or PostgreSQL)",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis lock store (needed for several replicas) and channel dedupe"
+    )
+    sender_id_secret: SecretStr | None = Field(
+        default=None,
+        description="key of the HMAC that turns platform ids into pseudonyms; unset: generated once, kept in the database",
+    )
+    content_dir: Path = Field(default=REPO_ROOT / "content", description="where answer cards are read from")
+    topics_file: Path = Field(default=REPO_ROOT / "topics.yml", description="the topic list")
+    public_url: str | None = Field(
+        default=None, description="the public `https://` address; default of `bot telegram setup --url`"
+    )
+    log_level: str = Field(
+        default="INFO",
+        description="level of Rasa's and the action server's logs; keep INFO or above (Rasa's DEBUG logs hold message text)",
+    )
+    model: Path | None = Field(
+        default=None, description="the model archive to serve; unset: the newest in `models/`"
+    )
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    zalo: ZaloSettings = Field(default_factory=ZaloSettings)
+
+    class Config:
+        validate_assignment = True
+
+    @validator("database_url", "tracker_store_url")
+    def _database_url(cls, value: str) -> str:  # noqa: N805
+        # Hosting platforms still hand out the scheme SQLAlchemy 1.4 no longer accepts.
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value[len("postgres://") :]
+        if "://" not in value:
+            raise ValueError("must be a URL such as sqlite:///var/bot.db or postgresql://user@host/db")
+        return value
+
+    @validator("log_level")
+    def _log_level(cls, value: str) -> str:  # noqa: N805
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @validator("redis_url", "public_url")
+    def _optional_url(cls, value: str | None) -> str | None:  # noqa: N805
+        if value is not None and "://" not in value:
+            raise ValueError("must be a URL")
+        return value or None
+
+    @property
+    def sender_secret(self) -> str:
+        return _secret(self.sender_id_secret)
+
+    def enabled_channels(self) -> list[str]:
+        return [name for name, group in (("telegram", self.telegram), ("zalo", self.zalo)) if group.enabled]
+
+
+# --- reading the environment ----------------------------------------------------------------
+
+_GROUPS: dict[str, tuple[str, type[BaseModel]]] = {
+    "telegram": ("TELEGRAM_", TelegramSettings),
+    "zalo": ("ZALO_", ZaloSettings),
+}
+
+
+def variables() -> Iterator[tuple[str, Any, str, bool]]:
+    """(variable name, default, description, secret) for every variable, in declaration order."""
+    for name, field in Settings.__fields__.items():
+        if name in _GROUPS:
+            prefix, model = _GROUPS[name]
+            for sub_name, sub_field in model.__fields__.items():
+                yield (
+                    prefix + sub_name.upper(),
+                    sub_field.default,
+                    sub_field.field_info.description or "",
+                    sub_field.outer_type_ is SecretStr,
+                )
+        else:
+            yield (
+                name.upper(),
+                field.default,
+                field.field_info.description or "",
+                field.outer_type_ is SecretStr,
+            )
+
+
+def _values(env: Mapping[str, str]) -> dict[str, Any]:
+    """The raw values for `Settings`: set, non-empty variables only (empty means unset)."""
+    values: dict[str, Any] = {}
+    for name in Settings.__fields__:
+        if name in _GROUPS:
+            prefix, model = _GROUPS[name]
+            values[name] = {
+                sub: env[prefix + sub.upper()] for sub in model.__fields__ if env.get(prefix + sub.upper())
+            }
+        elif env.get(name.upper()):
+            values[name] = env[name.upper()]
+    return values
+
+
+_KIND = {
+    "type_error.integer": "a number",
+    "value_error.number.not_ge": "at least {limit_value}",
+    "value_error.number.not_le": "at most {limit_value}",
+}
+
+
+def _message(error: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    loc = [str(part) for part in error["loc"] if part != "__root__"]
+    if not loc:
+        return error["msg"]
+    if loc[0] in _GROUPS:
+        prefix = _GROUPS[loc[0]][0]
+        if len(loc) == 1:  # a whole-group rule: the message names the variables
+            return error["msg"]
+        variable = prefix + loc[1].upper()
+    else:
+        variable = loc[0].upper()
+    secret = any(variable == name and is_secret for name, _, _, is_secret in variables())
+    kind = _KIND.get(error["type"])
+    what = kind.format(**error.get("ctx", {})) if kind else error["msg"]
+    shown = "" if secret or variable not in env else f", got {env[variable]!r}"
+    return f"{variable} must be {what}{shown}" if kind else f"{variable}: {what}{shown}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `env` (default: the process environment); SettingsError says what is wrong."""
+    env = os.environ if env is None else env
+    try:
+        return Settings(**_values(env))
+    except ValidationError as error:
+        raise SettingsError("; ".join(_message(e, env) for e in error.errors())) from None
+
+
+def get_settings() -> Settings:
+    """The process's settings: read once, and again only if a variable changed (tests)."""
+    return _settings_for(tuple(os.environ.get(name) for name in _NAMES))
+
+
+@lru_cache(maxsize=8)
+def _settings_for(values: tuple[str | None, ...]) -> Settings:
+    return load_settings(
+        {name: value for name, value in zip(_NAMES, values, strict=True) if value is not None}
+    )
+
+
+def child_environment(extra: Mapping[str, str] | None = None, quiet: bool = False) -> dict[str, str]:
+    """The environment for a child process (action server, Rasa): ours plus `extra`, with the
+    repository on PYTHONPATH so Rasa finds `bot.*` and `actions`.
+
+    `quiet` hides the libraries' deprecation warnings (TensorFlow, SQLAlchemy 2.0 notices,
+    pkg_resources, pyparsing: dozens of lines at every start that nobody here can act on),
+    unless PYTHONWARNINGS is set. Errors and other warnings still show.
+    """
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **(extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    if quiet:
+        env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+        env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    return env
+
+
+_NAMES = tuple(name for name, _, _, _ in variables())
+
+
+def library_defaults() -> None:
+    """Quiet defaults for libraries that read their own variables, set before they load.
+
+    TensorFlow's C++ logging and python-telegram-bot's timedelta opt-in (instead of a
+    deprecation warning on every flood-control reply); the user's own values win.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

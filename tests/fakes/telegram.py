@@ -1,0 +1,111 @@
+"""A fake Telegram Bot API: real HTTP on 127.0.0.1, every call recorded, flood control scripted."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from tests.fakes.http import Call, Reply, _FakeServer, _params
+
+TELEGRAM_TOKEN = "123456789:TESTtoken_abcdefghijklmnopqrstuvw"
+TELEGRAM_SECRET = "s3cret_Token-for-tests"
+
+
+class FakeTelegram(_FakeServer):
+    """The Bot API at `{base}/bot<token>/<method>`; use `api_base_url` as PTB's base_url."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self._message_id = 1000
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{self.base}/bot"
+
+    def sent_texts(self) -> list[str]:
+        return [c.params["text"] for c in self.calls_of("sendMessage")]
+
+    def _dispatch(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        parsed = urlparse(path)
+        prefix = f"/bot{self.token}/"
+        if not parsed.path.startswith(prefix):
+            return 404, {}, {"ok": False, "error_code": 404, "description": "Not Found"}
+        method = parsed.path[len(prefix) :]
+        self._record(Call(method, parsed.path, headers, _params(headers, raw, parsed.query)))
+        scripted = self._scripted(method)
+        if scripted:
+            return scripted
+        return 200, {}, {"ok": True, "result": self._result(method, self.calls[-1].params)}
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            bot_id = int(self.token.split(":")[0])
+            return {"id": bot_id, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
+        if method == "sendMessage":
+            self._message_id += 1
+            return {
+                "message_id": self._message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "text": params.get("text", ""),
+            }
+        if method == "getWebhookInfo":
+            webhooks = self.calls_of("setWebhook")
+            url = webhooks[-1].params.get("url", "") if webhooks else ""
+            return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
+        return True
+
+
+def retry_after(seconds: int = 1) -> tuple[int, Any, dict[str, str]]:
+    """Telegram's exact flood-control reply (status, body, headers)."""
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {seconds}",
+        "parameters": {"retry_after": seconds},
+    }
+    return 429, body, {"Retry-After": str(seconds)}
+
+
+def text_update(
+    update_id: int,
+    text: str,
+    user_id: int = 987654321,
+    language: str | None = "vi",
+    chat_type: str = "private",
+) -> dict[str, Any]:
+    sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "An"}
+    if language:
+        sender["language_code"] = language
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "from": sender,
+        "chat": {"id": user_id, "type": chat_type, "first_name": "An"},
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+def callback_update(
+    update_id: int, data: str, user_id: int = 987654321, language: str = "vi"
+) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cbq{update_id}",
+            "chat_instance": "-88000000",
+            "from": {"id": user_id, "is_bot": False, "first_name": "An", "language_code": language},
+            "message": {
+                "message_id": 43,
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "text": "Pick one",
+            },
+            "data": data,
+        },
+    }
