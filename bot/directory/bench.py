@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -114,7 +115,7 @@ def _provinces_with(parsed, wanted) -> list[str]:
     return sorted(found & set(CURRENT_PROVINCES))
 
 
-def directory_coverage(data_dir: Path | str = DEFAULT_DATA_DIR) -> dict[str, object]:
+def directory_coverage(data_dir: Path | str = DEFAULT_DATA_DIR) -> dict[str, Any]:
     """Coverage of the data files (read and checked as a load would, nothing written)."""
     parsed = read_directory(data_dir)
     partners = {key[0]: rec for key, rec in parsed.partners.items()}
