@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 from bot.vietnamese.text import MAX_MESSAGE_CHARS, fold
 
@@ -101,6 +102,13 @@ class _Prepared:
     def __init__(self, original: str) -> None:
         original = original[:MAX_MESSAGE_CHARS]
         self.original = original
+        if unicodedata.is_normalized("NFC", original):
+            lowered_text = original.lower().translate(_LOOKALIKES)
+            if len(lowered_text) == len(original):
+                # Already composed, and lowercasing keeps every character's place: the
+                # offsets map one to one (the usual case, and much faster).
+                self._set(original, lowered_text, fold(lowered_text), range(len(original)))
+                return
         lowered: list[str] = []
         folded: list[str] = []
         starts: list[int] = []
@@ -120,10 +128,20 @@ class _Prepared:
                 starts.append(cluster_start)
                 ends.append(index)
             cluster_start = index
-        self.lowered = "".join(lowered)
-        self.folded = "".join(folded)
+        self._set(original, "".join(lowered), "".join(folded), starts, ends)
+
+    def _set(
+        self,
+        original: str,
+        lowered: str,
+        folded: str,
+        starts: Sequence[int],
+        ends: Sequence[int] | None = None,
+    ) -> None:
+        self.lowered = lowered
+        self.folded = folded
         self.starts = starts
-        self.ends = ends
+        self.ends = ends if ends is not None else range(1, len(original) + 1)
         self.words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(self.folded)]
         marked = sum(1 for start, end, _ in self.words if self.has_marks(start, end))
         self.accented = marked >= max(2, len(self.words) / 2)
@@ -147,6 +165,12 @@ class _Prepared:
     def to_match(self, start: int, end: int, value: str) -> Match:
         o_start, o_end = self.starts[start], self.ends[end - 1]
         return Match(o_start, o_end, self.original[o_start:o_end], value)
+
+
+@lru_cache(maxsize=8)
+def _prepare(text: str) -> _Prepared:
+    """One preparation per message, shared by the country, province, city and need finders."""
+    return _Prepared(text)
 
 
 @dataclass
@@ -211,7 +235,7 @@ class Gazetteer:
         """All mentions in a free message, leftmost-longest, non-overlapping."""
         if not text:
             return []
-        prepared = _Prepared(text)
+        prepared = _prepare(text[:MAX_MESSAGE_CHARS])
         candidates = self._candidates(prepared)
         chosen: list[Match] = []
         last_end = -1
@@ -231,7 +255,7 @@ class Gazetteer:
         """
         if not text or not text.strip():
             return None
-        prepared = _Prepared(text)
+        prepared = _prepare(text[:MAX_MESSAGE_CHARS])
         key = tuple(word for _, _, word in prepared.words)
         variants = self._entries.get(key)
         if variants:
