@@ -39,21 +39,33 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text.lower()).strip()
 
 
+class _FoldTable(dict):
+    """`str.translate` table that works out each character's folded form on first use."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        if char in ("đ", "ð"):
+            folded = "d"
+        else:
+            base = unicodedata.normalize("NFD", char)[0]
+            # Only Latin letters lose their marks: Korean or Japanese text stays as written.
+            folded = base if base.isascii() else char
+        if code < 0x2000:  # Latin and its marks: worth remembering; the rest is rare
+            self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def fold(text: str) -> str:
     """Lowercase and strip every diacritic: "Đà Nẵng" -> "da nang".
 
     One character in, one character out, so offsets found on the folded form of an
     NFC string are valid on that string.
     """
-    out = []
-    for char in unicodedata.normalize("NFC", text or "").lower():
-        if char in ("đ", "ð"):
-            out.append("d")
-            continue
-        base = unicodedata.normalize("NFD", char)[0]
-        # Only Latin letters lose their marks: Korean or Japanese text stays as written.
-        out.append(base if base.isascii() else char)
-    return "".join(out)
+    lowered = unicodedata.normalize("NFC", text or "").lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLD)
 
 
 def has_vietnamese_diacritics(text: str) -> bool:
