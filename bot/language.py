@@ -9,8 +9,9 @@ Clearly in one language means:
 - Vietnamese diacritics on its words (place names aside: "embassy in Hà Nội" is English);
 - otherwise common function words typed without marks ("lam sao", "khong", "em") weighed
   against common English ones, with a margin;
-- when those tie on a message of several words, a small naive Bayes model trained once
-  from the training examples in data/nlu (folded words and letter n-grams).
+- when those are inconclusive on a message of several words, a small naive Bayes model
+  trained once, on first use, from the training examples in data/nlu (folded words and
+  letter n-grams; about a second).
 A message *about* a language is not in that language: "e ko biet tieng anh" is
 Vietnamese, "I can't read Vietnamese" is English; language names count for neither.
 """
@@ -53,6 +54,23 @@ _EN_WORDS = frozenset(
     doesn't won't isn't should much many long still just only know tell give find my our
     """.split()
 )
+# Grammar words. A short message (under `_SHORT` words) is clear only with one of these:
+# "tiền ký quỹ" or "pension refund" alone is a term, said in either language.
+_VI_FUNCTION = frozenset(
+    """
+    em e toi tui minh mik mk anh chi ban a ah oi nhe nha la co khong ko k hok kh gi j sao nao
+    dau the thi ma va cua cho voi vs duoc dc lam can muon hoi xin chao cam roi chua nua vay day
+    ne luon phai se da dang bi ak ad ntn
+    """.split()
+)
+_EN_FUNCTION = frozenset(
+    """
+    i me my you your we our is are am was were do does did how what where when why who which
+    can could would will please the a an to of in on for with and or not i'm can't don't what's
+    where's how's it's
+    """.split()
+)
+_SHORT = 4
 # Words that exist in both lists count for neither.
 _SHARED = _VI_WORDS & _EN_WORDS
 # Pleasantries say nothing about the language of the conversation.
@@ -78,7 +96,8 @@ def _strip_places(text: str) -> str:
 
 def _evidence(text: str, places: bool = True) -> tuple[int, int, list[str]]:
     """(Vietnamese points, English points, the words weighed) for one message; place
-    names are left out unless `places` is False."""
+    names are left out unless `places` is False. A message shorter than `_SHORT` words
+    scores only if it has a grammar word of that language."""
     text = unicodedata.normalize("NFC", truncate(text)).replace("\u2019", "'")
     if places:
         text = _strip_places(text)
@@ -101,6 +120,11 @@ def _evidence(text: str, places: bool = True) -> tuple[int, int, list[str]]:
             vi += 1
         elif folded_word in _EN_WORDS:
             en += 1
+    if len(words) < _SHORT:
+        if not any(w in _VI_FUNCTION for w in words):
+            vi = 0
+        if not any(w in _EN_FUNCTION for w in words):
+            en = 0
     return vi, en, words
 
 
@@ -112,7 +136,7 @@ def message_language(text: str | None) -> str | None:
     winner, top, other = ("vi", vi, en) if vi >= en else ("en", en, vi)
     if top >= 2 and top >= 2 * other and top != other:
         return winner
-    if vi == en and len(words) >= 3:
+    if len(words) >= _SHORT:  # the lexicon is inconclusive on a message of some length
         return _naive_bayes_language(" ".join(words))
     return None
 
