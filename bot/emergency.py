@@ -125,7 +125,7 @@ class _Choice:
 class _Words:
     """A message as the rules see it: typed (lowercase) and folded words, same positions."""
 
-    __slots__ = ("typed", "folded")
+    __slots__ = ("typed", "folded", "reported")
 
     def __init__(self, text: str) -> None:
         lowered = unicodedata.normalize("NFC", truncate(text)).lower()
@@ -137,6 +137,24 @@ class _Words:
             for end in _HARMLESS.ends(self, pos):
                 for i in range(pos, end):
                     self.folded[i] = self.typed[i] = _IGNORED
+        self.reported = self._reported_speech()
+
+    def _reported_speech(self) -> list[bool]:
+        """Per word: whether it follows, in its sentence, "nghe nói" (hearsay) or "làm sao
+        tránh" (prevention) with no close person named since ("bạn em", "my sister"):
+        "nghe nói nhiều người bị lừa bán" asks how to stay safe; "nghe nói bạn em bị bắt"
+        still reports danger."""
+        marks = [False] * len(self.folded)
+        active = False
+        for pos, word in enumerate(self.folded):
+            if word == _SENTENCE_END:
+                active = False
+            elif _CLOSE_PERSON.starts_at(self, pos):
+                active = False
+            elif _REPORTED.starts_at(self, pos):
+                active = True
+            marks[pos] = active
+        return marks
 
 
 @dataclass(frozen=True)
@@ -691,10 +709,26 @@ _HARMLESS = _Choice(
         "mệt chết|nóng chết|lạnh chết|đói chết|buồn cười chết|chết cười|cười chết|sợ chết|mệt muốn chết|"
         "nóng muốn chết|đói muốn chết|lạnh muốn chết|buồn ngủ muốn chết|mệt gần chết|chết đi được|"
         "dead tired|kill time|killing time|to die for|dying to|killing me|killer|"
-        "giết thời gian|tử tuất|trợ cấp tử tuất|chết thật|vốn chết|chết tiệt|chết dí"
+        "giết thời gian|tử tuất|trợ cấp tử tuất|chết thật|vốn chết|chết tiệt|chết dí|chém tiền|chém giá|"
+        "chém gió|chém đẹp"
     )
 )
 _IGNORED = "_"
+# Hearsay and prevention: what follows in the sentence is not happening to the writer.
+_REPORTED = _Choice(
+    _phrases(
+        "nghe nói|nghe chuyện|nghe kể|nghe đồn|nghe bảo|đọc báo|trên báo|tránh bị|phòng tránh|phòng chống|"
+        "làm sao tránh|để tránh|i heard|heard that|heard about|read about|in the news|avoid|avoiding|"
+        "prevent|preventing|protect myself from"
+    )
+)
+_CLOSE_PERSON = _Choice(
+    _phrases(
+        "bạn em|bạn tôi|bạn mình|em gái|chị gái|con gái|con trai|vợ em|vợ tôi|chồng em|chồng tôi|mẹ em|"
+        "bố em|anh trai|em trai|chị em|cháu em|my friend|my sister|my brother|my wife|my husband|"
+        "my daughter|my son|my mother|my father|my cousin"
+    )
+)
 _QUESTION_ENDS = _Choice(_phrases(_QUESTION_PARTICLES))
 
 
@@ -771,7 +805,7 @@ class _Matcher:
                 key = id(rule_)
                 if key not in possible:
                     possible[key] = all(need & present for need in self._needs[key])
-                if not possible[key] or rule_.category in found:
+                if not possible[key] or rule_.category in found or words.reported[pos]:
                     continue
                 if not _match_from(words, rule_, 0, pos):
                     continue

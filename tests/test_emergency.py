@@ -262,3 +262,18 @@ def test_no_held_out_ordinary_question_is_taken_for_danger():
     examples = _examples("not_emergency.yml")
     assert len(examples) >= 40
     assert [text for text in examples if detect_danger(text)] == []
+
+
+@pytest.mark.parametrize(
+    "message, kind",
+    [
+        ("Tôi nghe nói nhiều người bị lừa bán sang Campuchia, làm sao biết công ty thật?", None),
+        ("How do I avoid being sold to a fake employer?", None),
+        ("nghe noi co nguoi bi nhot o xuong, lam sao kiem tra truoc khi di", None),
+        ("nghe nói bạn em bị bắt ở Đài Loan", "detention"),
+        ("I heard my sister was beaten by her boss", "violence"),
+        ("Chủ đánh em, làm sao tránh bị đánh nữa?", "violence"),
+    ],
+)
+def test_hearsay_and_prevention_questions_are_not_reports_unless_about_someone_close(message, kind):
+    assert detect_danger(message) == kind
