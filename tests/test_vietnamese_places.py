@@ -11,6 +11,7 @@ from bot.vietnamese.countries import COUNTRY_NAMES, find_countries, normalize_co
 from bot.vietnamese.locations import FORMER_CAPITALS, nearest_province
 from bot.vietnamese.matching import Alias, Gazetteer, Match, Rule
 from bot.vietnamese.needs import NEED_LABELS, NEEDS, find_needs, normalize_need
+from bot.vietnamese.places import extract_places
 from bot.vietnamese.provinces import (
     CITY_UNITS,
     CURRENT_PROVINCES,
@@ -322,6 +323,25 @@ def test_host_country_cities_name_their_country(text, code):
 def test_a_city_is_also_found_as_a_city():
     assert [m.value for m in find_cities("em làm ở Busan")] == ["Busan"]
     assert [m.value for m in find_cities("toi o dai bac")] == ["Taipei"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Em tên là Đức, đi làm ở Hàn", [("country", "KR")]),
+        ("bạn Đức của em bị tai nạn", []),
+        ("Đức bảo em hỏi ở đây", []),
+        ("em muốn sang Đức làm điều dưỡng", [("country", "DE")]),
+        ("nha em co hai phong tro", []),
+        ("nhà em có hai phòng, cho thuê một", []),
+        ("em ở hai phong", [("province", "Hải Phòng")]),
+        ("anh Hải phòng nhân sự bảo em hỏi", []),
+        ("quê em Hải Phòng", [("province", "Hải Phòng")]),
+    ],
+)
+def test_given_names_and_rooms_are_not_places(text, expected):
+    found = [(kind, m.value) for kind, m in extract_places(text) if kind in ("country", "province")]
+    assert found == expected
 
 
 def test_sino_vietnamese_city_names_need_their_own_marks():

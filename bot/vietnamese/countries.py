@@ -355,6 +355,15 @@ _BLOCKERS = (
     "thầy đức",
     "thủ đức",
     "mỹ đức",
+    # Đức as a given name
+    "tên là đức",
+    "tên đức",
+    "bạn đức",
+    "cậu đức",
+    "thằng đức",
+    "đức ơi",
+    "đức nói",
+    "đức bảo",
     # "nga"
     "ngã tư",
     "ngã ba",
