@@ -337,6 +337,8 @@ def test_a_city_is_also_found_as_a_city():
         ("em ở hai phong", [("province", "Hải Phòng")]),
         ("anh Hải phòng nhân sự bảo em hỏi", []),
         ("quê em Hải Phòng", [("province", "Hải Phòng")]),
+        ("anh Nguyễn Văn Đức bảo em hỏi", []),
+        ("chủ nhật em được nghỉ không", []),
     ],
 )
 def test_given_names_and_rooms_are_not_places(text, expected):
