@@ -20,8 +20,15 @@ tuất", "dead tired" are ordinary). Two kinds of rule:
 - `Story`: signals that are ordinary one by one but dangerous together, anywhere in the
   message, as people tell them in several sentences: the passport held *and* a threat or
   not being allowed to leave or go home; the phone taken *and* not allowed out; taken
-  abroad by deceit *and* held or made to work in a scam. "Chủ giữ hộ chiếu của em, làm
-  sao xin lại?" alone stays an ordinary question.
+  abroad by deceit *and* held, sold or made to work in a scam. "Chủ giữ hộ chiếu của em,
+  làm sao xin lại?" alone stays an ordinary question.
+
+Rules are written in Vietnamese with diacritics where they tell words apart: a message
+typed with marks must carry the rule's own ("bắt" is not "bất công", "tự tử" is not "từ
+từ"); one typed without marks matches the folded form. Questions and fears ("có bị bắt
+không", "sợ bị bắt"), hearsay and prevention ("nghe nói nhiều người bị lừa bán", "how do
+I avoid being trafficked") are not reports, unless they name someone close ("nghe nói
+bạn em bị bắt").
 """
 
 from __future__ import annotations
