@@ -54,6 +54,9 @@ _FEARED = "sợ|nếu|lỡ|nhỡ|lo|lo là|sợ là"
 # A question particle ending the sentence, or "thì" (then): "bị bắt thì sao".
 _QUESTION_PARTICLES = "không|ko|k|hok|hả|chứ|nhỉ|à|ạ|chưa|thì"
 _THEN = frozenset(("thi",))
+# "what should I do if my employer hits me?" asks ahead; "they say if I leave they will
+# hurt my kids" is a threat, so this is used only for the "hits me" / "was beaten" rules.
+_IF_EN = "if|what if|in case|whether"
 _NEGATIONS = frozenset("khong ko k hok kh chua chang cha dung not dont never".split())
 
 
@@ -298,12 +301,14 @@ _RULES: tuple[Rule, ...] = (
         "slap|slapped|slaps|slapping|hit|hits|hitting|choke|choked|chokes|strangled",
         0,
         _ME_EN,
+        unless_before=_IF_EN,
     ),
     rule(
         "violence",
         "was|got|been|being|am|is|are|were|im|get",
         0,
         "beaten|attacked|assaulted|stabbed|punched|kicked|slapped|choked|beaten up",
+        unless_before=_IF_EN,
     ),
     rule("violence", "threat|threaten|threatens|threatened|threatening", 3, "kill|hurt|beat|harm|shoot|stab"),
     rule(
@@ -431,6 +436,7 @@ _RULES: tuple[Rule, ...] = (
     rule(
         "trafficking",
         "buôn bán người|buôn người|mua bán người|mua bán phụ nữ|buôn bán phụ nữ|bị lừa bán|bị buôn bán|bị buôn",
+        unless_prev="không|ko|k|hok|để không|tránh|chưa",
     ),
     rule("trafficking", "lừa bán", 0, "sang|qua|vào|phụ nữ|người|lao động"),
     rule(
@@ -725,8 +731,9 @@ _IGNORED = "_"
 _REPORTED = _Choice(
     _phrases(
         "nghe nói|nghe chuyện|nghe kể|nghe đồn|nghe bảo|đọc báo|trên báo|tránh bị|phòng tránh|phòng chống|"
-        "làm sao tránh|để tránh|i heard|heard that|heard about|read about|in the news|avoid|avoiding|"
-        "prevent|preventing|protect myself from"
+        "làm sao tránh|để tránh|xem tin|đọc tin|trên tivi|trên ti vi|xem phim|phim về|bộ phim|"
+        "i heard|heard that|heard about|read about|in the news|avoid|avoiding|prevent|preventing|"
+        "protect myself from|movie about|film about|documentary"
     )
 )
 _CLOSE_PERSON = _Choice(

@@ -273,6 +273,10 @@ def test_no_held_out_ordinary_question_is_taken_for_danger():
         ("nghe nói bạn em bị bắt ở Đài Loan", "detention"),
         ("I heard my sister was beaten by her boss", "violence"),
         ("Chủ đánh em, làm sao tránh bị đánh nữa?", "violence"),
+        ("Làm sao để không bị lừa bán khi đi xuất khẩu lao động?", None),
+        ("Em xem tin bạo lực gia đình trên tivi sợ quá", None),
+        ("What should I do if my employer hits me?", None),
+        ("They say if I leave they will hurt my kids", "violence"),
     ],
 )
 def test_hearsay_and_prevention_questions_are_not_reports_unless_about_someone_close(message, kind):
