@@ -241,7 +241,9 @@ def bench_long_messages() -> str:
     ]
     all_passed = True
     for name, check in checks.items():
-        check(units["story"] * 2)  # one-time loading (the language model: about 1 s) is not timed
+        # One-time loading (the language tie-breaker model: about 1 s) is not timed.
+        for warm_up in (units["story"] * 2, "overtime salary calculation method"):
+            check(warm_up)
         worst = []
         for size in (4_000, 100_000, 1_000_000):
             slowest = 0.0
