@@ -27,6 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.i18n import SUPPORTED_LANGUAGES, supported
+from bot.vietnamese.cities import find_cities
+from bot.vietnamese.countries import find_countries
+from bot.vietnamese.provinces import find_provinces
 from bot.vietnamese.text import fold, truncate
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[a-z]+)?")
@@ -84,10 +87,6 @@ _PAYLOAD = re.compile(r"^\s*/")
 
 def _strip_places(text: str) -> str:
     """The message with place names blanked out: they carry marks in any language."""
-    from bot.vietnamese.cities import find_cities
-    from bot.vietnamese.countries import find_countries
-    from bot.vietnamese.provinces import find_provinces
-
     chars = list(text)
     for match in find_countries(text) + find_provinces(text) + find_cities(text):
         chars[match.start : match.end] = " " * (match.end - match.start)
