@@ -5,6 +5,7 @@
   colloquial, English); emergency recall and false alarms.
 - Training: wall-clock time of a full `rasa train` on this machine.
 - Directory: partner look-up latency at 10,000 rows (bot.directory.bench).
+- Long messages: danger detection and place extraction on 4 KB to 1 MB (pass/fail).
 """
 
 from __future__ import annotations
@@ -203,6 +204,68 @@ def write_report(
     return text
 
 
+# -- long messages (issue 8, failure 11) -------------------------------------------------
+
+LONG_MESSAGE_LIMIT_SECONDS = 1.0
+
+
+def bench_long_messages() -> str:
+    """Times danger detection and place extraction on 4 KB, 100 KB and 1 MB messages and
+    appends a pass/fail section to the report. Before the rewrite 360 KB took 94 s."""
+    from bot.emergency import detect_danger
+    from bot.language import choose_language
+    from bot.vietnamese.places import extract_places
+    from bot.vietnamese.text import MAX_MESSAGE_CHARS
+
+    # Ordinary text, and the repetitions that were (or could be) worst for each matcher.
+    units = {
+        "story": "Chủ không trả lương 3 tháng, giữ hộ chiếu. Em ở Busan, quê Nghệ An. ",
+        "passport": "passport ",
+        "bị": "bị ",
+        "sang han": "sang han ",
+    }
+    checks = {
+        "danger detection": detect_danger,
+        "place extraction": extract_places,
+        "language choice": lambda text: choose_language(None, None, text),
+    }
+    lines = [
+        "",
+        "## Long messages",
+        "",
+        f"Each component reads the first {MAX_MESSAGE_CHARS} characters of a message. Worst time "
+        f"over {len(units)} kinds of text after one warm-up call, limit {LONG_MESSAGE_LIMIT_SECONDS:.0f} s "
+        "per message:",
+        "",
+        "| component | 4 KB | 100 KB | 1 MB | result |",
+        "|---|---|---|---|---|",
+    ]
+    all_passed = True
+    for name, check in checks.items():
+        # One-time loading (the language tie-breaker model: about 1 s) is not timed.
+        for warm_up in (units["story"] * 2, "overtime salary calculation method"):
+            check(warm_up)
+        worst = []
+        for size in (4_000, 100_000, 1_000_000):
+            slowest = 0.0
+            for unit in units.values():
+                text = (unit * (size // len(unit) + 1))[:size]
+                start = time.perf_counter()
+                check(text)
+                slowest = max(slowest, time.perf_counter() - start)
+            worst.append(slowest)
+        passed = max(worst) < LONG_MESSAGE_LIMIT_SECONDS
+        all_passed &= passed
+        cells = " | ".join(f"{seconds * 1000:.0f} ms" for seconds in worst)
+        lines.append(f"| {name} | {cells} | {'✅ pass' if passed else '❌ FAIL'} |")
+    lines.append("")
+    lines.append(f"Long messages: {'pass' if all_passed else 'FAIL'}.")
+    section = "\n".join(lines) + "\n"
+    with REPORT.open("a", encoding="utf-8") as report:
+        report.write(section)
+    return section
+
+
 def run(time_train: bool = True) -> str:
     nlu = evaluate_nlu(newest_model())
     train_seconds = time_training() if time_train else None
@@ -213,4 +276,4 @@ def run(time_train: bool = True) -> str:
         directory = {**run_bench(), **directory_coverage_report()}
     except ModuleNotFoundError:
         pass
-    return write_report(nlu, train_seconds, directory)
+    return write_report(nlu, train_seconds, directory) + bench_long_messages()

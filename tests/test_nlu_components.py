@@ -14,6 +14,7 @@ from bot.nlu.emergency import EmergencyIntentGuard
 from bot.nlu.folded_featurizer import FoldedCountVectorsFeaturizer
 from bot.nlu.normalizer import VietnameseTextNormalizer
 from bot.nlu.places import PlaceEntityExtractor
+from bot.vietnamese.text import MAX_MESSAGE_CHARS
 
 
 @pytest.fixture
@@ -96,3 +97,48 @@ def test_emergency_guard_leaves_ordinary_questions_alone(storage):
     message.set("intent", {"name": "deposit_refund", "confidence": 0.9})
     guard.process([message])
     assert message.get("intent")["name"] == "deposit_refund"
+
+
+def test_normalizer_reads_only_the_first_max_message_chars_and_says_so(storage):
+    normalizer = _create(VietnameseTextNormalizer, storage)
+    long_message = Message({"text": "a" * (MAX_MESSAGE_CHARS + 10)})
+    short_message = Message({"text": "tiền ký quỹ"})
+    normalizer.process([long_message, short_message])
+    assert len(long_message.get("text")) == MAX_MESSAGE_CHARS
+    assert long_message.as_dict(only_output_properties=True)["truncated"] is True
+    assert "truncated" not in short_message.as_dict(only_output_properties=True)
+
+
+def test_emergency_guard_keeps_the_displaced_topics_as_also_asked(storage):
+    guard = _create(EmergencyIntentGuard, storage)
+    message = Message(
+        {"text": "chủ không trả lương 3 tháng, giữ hộ chiếu, không cho về. hợp đồng của em thì sao"}
+    )
+    message.set("intent", {"name": "complaint_employer", "confidence": 0.62})
+    message.set(
+        "intent_ranking",
+        [
+            {"name": "complaint_employer", "confidence": 0.62},
+            {"name": "contract_liquidation", "confidence": 0.31},
+            {"name": "greet", "confidence": 0.4},
+            {"name": "early_return", "confidence": 0.05},
+        ],
+    )
+    message.set("also_asked", ["deposit_refund", "complaint_employer"], add_to_output=True)
+    guard.process([message])
+    output = message.as_dict(only_output_properties=True)
+    assert output["intent"] == {"name": "emergency_help", "confidence": 1.0}
+    assert output["also_asked"] == ["complaint_employer", "contract_liquidation", "deposit_refund"]
+
+
+def test_emergency_guard_adds_no_also_asked_when_nothing_was_displaced(storage):
+    guard = _create(EmergencyIntentGuard, storage)
+    message = Message({"text": "cuu em voi"})
+    message.set("intent", {"name": "emergency_help", "confidence": 0.9})
+    message.set(
+        "intent_ranking",
+        [{"name": "emergency_help", "confidence": 0.9}, {"name": "greet", "confidence": 0.1}],
+    )
+    guard.process([message])
+    assert message.get("also_asked") is None
+    assert message.get("intent")["name"] == "emergency_help"

@@ -3,10 +3,16 @@
 It runs after the intent classifier and before the FallbackClassifier: the rules in
 `bot.emergency` override the prediction with full confidence, so neither a low score nor
 a competing topic can hide the urgent answer.
+
+A story often asks something else too ("... giữ hộ chiếu, không cho về. Em muốn hỏi về
+hợp đồng"). The topics the classifier saw, and that the override hides, go into the parse
+data as `also_asked` (topic ids, most likely first), so the dialogue can offer them after
+the urgent card instead of losing them.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -16,8 +22,41 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.emergency import detect_danger
 from bot.nlu.base import StatelessComponent
 
+logger = logging.getLogger(__name__)
+
 EMERGENCY_INTENT = "emergency_help"
 PREDICTED_CONFIDENCE_KEY = "confidence"
+ALSO_ASKED_KEY = "also_asked"
+
+# Intents that are conversation, not a topic to offer back ("you also asked about: hi").
+_NOT_TOPICS = frozenset(
+    {
+        EMERGENCY_INTENT,
+        "greet",
+        "goodbye",
+        "thanks",
+        "help_menu",
+        "change_language",
+        "human_handoff",
+        "privacy",
+        "bot_challenge",
+        "out_of_scope",
+        "show_card",
+        "forget_me",
+        "nlu_fallback",
+    }
+)
+
+
+def _answer_topics() -> frozenset[str] | None:
+    """Ids of the answer topics in topics.yml (not the meta group), or None if unreadable."""
+    try:
+        from bot.content.topics import load_topics
+
+        return frozenset(t.id for t in load_topics() if t.group != "meta")
+    except Exception:  # the urgent answer must not depend on the topics file
+        logger.warning("topics.yml could not be read; offering every non-meta intent back")
+        return None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -26,17 +65,45 @@ class EmergencyIntentGuard(StatelessComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"intent": EMERGENCY_INTENT}
+        # A displaced topic is offered back when the classifier gave it at least this
+        # confidence; at most `also_asked_max` of them.
+        return {"intent": EMERGENCY_INTENT, "also_asked_min_confidence": 0.3, "also_asked_max": 2}
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self._intent = config.get("intent", EMERGENCY_INTENT)
+        self._min_confidence = float(config.get("also_asked_min_confidence", 0.3))
+        self._max = int(config.get("also_asked_max", 2))
+
+    def displaced_topics(self, message: Message) -> list[str]:
+        """Topic intents the classifier ranked high enough, most likely first."""
+        ranking = list(message.get(INTENT_RANKING_KEY) or [])
+        top = message.get(INTENT) or {}
+        if top.get(INTENT_NAME_KEY) and not any(
+            e.get(INTENT_NAME_KEY) == top[INTENT_NAME_KEY] for e in ranking
+        ):
+            ranking.insert(0, top)
+        topics = _answer_topics()
+        found: list[str] = []
+        for entry in ranking:
+            name = entry.get(INTENT_NAME_KEY)
+            confidence = float(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            if not name or name in found or name in _NOT_TOPICS or name == self._intent:
+                continue
+            if topics is not None and name not in topics:
+                continue
+            if confidence >= self._min_confidence:
+                found.append(name)
+            if len(found) >= self._max:
+                break
+        return found
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             if not detect_danger(text):
                 continue
+            displaced = self.displaced_topics(message)
             top = {INTENT_NAME_KEY: self._intent, PREDICTED_CONFIDENCE_KEY: 1.0}
             ranking = [
                 entry
@@ -45,4 +112,7 @@ class EmergencyIntentGuard(StatelessComponent):
             ]
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+            earlier = [t for t in message.get(ALSO_ASKED_KEY) or [] if t not in displaced]
+            if displaced or earlier:
+                message.set(ALSO_ASKED_KEY, displaced + earlier, add_to_output=True)
         return messages

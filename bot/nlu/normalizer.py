@@ -3,6 +3,10 @@
 Registered as a featurizer (not a tokenizer): Rasa allows one tokenizer per pipeline, and
 only tokenizers and featurizers get a training-data node, which this needs so that training
 and prediction see the same text.
+
+At prediction time only the first `MAX_MESSAGE_CHARS` characters are kept, so no later
+component reads more; a message that was cut carries `truncated: True` in its parse data
+for the reply to mention.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.base import StatelessComponent
-from bot.vietnamese.text import normalize
+from bot.vietnamese.text import MAX_MESSAGE_CHARS, normalize
+
+TRUNCATED_KEY = "truncated"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -33,5 +39,8 @@ class VietnameseTextNormalizer(StatelessComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
+            text = message.get(TEXT)
+            if isinstance(text, str) and len(text) > MAX_MESSAGE_CHARS:
+                message.set(TRUNCATED_KEY, True, add_to_output=True)
             self._apply(message)
         return messages

@@ -4,11 +4,13 @@ Covers the countries Vietnamese migrant workers go to (and a few more users ask
 about), in Vietnamese with and without diacritics, colloquial names ("xứ kim chi",
 "Hàn Xẻng"), and English. Short names that are also common words ("Hàn" weld,
 "Nhật" in "chủ nhật", "Đài" in "tổng đài", "Nga" a given name, "Pháp" in "pháp lý")
-are guarded; see `bot.vietnamese.matching` for what each rule accepts.
+are guarded; see `bot.vietnamese.matching` for what each rule accepts. A host-country
+city ("Busan", "Đài Bắc", "Riyadh") also names its country.
 """
 
 from __future__ import annotations
 
+from bot.vietnamese.cities import CITY_COUNTRY, city_aliases
 from bot.vietnamese.matching import Alias, Gazetteer, Match, Rule, aliases
 
 __all__ = ["COUNTRY_NAMES", "Match", "find_countries", "normalize_country"]
@@ -169,6 +171,13 @@ _ALIASES: dict[str, dict[Rule, tuple[str, ...]]] = {
             "Saudi Arabia",
             "KSA",
             "Ả Rập Xê-Út",
+            "Xê Út",
+            "Sau-đi",
+            "Arab Saudi",
+            # Vietnamese domestic workers say "đi Ả Rập" for Saudi Arabia; the Emirates
+            # have their own, longer names.
+            "Ả Rập",
+            "Ả-rập",
         ),
         ALONE: ("SA", "SAU"),
     },
@@ -346,6 +355,25 @@ _BLOCKERS = (
     "thầy đức",
     "thủ đức",
     "mỹ đức",
+    # Đức as a given name
+    "tên là đức",
+    "tên đức",
+    "bạn đức",
+    "cậu đức",
+    "thằng đức",
+    "đức ơi",
+    "văn đức",
+    "minh đức",
+    "hữu đức",
+    "trọng đức",
+    "quang đức",
+    "mạnh đức",
+    "tiến đức",
+    "thành đức",
+    "huy đức",
+    "ngọc đức",
+    "đức nói",
+    "đức bảo",
     # "nga"
     "ngã tư",
     "ngã ba",
@@ -372,8 +400,33 @@ _BLOCKERS = (
     "em mỹ",
     "mỹ đình",
     "mỹ hào",
-    # "lào"
+    # "lào": "người lao động" (worker) is the most frequent phrase of all
     "lào cai",
+    "lao động",
+    "lao đao",
+    "lao xao",
+    "lao vào",
+    "lao lực",
+    "lao tâm",
+    "lao phổi",
+    "bệnh lao",
+    "lao công",
+    "lao dịch",
+    "lao tù",
+    "cần lao",
+    "lao khổ",
+    # "hàn" typed without marks after a context word: "visa dài hạn", "xklđ ngắn hạn",
+    # "visa hết hạn". Not "quá hạn": "qua han quoc" is "qua Hàn Quốc". Welding and other
+    # "hàn" words only where the next word cannot start a new clause ("hàn lâm" would
+    # swallow "sang han lam viec").
+    "hết hạn",
+    "dài hạn",
+    "ngắn hạn",
+    "hàn gắn",
+    "hàn huyên",
+    "bần hàn",
+    "cơ hàn",
+    "hàn răng",
     # "pháp"
     "pháp lý",
     "pháp luật",
@@ -428,6 +481,7 @@ def _build() -> Gazetteer:
         entries.append(Alias(COUNTRY_NAMES[code]["en"], code, ANY))
         for rule, texts in by_rule.items():
             entries.extend(aliases(code, texts, rule))
+    entries.extend(city_aliases(CITY_COUNTRY))
     entries.extend(aliases(None, _BLOCKERS))
     return Gazetteer(entries, _CONTEXT_WORDS)
 

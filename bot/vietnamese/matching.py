@@ -21,19 +21,30 @@ without a Vietnamese keyboard and "han" may be "Hàn" (Korea), "hạn" (deadline
   đài" is not Taiwan). Wrong diacritics reject.
 - ALONE: only when the whole input is the alias (a button or slot value: "KR", "HQ").
 
+Accent consistency (every rule but ANY): in a message typed with diacritics (at least
+half of its words, and at least two, carry marks), a span typed without marks cannot
+stand for an alias whose spellings all carry marks. Someone who types "người lao
+động" would have typed "Lào" for Laos; folded matching is for messages typed without
+a Vietnamese keyboard ("di lao dong o lao" still finds Laos).
+
 An alias whose value is None is a blocker: it wins the span like any other match
-(so "thợ hàn", a welder, is not "Hàn") but is never reported.
+(so "thợ hàn", a welder, is not "Hàn") but is never reported. A blocker applies when
+each of its words is typed either without marks or with the blocker's own: "lao vào"
+blocks "lao vao" and "lao vào" but not "Lào vào".
+
+Text beyond `MAX_MESSAGE_CHARS` is not looked at (see `bot.vietnamese.text`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
-from bot.vietnamese.text import fold
+from bot.vietnamese.text import MAX_MESSAGE_CHARS, fold
 
 __all__ = ["Alias", "Gazetteer", "Match", "Rule", "aliases"]
 
@@ -86,10 +97,18 @@ def _spelling(text: str) -> str:
 class _Prepared:
     """A message as the matcher sees it, with a map back to the original offsets."""
 
-    __slots__ = ("original", "lowered", "folded", "starts", "ends", "words")
+    __slots__ = ("original", "lowered", "folded", "starts", "ends", "words", "accented")
 
     def __init__(self, original: str) -> None:
+        original = original[:MAX_MESSAGE_CHARS]
         self.original = original
+        if unicodedata.is_normalized("NFC", original):
+            lowered_text = original.lower().translate(_LOOKALIKES)
+            if len(lowered_text) == len(original):
+                # Already composed, and lowercasing keeps every character's place: the
+                # offsets map one to one (the usual case, and much faster).
+                self._set(original, lowered_text, fold(lowered_text), range(len(original)))
+                return
         lowered: list[str] = []
         folded: list[str] = []
         starts: list[int] = []
@@ -109,17 +128,33 @@ class _Prepared:
                 starts.append(cluster_start)
                 ends.append(index)
             cluster_start = index
-        self.lowered = "".join(lowered)
-        self.folded = "".join(folded)
+        self._set(original, "".join(lowered), "".join(folded), starts, ends)
+
+    def _set(
+        self,
+        original: str,
+        lowered: str,
+        folded: str,
+        starts: Sequence[int],
+        ends: Sequence[int] | None = None,
+    ) -> None:
+        self.lowered = lowered
+        self.folded = folded
         self.starts = starts
-        self.ends = ends
+        self.ends = ends if ends is not None else range(1, len(original) + 1)
         self.words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(self.folded)]
+        marked = sum(1 for start, end, _ in self.words if self.has_marks(start, end))
+        self.accented = marked >= max(2, len(self.words) / 2)
 
     def has_marks(self, start: int, end: int) -> bool:
         return self.lowered[start:end] != self.folded[start:end]
 
     def spelling(self, start: int, end: int) -> str:
         return _SEPARATORS.sub(" ", self.lowered[start:end]).strip()
+
+    def typed_words(self, first: int, last: int) -> list[str]:
+        """Words `first..last` as typed (lowercased, composed)."""
+        return [self.lowered[start:end] for start, end, _ in self.words[first : last + 1]]
 
     def title_cased(self, start: int, end: int) -> bool:
         """Every whitespace-separated word of the span starts with a capital."""
@@ -132,6 +167,12 @@ class _Prepared:
         return Match(o_start, o_end, self.original[o_start:o_end], value)
 
 
+@lru_cache(maxsize=8)
+def _prepare(text: str) -> _Prepared:
+    """One preparation per message, shared by the country, province, city and need finders."""
+    return _Prepared(text)
+
+
 @dataclass
 class _Variant:
     """One value a folded key can stand for; "my" is both "MY" (Malaysia) and "Mỹ"."""
@@ -140,6 +181,13 @@ class _Variant:
     rules: set[Rule]
     spellings: set[str]
     words: int
+    # Spellings that may match inside a free message (not ALONE codes such as "LAO").
+    free_spellings: set[str] = field(default_factory=set)
+
+    @property
+    def always_marked(self) -> bool:
+        """Every spelling used in free text carries a diacritic ("Lào"; not "Nga")."""
+        return all(spelling != fold(spelling) for spelling in self.free_spellings)
 
 
 class Gazetteer:
@@ -174,6 +222,8 @@ class Gazetteer:
             raise ValueError(f"alias {alias.text!r} is spelled the same for two values")
         variant.rules.add(alias.rule)
         variant.spellings.add(spelling)
+        if alias.rule is not Rule.ALONE:
+            variant.free_spellings.add(spelling)
 
     @property
     def values(self) -> set[str]:
@@ -185,7 +235,7 @@ class Gazetteer:
         """All mentions in a free message, leftmost-longest, non-overlapping."""
         if not text:
             return []
-        prepared = _Prepared(text)
+        prepared = _prepare(text[:MAX_MESSAGE_CHARS])
         candidates = self._candidates(prepared)
         chosen: list[Match] = []
         last_end = -1
@@ -205,7 +255,7 @@ class Gazetteer:
         """
         if not text or not text.strip():
             return None
-        prepared = _Prepared(text)
+        prepared = _prepare(text[:MAX_MESSAGE_CHARS])
         key = tuple(word for _, _, word in prepared.words)
         variants = self._entries.get(key)
         if variants:
@@ -234,7 +284,7 @@ class Gazetteer:
                 if key is None:
                     continue
                 start, end = words[first][0], words[last][1]
-                accepted = [v for v in self._entries[key] if self._accepts(prepared, v, first, start, end)]
+                accepted = [v for v in self._entries[key] if self._accepts(prepared, v, first, last)]
                 if accepted:
                     found.append((start, end, self._best(prepared, accepted, start, end).value))
         # Leftmost first, then longest.
@@ -243,12 +293,19 @@ class Gazetteer:
 
     @staticmethod
     def _best(prepared: _Prepared, variants: list[_Variant], start: int, end: int) -> _Variant:
-        """Among variants that fit, the one spelled exactly as typed."""
+        """Among variants that fit, the one spelled exactly as typed; else a blocker, since
+        "dai han" after "visa" is far more often "dài hạn" than "Đại Hàn"."""
         typed = prepared.spelling(start, end)
-        return next((v for v in variants if typed in v.spellings), variants[0])
+        exact = next((v for v in variants if typed in v.spellings), None)
+        if exact is not None:
+            return exact
+        return next((v for v in variants if v.value is None), variants[0])
 
-    def _accepts(self, prepared: _Prepared, entry: _Variant, first_word: int, start: int, end: int) -> bool:
-        if entry.value is None or Rule.ANY in entry.rules:
+    def _accepts(self, prepared: _Prepared, entry: _Variant, first_word: int, last_word: int) -> bool:
+        start, end = prepared.words[first_word][0], prepared.words[last_word][1]
+        if entry.value is None:
+            return self._blocker_fits(prepared, entry, first_word, last_word)
+        if Rule.ANY in entry.rules:
             return True
         if not self._spelled_right(prepared, entry, start, end):
             return False
@@ -265,10 +322,25 @@ class Gazetteer:
 
     @staticmethod
     def _spelled_right(prepared: _Prepared, entry: _Variant, start: int, end: int) -> bool:
-        """Typed without diacritics, or with exactly the alias's own."""
-        if Rule.ANY in entry.rules or not prepared.has_marks(start, end):
+        """Typed with exactly the alias's own diacritics, or without any where that is
+        plausible: not in a message typed with diacritics when the alias always has them."""
+        if Rule.ANY in entry.rules:
             return True
+        if not prepared.has_marks(start, end):
+            return not (prepared.accented and entry.always_marked)
         return prepared.spelling(start, end) in entry.spellings
+
+    @staticmethod
+    def _blocker_fits(prepared: _Prepared, entry: _Variant, first_word: int, last_word: int) -> bool:
+        """Each typed word is unmarked or spelled as in one of the blocker's spellings."""
+        typed = prepared.typed_words(first_word, last_word)
+        for spelling in entry.spellings:
+            own = _WORD.findall(spelling)
+            if len(own) == len(typed) and all(
+                t == fold(t) or t == o for t, o in zip(typed, own, strict=True)
+            ):
+                return True
+        return False
 
     def _after_context(self, prepared: _Prepared, first_word: int) -> bool:
         if not self._context:

@@ -165,6 +165,19 @@ _CONTEXT_WORDS = (
 )
 
 
+# "hai phòng" (two rooms) and "Hải" (a given name) before an office ("phòng nhân sự").
+_BLOCKERS = (
+    "có hai phòng",
+    "thuê hai phòng",
+    "hai phòng trọ",
+    "hai phòng ngủ",
+    "hai phòng trống",
+    "hải phòng nhân sự",
+    "hải phòng hành chính",
+    "hải phòng kế toán",
+)
+
+
 def _build() -> Gazetteer:
     entries: list[Alias] = []
     for current, formers in MERGED_FROM.items():
@@ -180,6 +193,7 @@ def _build() -> Gazetteer:
     for city in CITY_UNITS:
         if city != HCMC:
             entries.append(Alias(f"Thành phố {city}", city))
+    entries.extend(aliases(None, _BLOCKERS))
     return Gazetteer(entries, _CONTEXT_WORDS)
 
 
