@@ -9,9 +9,9 @@ Country lines: a body line that starts with a tag such as `[KR]` (after an optio
 "- " list marker; several countries as `[SA, AE]`) belongs to those countries. The
 urgent-help card lists police and ambulance numbers this way, and someone in danger
 must find their own in seconds: when the user's country is known and the card has a
-line for it, that country's lines take the place of the first tagged line and the other
-countries' lines are left out. Without a country (or with one the card has no line
-for) every line is shown in file order, so editors put Viet Nam first for returnees.
+line for it, the other countries' lines are left out, so under each heading the user's
+own country comes first. Without a country (or with one the card has no line for)
+every line is shown in file order, so editors put Viet Nam first for returnees.
 """
 
 from __future__ import annotations
@@ -45,21 +45,15 @@ def line_countries(line: str) -> tuple[str, ...]:
 
 
 def body_for_country(body: str, country: str | None = None) -> str:
-    """The body with country tags removed, reduced to `country`'s lines when it has any."""
+    """The body with country tags removed; with a `country` the card has lines for,
+    the lines tagged only for other countries are left out."""
     lines = body.splitlines()
     tags = [line_countries(line) for line in lines]
     wanted = (country or "").strip().upper()
     if not wanted or not any(wanted in codes for codes in tags):
         kept = lines
     else:
-        own = [line for line, codes in zip(lines, tags, strict=True) if wanted in codes]
-        first = next(index for index, codes in enumerate(tags) if codes)
-        kept = []
-        for index, (line, codes) in enumerate(zip(lines, tags, strict=True)):
-            if index == first:
-                kept.extend(own)
-            if not codes:
-                kept.append(line)
+        kept = [line for line, codes in zip(lines, tags, strict=True) if not codes or wanted in codes]
     return "\n".join(COUNTRY_TAG.sub(r"\1", line) for line in kept)
 
 
