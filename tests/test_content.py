@@ -593,3 +593,45 @@ def test_cli_check_reports_ok_and_problems(repo: Path, capsys: pytest.CaptureFix
 def test_real_content_passes_all_checks() -> None:
     problems = [str(p) for p in check_content(REPO_ROOT / "content")]
     assert problems == [], "\n".join(problems)
+
+
+# --- the urgent card rendered in-process (bot.nlg) -------------------------------------
+
+
+def _tracker(country: object, with_slot: bool = True):
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.slots import AnySlot, TextSlot
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    slots = [TextSlot("language", mappings=[])]
+    if with_slot:
+        slots.append(AnySlot("country", mappings=[]))
+    tracker = DialogueStateTracker.from_events(
+        "t", [UserUttered("cứu tôi với, ông chủ đánh tôi")], slots=slots
+    )
+    if with_slot:
+        tracker.update(SlotSet("country", country))
+    return tracker
+
+
+@pytest.mark.parametrize(
+    "country, with_slot, present, absent",
+    [
+        ("JP", True, ["cảnh sát **110**", "0120 279 338", "+84 981 84 84 84"], ["113", "1577 1366"]),
+        ("kr", True, ["cảnh sát **112**", "1577 1366"], ["113", "0120 279 338"]),
+        (None, True, ["cảnh sát **113**", "cảnh sát **112**", "999"], []),
+        (["KR"], True, ["cảnh sát **113**", "cảnh sát **112**"], []),  # a bad value never blocks the card
+        (None, False, ["cảnh sát **113**", "+84 981 84 84 84"], []),  # a domain without the slot
+    ],
+)
+def test_urgent_card_in_process_uses_the_country_slot(country, with_slot, present, absent) -> None:
+    import asyncio
+
+    from bot.nlg import ContentNLG
+
+    reply = asyncio.run(ContentNLG().generate("utter_emergency_help", _tracker(country, with_slot), "rest"))
+    assert reply["text"].startswith("**Cần giúp khẩn cấp**")
+    for text in present:
+        assert text in reply["text"]
+    for text in absent:
+        assert text not in reply["text"]
