@@ -507,6 +507,17 @@ def test_check_fails_on_an_urgent_card_too_long_for_one_country(
     assert not any("someone in KR" in p for p in problems)
 
 
+def test_check_fails_on_an_english_note_in_a_vietnamese_answer(repo: Path) -> None:
+    write(
+        repo / "content" / "vi" / "eps_deposit.md", card_text("Ký quỹ EPS", "Từ ngày 1/7/2025 (source: LOW).")
+    )
+    problems = run_checks(repo)
+    assert (
+        "content/vi/eps_deposit.md:7: English note 'source' in a Vietnamese answer: write it in Vietnamese "
+        "or move it to 'sources'" in problems
+    )
+
+
 # --- render: country lines ---------------------------------------------------------
 
 COUNTRY_BODY = (

@@ -20,6 +20,7 @@ What is checked, and why (people act on these cards):
    and they tag the same countries (see `bot.content.render`).
 7. The urgent-help card, as shown to someone in one country, stays short enough to read
    in seconds (`URGENT_LIMIT` characters).
+8. A Vietnamese answer carries no English staff notes ("source", "LOW", "confirm").
 
 Normalisation for check 6, so that equivalent figures compare equal:
 
@@ -279,9 +280,26 @@ def _entry_lines(path: Path) -> list[int]:
     return [item.start_mark.line + 1 for item in node.value]
 
 
+# Staff notes in English ("source 2014, LOW, please confirm") once leaked into Vietnamese
+# answers; the Vietnamese reader cannot use them. Notes belong in `sources`.
+_ENGLISH_NOTE = re.compile(r"\b(?:sources?|unchecked|unconfirmed|confirm(?:ed)?|LOW|MEDIUM|HIGH)\b")
+
+
 def _markup_problems(card: Card) -> list[Problem]:
     problems: list[Problem] = []
     body_start = _body_first_line(card.path)
+    if card.lang == "vi":
+        for offset, line in enumerate(card.body.splitlines()):
+            note = _ENGLISH_NOTE.search(line)
+            if note:
+                problems.append(
+                    CardError(
+                        card.path,
+                        body_start + offset,
+                        f"English note '{note.group(0)}' in a Vietnamese answer: write it in Vietnamese "
+                        "or move it to 'sources'",
+                    )
+                )
     checks = [
         (re.compile(r"^\s{0,3}#{1,6}\s"), "headings are not shown by chat apps; use **bold** instead"),
         (re.compile(r"\[[^\]]+\]\([^)]+\)"), "write URLs out plainly, not as [text](url)"),
