@@ -549,6 +549,8 @@ def test_render_with_country_keeps_only_that_countrys_lines(repo: Path) -> None:
     )
     me = render_card(library.get("eps_deposit", "vi"), library, "ae")["text"]
     assert "Trung Đông" in me and "113" not in me and "112" not in me and "109" not in me
+    assert me.endswith("bảo hộ công dân."), "the emptied block leaves no blank lines behind"
+    assert "\n\n\n" not in me
 
 
 def test_render_with_a_country_the_card_has_no_line_for_shows_all(repo: Path) -> None:

@@ -54,7 +54,9 @@ def body_for_country(body: str, country: str | None = None) -> str:
         kept = lines
     else:
         kept = [line for line, codes in zip(lines, tags, strict=True) if not codes or wanted in codes]
-    return "\n".join(COUNTRY_TAG.sub(r"\1", line) for line in kept)
+    text = "\n".join(COUNTRY_TAG.sub(r"\1", line) for line in kept)
+    # A block whose lines were all left out would leave two blank lines in a row.
+    return re.sub(r"\n\s*\n(?:\s*\n)+", "\n\n", text).strip()
 
 
 def _payload(card_id: str, topics: list[str]) -> str:
