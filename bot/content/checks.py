@@ -118,7 +118,8 @@ def find_phone_numbers(text: str, cue_short: bool = True) -> list[str]:
     A phone is a run of digit groups (separated by a space, dot, hyphen or brackets)
     that starts with "+" or has at least 7 digits and is not a thousand-separated
     amount; or a 3-5 digit service number written right after "gọi", "call",
-    "hotline", "tổng đài" and the like (with `cue_short`).
+    "hotline", "tổng đài", "cảnh sát", "police" and the like, or a 3-4 digit number in
+    bold that is not a year (with `cue_short`).
     """
     found: list[tuple[int, str]] = []
     spans: list[range] = []
