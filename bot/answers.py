@@ -25,13 +25,17 @@ _ACTION_BUTTONS = {
 MENU_CARD = "help_menu"
 
 
-def card_reply(card_id: str, lang: str) -> Reply | None:
-    """The card rendered with its follow-up buttons, or None if no such card."""
+def card_reply(card_id: str, lang: str, country: str | None = None) -> Reply | None:
+    """The card rendered with its follow-up buttons, or None if no such card.
+
+    `country` (the tracker's ISO code, e.g. "KR") puts that country's lines first and
+    leaves out other countries' lines (see `bot.content.render`).
+    """
     library = default_library()
     card = library.get(card_id, lang)
     if card is None:
         return None
-    reply = render_card(card, library)
+    reply = render_card(card, library, country)
     buttons: list[dict[str, str]] = list(reply.get("buttons") or [])
     for title, payload in _ACTION_BUTTONS.get(card_id, []):
         buttons.append({"title": gettext(lang, title), "payload": payload})

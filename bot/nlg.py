@@ -34,6 +34,16 @@ def tracker_language(tracker: DialogueStateTracker) -> str:
     )
 
 
+def tracker_country(tracker: DialogueStateTracker) -> str | None:
+    """The `country` slot (ISO code) if the domain has it and it holds a code, else None;
+    read defensively because a bad value must never block the hotlines."""
+    try:
+        value = tracker.get_slot("country")
+    except Exception:  # a domain without the slot
+        return None
+    return value.strip().upper() if isinstance(value, str) and value.strip() else None
+
+
 class ContentNLG(NaturalLanguageGenerator):
     """Cards for the responses in CARD_RESPONSES, domain responses for the rest."""
 
@@ -50,7 +60,7 @@ class ContentNLG(NaturalLanguageGenerator):
         card_id = CARD_RESPONSES.get(utter_action)
         if card_id:
             try:
-                reply = card_reply(card_id, tracker_language(tracker))
+                reply = card_reply(card_id, tracker_language(tracker), tracker_country(tracker))
             except Exception:  # a broken card must not silence the hotlines
                 logger.exception("Rendering %s failed; using the domain response", card_id)
                 reply = None

@@ -81,13 +81,50 @@ def repo(tmp_path: Path) -> Path:
         textwrap.dedent(
             """\
         - number: "+84 981 84 84 84"
+          place: "*"
+          need: citizen_protection
           purpose: Citizen protection hotline, Consular Department (MOFA)
           source: dofabrvt.gov.vn
           confidence: HIGH
+          source_date: 2026
+        - number: "1955"
+          place: TW
+          need: complaints
+          purpose: Taiwan foreign workers hotline
+          source: wda.gov.tw
+          confidence: HIGH
+          source_date: 2026-11-30
+        - number: "1600 0266"
+          place: KR
+          need: insurance_claims
+          purpose: Samsung Fire EPS claims
+          source: ai.bznav.com
+          confidence: MEDIUM
+          source_date: 2026-02
+        - number: "02 2119 2400"
+          place: KR
+          need: insurance_claims
+          purpose: Samsung Fire, old number
+          source: moel.go.kr FAQ
+          confidence: LOW
+          source_date: 2011
+        - number: "1900 969 680"
+          place: VN
+          need: shelter
+          purpose: Peace House
+          source: thoidai.com.vn
+          confidence: LOW
+          source_date: 2021
+        - number: "1577 5432"
+          place: KR
+          need: violence
+          purpose: old Danuri line, never shown
+          source: content.md E1
+          confidence: UNCONFIRMED
+          source_date: 2014
         """
         ),
     )
-    write(tmp_path / "data" / "directory" / "partners.csv", "name,phone\nTaiwan MOL hotline,1955\n")
     return tmp_path
 
 
@@ -278,15 +315,23 @@ def test_check_fails_on_unknown_phone_number(repo: Path) -> None:
 
 
 def test_check_fails_on_unknown_short_hotline(repo: Path) -> None:
-    (repo / "data" / "directory" / "partners.csv").write_text("name,phone\nnobody,0\n", encoding="utf-8")
+    allow = repo / "content" / "phone_numbers.yml"
+    text = allow.read_text(encoding="utf-8")
+    allow.write_text(text.replace('number: "1955"', 'number: "1956"'), encoding="utf-8")
     problems = run_checks(repo)
-    assert any("content/vi/early_return.md" in p and "phone number 1955" in p for p in problems)
+    assert any("content/vi/early_return.md:7" in p and "phone number 1955 is not in" in p for p in problems)
 
 
 def test_check_fails_on_allow_list_entry_without_source(repo: Path) -> None:
     write(repo / "content" / "phone_numbers.yml", '- number: "+84 981 84 84 84"\n  purpose: MOFA hotline\n')
     problems = run_checks(repo)
     assert "content/phone_numbers.yml:1: entry +84 981 84 84 84: missing 'source'" in problems
+    assert any(
+        p.startswith("content/phone_numbers.yml:1: entry +84 981 84 84 84: 'confidence' must be")
+        for p in problems
+    )
+    assert any("'source_date' missing" in p for p in problems)
+    assert any("missing 'place'" in p for p in problems)
 
 
 def test_check_fails_when_vi_and_en_figures_differ(repo: Path) -> None:
@@ -347,6 +392,194 @@ def test_phone_numbers_are_told_apart_from_amounts() -> None:
     assert find_phone_numbers(text) == ["1955", "+84 981 84 84 84", "1577-0071"]
 
 
+# --- checks: the rule for uncertain numbers -----------------------------------------
+
+
+def _both(repo: Path, card_id: str, vi: str, en: str, **front: str) -> None:
+    write(repo / "content" / "vi" / f"{card_id}.md", card_text("Thẻ", vi, **front))
+    write(repo / "content" / "en" / f"{card_id}.md", card_text("Card", en, **front))
+
+
+def test_check_fails_on_an_unconfirmed_number(repo: Path) -> None:
+    _both(repo, "eps_deposit", "Danuri: gọi 1577 5432.", "Danuri: call 1577 5432.")
+    problems = run_checks(repo)
+    assert (
+        "content/vi/eps_deposit.md:7: phone number 1577 5432 is UNCONFIRMED in phone_numbers.yml "
+        "(line 36): it must never be shown; remove it" in problems
+    )
+
+
+def test_check_fails_on_a_low_number_when_a_better_one_serves(repo: Path) -> None:
+    _both(
+        repo,
+        "eps_deposit",
+        "Samsung Fire: 02 2119 2400 (chưa kiểm tra, nguồn 2011). Khẩn cấp: +84 981 84 84 84.",
+        "Samsung Fire: 02 2119 2400 (unchecked, source 2011). Emergency: +84 981 84 84 84.",
+    )
+    problems = run_checks(repo)
+    assert (
+        "content/en/eps_deposit.md:7: phone number 02 2119 2400 is LOW confidence and 1600 0266 "
+        "(HIGH/MEDIUM) serves the same need (insurance_claims) there: show that instead" in problems
+    )
+    assert not any("chưa kiểm tra" in p or "MOFA" in p for p in problems), problems
+
+
+def test_check_fails_on_a_low_number_without_marker_or_mofa_hotline(repo: Path) -> None:
+    _both(repo, "eps_deposit", "Ngôi nhà Bình yên: 1900 969 680.", "Peace House: 1900 969 680.")
+    problems = run_checks(repo)
+    assert any(
+        p.startswith(
+            "content/vi/eps_deposit.md:7: phone number 1900 969 680 is LOW confidence: on the same line"
+        )
+        and "(2021)" in p
+        for p in problems
+    )
+    assert any(
+        p.startswith("content/en/eps_deposit.md:7:") and "must also show the MOFA" in p for p in problems
+    )
+
+
+def test_a_low_number_passes_when_marked_and_beside_the_mofa_hotline(repo: Path) -> None:
+    _both(
+        repo,
+        "eps_deposit",
+        "Ngôi nhà Bình yên: 1900 969 680 (số chưa kiểm tra, nguồn năm 2021).\n\nKhẩn cấp: +84 981 84 84 84.",
+        "Peace House: 1900 969 680 (unchecked number, source from 2021).\n\nUrgent: +84 981 84 84 84.",
+    )
+    assert run_checks(repo) == []
+
+
+def test_check_fails_on_a_number_written_with_hyphens(repo: Path) -> None:
+    _both(repo, "eps_deposit", "Gọi 1600-0266.", "Call 1600-0266.")
+    problems = run_checks(repo)
+    assert (
+        "content/vi/eps_deposit.md:7: write 1600-0266 as 1600 0266 (digit groups separated by spaces)"
+        in problems
+    )
+
+
+def test_check_fails_when_vi_and_en_phone_numbers_differ(repo: Path) -> None:
+    write(
+        repo / "content" / "en" / "early_return.md",
+        card_text("Returning early", "Call 1600 0266 (Korea), 24/7."),
+    )
+    problems = run_checks(repo)
+    assert (
+        "content/en/early_return.md:1: phone numbers differ from the vi card: only in vi: 1955; only in en: 16000266"
+        in (problems)
+    )
+    assert not any("figures differ" in p for p in problems), "the phone is reported once, as a phone"
+
+
+def test_check_fails_when_vi_and_en_tag_different_countries(repo: Path) -> None:
+    _both(repo, "eps_deposit", "- [KR] Hàn Quốc: 1600 0266.", "- [JP] Korea: 1600 0266.")
+    problems = run_checks(repo)
+    assert (
+        "content/en/eps_deposit.md:1: country lines differ from the vi card: only in vi: KR; only in en: JP"
+        in (problems)
+    )
+
+
+def test_check_fails_on_a_card_over_its_length_limit(repo: Path) -> None:
+    long_vi, long_en = "Từ ngày 1/7/2025. " + "a" * 1500, "From 1 July 2025. " + "a" * 1500
+    _both(repo, "eps_deposit", long_vi, long_en)
+    problems = run_checks(repo)
+    assert any(
+        p.startswith("content/vi/eps_deposit.md:1: body is 15") and "keep it under 1500" in p
+        for p in problems
+    )
+
+
+def test_check_fails_on_an_urgent_card_too_long_for_one_country(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.content.checks.URGENT_CARDS", ("eps_deposit",))
+    line_vi, line_en = "- [TW] Đài Loan: 1955. " + "x" * 700, "- [TW] Taiwan: 1955. " + "x" * 700
+    _both(
+        repo, "eps_deposit", f"Gọi ngay:\n{line_vi}\n- [KR] Hàn Quốc.", f"Call now:\n{line_en}\n- [KR] Korea."
+    )
+    problems = run_checks(repo)
+    assert any(
+        p.startswith("content/vi/eps_deposit.md:7: the urgent card shown to someone in TW is")
+        and "under 650" in p
+        for p in problems
+    )
+    assert not any("someone in KR" in p for p in problems)
+
+
+def test_check_fails_on_an_english_note_in_a_vietnamese_answer(repo: Path) -> None:
+    write(
+        repo / "content" / "vi" / "eps_deposit.md", card_text("Ký quỹ EPS", "Từ ngày 1/7/2025 (source: LOW).")
+    )
+    problems = run_checks(repo)
+    assert (
+        "content/vi/eps_deposit.md:7: English note 'source' in a Vietnamese answer: write it in Vietnamese "
+        "or move it to 'sources'" in problems
+    )
+
+
+# --- render: country lines ---------------------------------------------------------
+
+COUNTRY_BODY = (
+    "**Gọi ngay:**\n"
+    "- [VN] Việt Nam: cảnh sát **113**.\n"
+    "- [KR] Hàn Quốc: cảnh sát **112**.\n"
+    "- [SA, AE] Trung Đông: gọi cảnh sát.\n\n"
+    "**+84 981 84 84 84**: bảo hộ công dân.\n\n"
+    "- [KR] Hàn Quốc: **109**."
+)
+
+
+def test_render_without_country_shows_every_line_in_file_order_untagged(repo: Path) -> None:
+    write(repo / "content" / "vi" / "eps_deposit.md", card_text("Khẩn cấp", COUNTRY_BODY))
+    library = ContentLibrary(repo / "content")
+    text = render_card(library.get("eps_deposit", "vi"), library)["text"]
+    assert text.index("Việt Nam") < text.index("Hàn Quốc") < text.index("Trung Đông")
+    assert "[VN]" not in text and "[SA, AE]" not in text
+    assert "- Việt Nam: cảnh sát **113**." in text
+
+
+def test_render_with_country_keeps_only_that_countrys_lines(repo: Path) -> None:
+    write(repo / "content" / "vi" / "eps_deposit.md", card_text("Khẩn cấp", COUNTRY_BODY))
+    library = ContentLibrary(repo / "content")
+    text = render_card(library.get("eps_deposit", "vi"), library, "KR")["text"]
+    assert text == (
+        "**Khẩn cấp**\n\n**Gọi ngay:**\n- Hàn Quốc: cảnh sát **112**.\n\n"
+        "**+84 981 84 84 84**: bảo hộ công dân.\n\n- Hàn Quốc: **109**."
+    )
+    me = render_card(library.get("eps_deposit", "vi"), library, "ae")["text"]
+    assert "Trung Đông" in me and "113" not in me and "112" not in me and "109" not in me
+    assert me.endswith("bảo hộ công dân."), "the emptied block leaves no blank lines behind"
+    assert "\n\n\n" not in me
+
+
+def test_render_with_a_country_the_card_has_no_line_for_shows_all(repo: Path) -> None:
+    write(repo / "content" / "vi" / "eps_deposit.md", card_text("Khẩn cấp", COUNTRY_BODY))
+    library = ContentLibrary(repo / "content")
+    text = render_card(library.get("eps_deposit", "vi"), library, "DE")["text"]
+    assert all(word in text for word in ("Việt Nam", "Hàn Quốc", "Trung Đông"))
+
+
+def test_card_reply_passes_the_country_on(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.answers import card_reply
+
+    write(repo / "content" / "vi" / "eps_deposit.md", card_text("Khẩn cấp", COUNTRY_BODY))
+    monkeypatch.setenv("CONTENT_DIR", str(repo / "content"))
+    monkeypatch.setenv("TOPICS_FILE", str(repo / "topics.yml"))
+    assert "113" not in card_reply("eps_deposit", "vi", country="KR")["text"]
+    assert "113" in card_reply("eps_deposit", "vi")["text"]
+
+
+def test_real_urgent_card_puts_the_users_country_first() -> None:
+    library = ContentLibrary(REPO_ROOT / "content")
+    card = library.get("emergency_help", "vi")
+    japan = render_card(card, library, "JP")["text"]
+    assert "cảnh sát **110**, cấp cứu **119**" in japan and "0120 279 338" in japan
+    assert "113" not in japan and "1577 1366" not in japan and "+84 981 84 84 84" in japan
+    home = render_card(card, library)["text"]
+    assert home.index("Việt Nam: cảnh sát **113**") < home.index("Hàn Quốc: cảnh sát **112**")
+
+
 # --- CLI ------------------------------------------------------------------------------
 
 
@@ -373,3 +606,45 @@ def test_cli_check_reports_ok_and_problems(repo: Path, capsys: pytest.CaptureFix
 def test_real_content_passes_all_checks() -> None:
     problems = [str(p) for p in check_content(REPO_ROOT / "content")]
     assert problems == [], "\n".join(problems)
+
+
+# --- the urgent card rendered in-process (bot.nlg) -------------------------------------
+
+
+def _tracker(country: object, with_slot: bool = True):
+    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.slots import AnySlot, TextSlot
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    slots = [TextSlot("language", mappings=[])]
+    if with_slot:
+        slots.append(AnySlot("country", mappings=[]))
+    tracker = DialogueStateTracker.from_events(
+        "t", [UserUttered("cứu tôi với, ông chủ đánh tôi")], slots=slots
+    )
+    if with_slot:
+        tracker.update(SlotSet("country", country))
+    return tracker
+
+
+@pytest.mark.parametrize(
+    "country, with_slot, present, absent",
+    [
+        ("JP", True, ["cảnh sát **110**", "0120 279 338", "+84 981 84 84 84"], ["113", "1577 1366"]),
+        ("kr", True, ["cảnh sát **112**", "1577 1366"], ["113", "0120 279 338"]),
+        (None, True, ["cảnh sát **113**", "cảnh sát **112**", "999"], []),
+        (["KR"], True, ["cảnh sát **113**", "cảnh sát **112**"], []),  # a bad value never blocks the card
+        (None, False, ["cảnh sát **113**", "+84 981 84 84 84"], []),  # a domain without the slot
+    ],
+)
+def test_urgent_card_in_process_uses_the_country_slot(country, with_slot, present, absent) -> None:
+    import asyncio
+
+    from bot.nlg import ContentNLG
+
+    reply = asyncio.run(ContentNLG().generate("utter_emergency_help", _tracker(country, with_slot), "rest"))
+    assert reply["text"].startswith("**Cần giúp khẩn cấp**")
+    for text in present:
+        assert text in reply["text"]
+    for text in absent:
+        assert text not in reply["text"]

@@ -17,9 +17,7 @@ from bot.content.topics import topic_ids
 def _check(args: argparse.Namespace) -> int:
     root = Path(args.root)
     topics_file = Path(args.topics) if args.topics else root.parent / "topics.yml"
-    problems = check_content(
-        root, topics_file=topics_file, directory_dir=Path(args.directory) if args.directory else None
-    )
+    problems = check_content(root, topics_file=topics_file)
     for line in format_problems(problems):
         print(line)
     if problems:
@@ -43,18 +41,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Check the answer cards: front matter (title, sources, last_reviewed), a card "
             "for every topic in both languages, follow-up buttons that lead somewhere, "
-            "phone numbers that are in the directory data or content/phone_numbers.yml, "
-            "and the same figures in the Vietnamese and English versions. Exits 1 if "
-            "anything is wrong."
+            "phone numbers listed in content/phone_numbers.yml and shown by their "
+            "confidence (UNCONFIRMED never; LOW only when nothing better serves, marked "
+            "unchecked, beside the MOFA hotline), the same figures and phone numbers in the "
+            "Vietnamese and English versions, and card lengths. Exits 1 if anything is wrong."
         ),
     )
     check.add_argument(
         "--root", default=str(DEFAULT_CONTENT_DIR), help="content folder (default: %(default)s)"
     )
     check.add_argument("--topics", default=None, help="topics.yml (default: next to the content folder)")
-    check.add_argument(
-        "--directory",
-        default=None,
-        help="directory data folder (default: data/directory next to the content folder)",
-    )
     check.set_defaults(func=_check)

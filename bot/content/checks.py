@@ -7,11 +7,20 @@ What is checked, and why (people act on these cards):
 3. Every `follow_up` id is a card in the same language (a dead button otherwise).
 4. The body keeps to the Markdown subset (no headings, `[text](url)` links, HTML or
    tables) and to a length that reads on a small phone.
-5. Every phone number in a body is known: it appears in the directory data (any file
-   under `data/directory/`) or in the allow-list `content/phone_numbers.yml`, whose
-   entries must each give `number`, `purpose` and `source`.
+5. Every phone number in a body is in `content/phone_numbers.yml`, whose entries each
+   give `number`, `place`, `need`, `confidence` (HIGH, MEDIUM, LOW, UNCONFIRMED),
+   `source_date`, `purpose` and `source`; numbers are written with spaces between digit
+   groups (no hyphens or dots). The rule for uncertain numbers (reference notes,
+   "Corrections of 2026-11-30"): an UNCONFIRMED number is never shown; a LOW number is
+   shown only if no HIGH/MEDIUM number has the same need and place, on a line marked
+   "chưa kiểm tra"/"unchecked" with the year of its source, in a card that also shows the
+   MOFA citizen-protection hotline.
 6. The Vietnamese and English versions of a card state the same figures: the sets of
-   digit groups in the two bodies must be equal.
+   digit groups in the two bodies must be equal, phone numbers reported on their own;
+   and they tag the same countries (see `bot.content.render`).
+7. The urgent-help card, as shown to someone in one country, stays short enough to read
+   in seconds (`URGENT_LIMIT` characters).
+8. A Vietnamese answer carries no English staff notes ("source", "LOW", "confirm").
 
 Normalisation for check 6, so that equivalent figures compare equal:
 
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -42,23 +52,35 @@ from bot.content.cards import (
     CardError,
     load_card,
 )
+from bot.content.render import body_for_country, line_countries
 from bot.content.topics import topic_ids
 
 BODY_LIMIT = 1500  # characters; the target is ~1,200, this is the hard stop
 ALLOW_LIST = "phone_numbers.yml"
+# The urgent-help card as one user sees it (their country's lines only): read in seconds.
+URGENT_CARDS = ("emergency_help",)
+URGENT_LIMIT = 650  # shown to someone in one country
+URGENT_LIMIT_ALL = 1200  # country unknown: every country's line
+CONFIDENCE = ("HIGH", "MEDIUM", "LOW", "UNCONFIRMED")
+MOFA_HOTLINE = "+84981848484"
+UNCHECKED_MARKERS = ("chưa kiểm tra", "unchecked")
+_SOURCE_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 Problem = CardError | str
 
 # A phone-like run: optional "+country", then digit groups joined by one space, dot,
 # hyphen or parentheses. Amounts ("100.000.000") match too and are filtered out below.
-_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+\s?)?\(?\d+\)?(?:[ .\-]\(?\d+\)?)*(?![\w])")
+_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+\s?)?\(?\d+\)?(?:[ .\-]\d+)*(?![\w])")
 _AMOUNT = re.compile(r"^\d{1,3}(?:([.,\u00a0\u202f])\d{3})(?:\1\d{3})*$")
 # Short service numbers (111, 1955, 1345) only count as phones right after a word that
 # says so; otherwise "180 days" or "1955" would be ambiguous.
 _SHORT_AFTER_CUE = re.compile(
-    r"(?i)(?:gọi|goi|call|dial|hotline|tổng đài|đường dây nóng|đường dây|điện thoại|phone|tel\.?|☎)"
+    r"(?i)(?:gọi|goi|call|dial|hotline|tổng đài|đường dây nóng|đường dây|điện thoại|phone|tel\.?|☎"
+    r"|cảnh sát|police|cấp cứu|ambulance)"
     r"(?:\s+(?:số|so|điện|ngay|the|number|tới|đến))*[\s*:]*(\d{3,5})(?![\d/.,]\d)"
 )
+# A 3-4 digit number in bold is a service number ("**1955**"), unless it is a year.
+_SHORT_BOLD = re.compile(r"\*\*(?!(?:19|20)\d\d\*\*)(\d{3,4})\*\*")
 _MONTHS = {
     name: number
     for number, names in enumerate(
@@ -96,7 +118,8 @@ def find_phone_numbers(text: str, cue_short: bool = True) -> list[str]:
     A phone is a run of digit groups (separated by a space, dot, hyphen or brackets)
     that starts with "+" or has at least 7 digits and is not a thousand-separated
     amount; or a 3-5 digit service number written right after "gọi", "call",
-    "hotline", "tổng đài" and the like (with `cue_short`).
+    "hotline", "tổng đài", "cảnh sát", "police" and the like, or a 3-4 digit number in
+    bold that is not a year (with `cue_short`).
     """
     found: list[tuple[int, str]] = []
     spans: list[range] = []
@@ -107,9 +130,12 @@ def find_phone_numbers(text: str, cue_short: bool = True) -> list[str]:
             found.append((match.start(), raw))
             spans.append(range(match.start(), match.end()))
     if cue_short:
-        for match in _SHORT_AFTER_CUE.finditer(text):
-            if not any(match.start(1) in span for span in spans):
-                found.append((match.start(1), match.group(1)))
+        for pattern in (_SHORT_AFTER_CUE, _SHORT_BOLD):
+            for match in pattern.finditer(text):
+                start = match.start(1)
+                if not any(start in span for span in spans):
+                    found.append((start, match.group(1)))
+                    spans.append(range(start, match.end(1)))
     return [raw for _, raw in sorted(found)]
 
 
@@ -146,8 +172,26 @@ def figures(text: str) -> set[str]:
     return result
 
 
-def _load_allow_list(path: Path) -> tuple[list[str], list[Problem]]:
-    """Numbers in the allow-list, and problems with its entries."""
+@dataclass(frozen=True)
+class KnownNumber:
+    """One entry of `content/phone_numbers.yml`."""
+
+    number: str
+    places: tuple[str, ...]
+    need: str
+    confidence: str
+    source_date: str
+    line: int
+
+    def serves(self, other: KnownNumber) -> bool:
+        """Same need in at least one shared place ("*" is everywhere)."""
+        if self.need != other.need:
+            return False
+        return "*" in self.places or "*" in other.places or bool(set(self.places) & set(other.places))
+
+
+def _load_allow_list(path: Path) -> tuple[list[KnownNumber], list[Problem]]:
+    """Entries of the allow-list, and problems with them (file:line for each)."""
     shown = "/".join(path.parts[-2:])
     if not path.exists():
         return [], []
@@ -167,7 +211,7 @@ def _load_allow_list(path: Path) -> tuple[list[str], list[Problem]]:
     if not isinstance(entries, list):
         return [], [CardError(path, 1, "must be a list of entries with number, purpose and source", shown)]
     lines = _entry_lines(path)
-    numbers: list[str] = []
+    known: list[KnownNumber] = []
     problems: list[Problem] = []
     for index, entry in enumerate(entries):
         line = lines[index] if index < len(lines) else 1
@@ -178,11 +222,49 @@ def _load_allow_list(path: Path) -> tuple[list[str], list[Problem]]:
         if number in (None, ""):
             problems.append(CardError(path, line, "entry without 'number'", shown))
             continue
-        numbers.append(str(number))
-        for key in ("purpose", "source"):
+        number = str(number)
+        for key in ("purpose", "source", "need"):
             if not str(entry.get(key) or "").strip():
                 problems.append(CardError(path, line, f"entry {number}: missing '{key}'", shown))
-    return numbers, problems
+        confidence = str(entry.get("confidence") or "").strip().upper()
+        if confidence not in CONFIDENCE:
+            problems.append(
+                CardError(
+                    path,
+                    line,
+                    f"entry {number}: 'confidence' must be one of {', '.join(CONFIDENCE)} "
+                    "(see the rule at the top of the file)",
+                    shown,
+                )
+            )
+        source_date = str(entry.get("source_date") or "").strip()
+        if not _SOURCE_DATE.match(source_date):
+            problems.append(
+                CardError(
+                    path,
+                    line,
+                    f"entry {number}: 'source_date' missing or not YYYY, YYYY-MM or YYYY-MM-DD "
+                    "(the date of the newest source that gives this number)",
+                    shown,
+                )
+            )
+        place = entry.get("place")
+        places = tuple(str(p).strip().upper() for p in (place if isinstance(place, list) else [place]) if p)
+        if not places:
+            problems.append(
+                CardError(path, line, f"entry {number}: missing 'place' (country code, or \"*\")", shown)
+            )
+        known.append(
+            KnownNumber(
+                number=number,
+                places=places,
+                need=str(entry.get("need") or "").strip(),
+                confidence=confidence,
+                source_date=source_date,
+                line=line,
+            )
+        )
+    return known, problems
 
 
 def _entry_lines(path: Path) -> list[int]:
@@ -199,30 +281,26 @@ def _entry_lines(path: Path) -> list[int]:
     return [item.start_mark.line + 1 for item in node.value]
 
 
-def _directory_numbers(directory_dir: Path) -> list[str]:
-    """Every phone-like string in any file under the directory data, whatever its format.
-
-    Short numbers in data files have no cue word, so every standalone 3-5 digit run
-    counts too: generous on purpose, since the data was checked when it was written.
-    """
-    numbers: list[str] = []
-    if not directory_dir.is_dir():
-        return numbers
-    for file in sorted(directory_dir.rglob("*")):
-        if not file.is_file():
-            continue
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        numbers.extend(find_phone_numbers(text))
-        numbers.extend(re.findall(r"(?<!\d)\d{3,5}(?!\d)", text))
-    return numbers
+# Staff notes in English ("source 2014, LOW, please confirm") once leaked into Vietnamese
+# answers; the Vietnamese reader cannot use them. Notes belong in `sources`.
+_ENGLISH_NOTE = re.compile(r"\b(?:sources?|unchecked|unconfirmed|confirm(?:ed)?|LOW|MEDIUM|HIGH)\b")
 
 
 def _markup_problems(card: Card) -> list[Problem]:
     problems: list[Problem] = []
     body_start = _body_first_line(card.path)
+    if card.lang == "vi":
+        for offset, line in enumerate(card.body.splitlines()):
+            note = _ENGLISH_NOTE.search(line)
+            if note:
+                problems.append(
+                    CardError(
+                        card.path,
+                        body_start + offset,
+                        f"English note '{note.group(0)}' in a Vietnamese answer: write it in Vietnamese "
+                        "or move it to 'sources'",
+                    )
+                )
     checks = [
         (re.compile(r"^\s{0,3}#{1,6}\s"), "headings are not shown by chat apps; use **bold** instead"),
         (re.compile(r"\[[^\]]+\]\([^)]+\)"), "write URLs out plainly, not as [text](url)"),
@@ -254,19 +332,14 @@ def _body_first_line(path: Path) -> int:
     return index + 1
 
 
-def check_content(
-    root: Path = DEFAULT_CONTENT_DIR,
-    topics_file: Path | None = None,
-    directory_dir: Path | None = None,
-) -> list[Problem]:
+def check_content(root: Path = DEFAULT_CONTENT_DIR, topics_file: Path | None = None) -> list[Problem]:
     """All problems in a content root; an empty list means the content is fit to serve.
 
-    `topics_file` defaults to `<root>/../topics.yml` and `directory_dir` to
-    `<root>/../data/directory`, i.e. the repository layout.
+    `topics_file` defaults to `<root>/../topics.yml`, i.e. the repository layout.
+    Directory rows carry their own confidence and are checked by the directory loader.
     """
     root = Path(root)
     topics_file = Path(topics_file) if topics_file else root.parent / "topics.yml"
-    directory_dir = Path(directory_dir) if directory_dir else root.parent / "data" / "directory"
     problems: list[Problem] = []
     cards: dict[str, dict[str, Card]] = {lang: {} for lang in LANGUAGES}
 
@@ -296,29 +369,140 @@ def check_content(
                     )
             problems.extend(_markup_problems(card))
 
-    allowed, allow_problems = _load_allow_list(root / ALLOW_LIST)
+    known, allow_problems = _load_allow_list(root / ALLOW_LIST)
     problems.extend(allow_problems)
-    allowed += _directory_numbers(directory_dir)
     for lang in LANGUAGES:
         for card in cards[lang].values():
-            for phone in find_phone_numbers(card.body):
-                if not any(same_phone(phone, known) for known in allowed):
-                    problems.append(
-                        CardError(
-                            card.path,
-                            _body_first_line(card.path),
-                            f"phone number {phone} is not in data/directory/ nor in {root.name}/{ALLOW_LIST}",
-                        )
-                    )
+            problems.extend(_phone_problems(card, known, root.name))
 
     for card_id in sorted(set(cards["vi"]) & set(cards["en"])):
-        vi, en = figures(cards["vi"][card_id].body), figures(cards["en"][card_id].body)
-        if vi != en:
-            detail = _difference(vi, en)
-            problems.append(
-                CardError(cards["en"][card_id].path, 1, f"figures differ from the vi card: {detail}")
-            )
+        vi_card, en_card = cards["vi"][card_id], cards["en"][card_id]
+        vi, en = figures(vi_card.body), figures(en_card.body)
+        vi_phones = {f for f in vi if f.startswith("tel:")}
+        en_phones = {f for f in en if f.startswith("tel:")}
+        if vi_phones != en_phones:
+            detail = _difference({f[4:] for f in vi_phones}, {f[4:] for f in en_phones})
+            problems.append(CardError(en_card.path, 1, f"phone numbers differ from the vi card: {detail}"))
+        if vi - vi_phones != en - en_phones:
+            detail = _difference(vi - vi_phones, en - en_phones)
+            problems.append(CardError(en_card.path, 1, f"figures differ from the vi card: {detail}"))
+        vi_tags, en_tags = _country_tags(vi_card.body), _country_tags(en_card.body)
+        if vi_tags != en_tags:
+            detail = _difference(vi_tags, en_tags)
+            problems.append(CardError(en_card.path, 1, f"country lines differ from the vi card: {detail}"))
     return problems
+
+
+def _country_tags(body: str) -> set[str]:
+    return {code for line in body.splitlines() for code in line_countries(line)}
+
+
+def _phone_problems(card: Card, known: list[KnownNumber], root_name: str) -> list[Problem]:
+    """Every number known, written with spaces, and shown by the confidence rule."""
+    problems: list[Problem] = []
+    lines = card.path.read_text(encoding="utf-8").splitlines()
+    body_start = _body_first_line(card.path)
+    shown = [_phone_key(p) for p in find_phone_numbers(card.body)]
+    has_mofa = MOFA_HOTLINE in shown
+
+    seen: dict[str, int] = {}
+
+    def line_of(phone: str) -> int:
+        """File line of this occurrence of `phone` (the n-th time it is written)."""
+        wanted = seen[phone] = seen.get(phone, 0) + 1
+        count = 0
+        for number in range(body_start, len(lines) + 1):
+            count += lines[number - 1].count(phone)
+            if count >= wanted:
+                return number
+        return body_start
+
+    for phone in find_phone_numbers(card.body):
+        at = line_of(phone)
+        entry = _find_known(phone, known)
+        if entry is None:
+            problems.append(
+                CardError(
+                    card.path,
+                    at,
+                    f"phone number {phone} is not in {root_name}/{ALLOW_LIST}: add it there with "
+                    "place, need, confidence and source_date, or remove it",
+                )
+            )
+            continue
+        if re.search(r"\d[-.]\d", phone) or re.search(r"[()]", phone):
+            problems.append(
+                CardError(
+                    card.path, at, f"write {phone} as {entry.number} (digit groups separated by spaces)"
+                )
+            )
+        if entry.confidence == "UNCONFIRMED":
+            problems.append(
+                CardError(
+                    card.path,
+                    at,
+                    f"phone number {phone} is UNCONFIRMED in {ALLOW_LIST} (line {entry.line}): "
+                    "it must never be shown; remove it",
+                )
+            )
+        elif entry.confidence == "LOW":
+            better = [
+                other.number
+                for other in known
+                if other.confidence in ("HIGH", "MEDIUM") and other.serves(entry)
+            ]
+            if better:
+                problems.append(
+                    CardError(
+                        card.path,
+                        at,
+                        f"phone number {phone} is LOW confidence and {', '.join(better)} "
+                        f"(HIGH/MEDIUM) serves the same need ({entry.need}) there: show that instead",
+                    )
+                )
+            text = lines[at - 1].lower() if at <= len(lines) else ""
+            year = entry.source_date[:4]
+            if not any(marker in text for marker in UNCHECKED_MARKERS) or year not in text:
+                problems.append(
+                    CardError(
+                        card.path,
+                        at,
+                        f"phone number {phone} is LOW confidence: on the same line say "
+                        f'"chưa kiểm tra" (vi) / "unchecked" (en) and the year of its source ({year})',
+                    )
+                )
+            if not has_mofa:
+                problems.append(
+                    CardError(
+                        card.path,
+                        at,
+                        f"phone number {phone} is LOW confidence: the card must also show the MOFA "
+                        "citizen-protection hotline +84 981 84 84 84",
+                    )
+                )
+    if card.id in URGENT_CARDS:
+        for country in ["", *sorted(_country_tags(card.body))]:
+            length = len(body_for_country(card.body, country or None))
+            limit = URGENT_LIMIT if country else URGENT_LIMIT_ALL
+            if length > limit:
+                problems.append(
+                    CardError(
+                        card.path,
+                        body_start,
+                        f"the urgent card shown to someone in {country or 'no known country'} is "
+                        f"{length} characters; keep it under {limit} so it reads in seconds",
+                    )
+                )
+    return problems
+
+
+def _find_known(phone: str, known: list[KnownNumber]) -> KnownNumber | None:
+    """The allow-list entry for a written number: same digits first, then same line."""
+    key = re.sub(r"\D", "", phone)
+    for entry in known:
+        if re.sub(r"\D", "", entry.number) == key:
+            return entry
+    return next((entry for entry in known if same_phone(phone, entry.number)), None)
 
 
 def _difference(vi: set[str], en: set[str]) -> str:

@@ -4,6 +4,14 @@ Follow-up cards become buttons whose payload bypasses NLU (`/<topic id>` for top
 `/show_card{"card": "<id>"}` for sub-cards); a card with `lookup` also gets a button
 that starts the directory look-up. Turning `**bold**` into HTML or a platform's own
 formatting is the channels' job; `strip_markup` is for plain-text channels.
+
+Country lines: a body line that starts with a tag such as `[KR]` (after an optional
+"- " list marker; several countries as `[SA, AE]`) belongs to those countries. The
+urgent-help card lists police and ambulance numbers this way, and someone in danger
+must find their own in seconds: when the user's country is known and the card has a
+line for it, the other countries' lines are left out, so under each heading the user's
+own country comes first. Without a country (or with one the card has no line for)
+every line is shown in file order, so editors put Viet Nam first for returnees.
 """
 
 from __future__ import annotations
@@ -24,6 +32,31 @@ LOOKUP_BUTTON_TITLES = {
 }
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+# "- [KR] text", "[SA, AE] text", "1. [JP] text": list marker, tag, rest of the line.
+COUNTRY_TAG = re.compile(r"^(\s*(?:[-*]|\d+\.)?\s*)\[([A-Z]{2}(?:\s*,\s*[A-Z]{2})*)\]\s?")
+
+
+def line_countries(line: str) -> tuple[str, ...]:
+    """The country codes a body line is tagged with ("- [SA, AE] ..." -> ("SA", "AE"))."""
+    match = COUNTRY_TAG.match(line)
+    if not match:
+        return ()
+    return tuple(code.strip() for code in match.group(2).split(","))
+
+
+def body_for_country(body: str, country: str | None = None) -> str:
+    """The body with country tags removed; with a `country` the card has lines for,
+    the lines tagged only for other countries are left out."""
+    lines = body.splitlines()
+    tags = [line_countries(line) for line in lines]
+    wanted = (country or "").strip().upper()
+    if not wanted or not any(wanted in codes for codes in tags):
+        kept = lines
+    else:
+        kept = [line for line, codes in zip(lines, tags, strict=True) if not codes or wanted in codes]
+    text = "\n".join(COUNTRY_TAG.sub(r"\1", line) for line in kept)
+    # A block whose lines were all left out would leave two blank lines in a row.
+    return re.sub(r"\n\s*\n(?:\s*\n)+", "\n\n", text).strip()
 
 
 def _payload(card_id: str, topics: list[str]) -> str:
@@ -32,8 +65,12 @@ def _payload(card_id: str, topics: list[str]) -> str:
     return "/show_card" + json.dumps({"card": card_id}, ensure_ascii=False)
 
 
-def render_card(card: Card, library: ContentLibrary) -> dict[str, object]:
-    """{"text": "**title**\\n\\nbody", "buttons": [{"title", "payload"}, ...]}."""
+def render_card(card: Card, library: ContentLibrary, country: str | None = None) -> dict[str, object]:
+    """{"text": "**title**\\n\\nbody", "buttons": [{"title", "payload"}, ...]}.
+
+    `country` (ISO code, e.g. "KR") puts that country's lines first and drops the other
+    countries' lines (see the module docstring).
+    """
     topics = topic_ids()
     buttons: list[dict[str, str]] = []
     for target_id in card.follow_up:
@@ -58,7 +95,7 @@ def render_card(card: Card, library: ContentLibrary) -> dict[str, object]:
                 "payload": "/consular_contact",
             }
         )
-    return {"text": f"**{card.title}**\n\n{card.body}", "buttons": buttons}
+    return {"text": f"**{card.title}**\n\n{body_for_country(card.body, country)}", "buttons": buttons}
 
 
 def strip_markup(text: str) -> str:
