@@ -194,8 +194,8 @@ def _model() -> tuple[dict[str, dict[str, float]], dict[str, float], dict[str, f
     import yaml
 
     _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # noqa: N806
-    counts = {"vi": Counter(), "en": Counter()}
-    docs = Counter()
+    counts: dict[str, Counter[str]] = {"vi": Counter(), "en": Counter()}
+    docs: Counter[str] = Counter()
     try:
         files = sorted(_NLU_DIR.glob("*.yml"))
         for file in files:
