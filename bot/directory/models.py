@@ -38,6 +38,8 @@ PARTNER_KINDS = (
     "counselling",
     "bank",
     "hotline",
+    # A provincial department (Sở Nội vụ): it directs the employment service centres.
+    "government_office",
 )
 CONFIDENCE_LEVELS = ("high", "medium", "low")
 AREA_SCOPES = ("province", "country", "nationwide")

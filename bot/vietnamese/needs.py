@@ -73,7 +73,13 @@ _KEYWORDS: dict[str, dict[Rule, tuple[str, ...]]] = {
             "find a job",
             "employment",
             "trung tâm dịch vụ việc làm",
+            "department of home affairs",
+            "labour department",
+            "labor department",
         ),
+        # The provincial Sở Nội vụ directs the employment service centres; unaccented
+        # "so lao dong" is also "số lao động" (the number of workers), hence STRICT.
+        _STRICT: ("sở nội vụ", "sở lao động", "sở lao động thương binh và xã hội", "sở lđtbxh"),
     },
     "training": {
         _ANY: (
