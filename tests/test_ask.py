@@ -42,6 +42,15 @@ VIETNAMESE = {
     "business_loan": "muốn vay vốn mở cửa hàng sau khi về",
     "financial_planning": "gửi tiền về nhà cách nào an toàn",
     "psychosocial_support": "về nước thấy buồn chán, stress quá",
+    # Topics added 2026-11-30 (issue 10), including the informal-work group.
+    "arrival_checklist": "tôi vừa đáp chuyến bay từ Seoul về, giờ phải làm những thủ tục gì",
+    "passport_documents": "hộ chiếu của tôi bị mất cắp ở Osaka, phải làm gì để về",
+    "job_scams": "có công ty trên mạng tuyển đi Campuchia làm chăm sóc khách hàng lương 30 triệu, có đáng tin không",
+    "domestic_workers": "tôi làm giúp việc cho một gia đình ở Riyadh, tôi có quyền gì",
+    "voluntary_social_insurance": "tôi bán tạp hóa ở nhà muốn đóng bảo hiểm để về già có lương hưu",
+    "health_insurance_residence": "thẻ bảo hiểm y tế đăng ký ở Thanh Hóa mà tôi làm ở Đồng Nai thì khám sao",
+    "renter_rights": "chủ trọ tính tiền điện 5 nghìn một số có hợp pháp không",
+    "worker_groups": "có hội nhóm nào cho người từng đi xuất khẩu lao động Hàn Quốc không",
     "greet": "xin chào",
     "goodbye": "tạm biệt nhé",
     "thanks": "cảm ơn bạn nhiều",
@@ -56,6 +65,8 @@ ENGLISH = {
     "japan_pension_refund": "how can I get my Japanese pension refund",
     "complaint_employer": "my boss has not paid my salary for two months",
     "job_search": "I came back to Vietnam and need a job",
+    "passport_documents": "i lost my passport in seoul, how do i get a new one",
+    "renter_rights": "my landlord charges too much for electricity, what are my rights",
     "greet": "hello",
 }
 
