@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionAnswerTopic
@@ -99,7 +100,8 @@ async def test_answer_uses_the_language_slot_over_the_text():
         ActionAnswerTopic(), tracker("tiền ký quỹ", "deposit_refund", slots={"language": "en"})
     )
     assert messages[0]["text"].startswith("**Getting your deposit back**")
-    assert events == []
+    # The language slot is kept (no SlotSet for it); the topic is remembered for follow-ups.
+    assert events == [SlotSet("requested_slot", None), SlotSet("topic", "deposit_refund")]
 
 
 async def test_answer_uses_the_channel_locale_when_no_slot():
@@ -207,38 +209,6 @@ async def test_forget_me_confirms_and_resets_slots():
     )
     assert "deleted our conversation" in messages[0]["text"]
     assert events == [{"event": "reset_slots", "timestamp": None}]
-
-
-async def test_a_bare_place_after_a_lookup_question_continues_the_lookup(monkeypatch):
-    from actions import fallback
-
-    calls = []
-
-    class FakeLookup:
-        def name(self):
-            return "action_lookup_referral_partner"
-
-        async def run(self, dispatcher, tracker, domain):
-            calls.append(tracker.latest_message["text"])
-            dispatcher.utter_message(text="partners in Hà Tĩnh")
-            return []
-
-    monkeypatch.setitem(fallback._LOOKUPS, "action_lookup_referral_partner", FakeLookup)
-    earlier = [
-        {
-            "event": "user",
-            "text": "tổ chức hỗ trợ việc làm",
-            "parse_data": {"intent": {"name": "referral_partner"}},
-        },
-        {"event": "action", "name": "action_lookup_referral_partner"},
-        {"event": "action", "name": "action_listen"},
-    ]
-    entities = [{"entity": "province", "value": "Hà Tĩnh"}]
-    messages, _ = await run(
-        ActionFallbackSuggest(), tracker("Hà Tĩnh", "nlu_fallback", 0.3, entities=entities, events=earlier)
-    )
-    assert calls == ["Hà Tĩnh"]
-    assert messages[0]["text"] == "partners in Hà Tĩnh"
 
 
 async def test_a_bare_place_without_a_pending_lookup_gets_suggestions():
