@@ -56,9 +56,25 @@ _FOLLOW_UP = re.compile(
 )
 # A question that only makes sense within a topic already being discussed.
 _WITHIN_TOPIC = re.compile(
-    r"\b(?:giay to|ho so|thu tuc|mat bao lau|bao lau|bao nhieu tien|het bao nhieu|o dau|"
-    r"nop o dau|what documents|which documents|what papers|documents|how long|how much|where)\b"
+    r"\b(?:giay to|ho so|thu tuc|mat bao lau|bao lau|bao nhieu tien|het bao nhieu|nop o dau|"
+    r"lam o dau|what documents|which documents|what papers|documents|how long|how much|"
+    r"where do i apply)\b"
 )
+# Intents that are never a detail of a topic, however the message is worded.
+_NOT_WITHIN_TOPIC = {
+    "ask_sources",
+    "insult",
+    "greet",
+    "goodbye",
+    "thanks",
+    "privacy",
+    "bot_challenge",
+    "change_language",
+    "human_handoff",
+    "forget_me",
+    "show_card",
+    "emergency_help",
+}
 MAX_ANSWER_WORDS = 2
 MAX_WITHIN_TOPIC_WORDS = 6
 
@@ -221,6 +237,7 @@ def _follow_up(turn: Turn, topic: str) -> Route | None:
         and _WITHIN_TOPIC.search(folded)
         and len(words(turn.text)) <= MAX_WITHIN_TOPIC_WORDS
         and turn.intent != topic
+        and turn.intent not in _NOT_WITHIN_TOPIC
     ):
         return Route("card", card=topic)
     return None

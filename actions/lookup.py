@@ -79,4 +79,13 @@ class ActionLookupReferralPartner(ConversationAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
         need, province, country, page = self._request(tracker)
-        return await partner_answer(dispatcher, lang, need, province, country, page)
+        text = (tracker.latest_message or {}).get("text") or ""
+        return await partner_answer(
+            dispatcher,
+            lang,
+            need,
+            province,
+            country,
+            page,
+            search_text=None if text.startswith("/") else text,
+        )

@@ -69,6 +69,9 @@ class Passage:
 class Hit:
     passage: Passage
     score: float
+    # The share of the query's weight this passage matched (0-1): long questions score
+    # high on many passages, so the score alone says little about a good match.
+    coverage: float = 0.0
 
 
 def _passages(body: str) -> list[str]:
@@ -131,6 +134,7 @@ class CardIndex:
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> list[Hit]:
         """Best passages first; only those sharing a term with the query."""
         terms = set(tokens(query))
+        best_possible = sum(self._idf.get(t, 0.0) for t in terms) * (K1 + 1) or 1.0
         hits: list[Hit] = []
         for i, doc in enumerate(self._docs):
             passage = self.passages[i]
@@ -143,7 +147,7 @@ class CardIndex:
                 if tf:
                     score += self._idf[term] * tf * (K1 + 1) / (tf + norm)
             if score > 0:
-                hits.append(Hit(passage, score))
+                hits.append(Hit(passage, score, score / best_possible))
         hits.sort(key=lambda h: -h.score)
         return hits[:limit]
 
