@@ -451,3 +451,34 @@ async def test_fallback_suggestions_come_from_the_card_search_without_duplicates
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     # "biên bản ngân hàng" is written in the deposit card: it comes first, once.
     assert payloads == ["/deposit_refund", "/contract_liquidation", "/help_menu"]
+
+
+async def test_the_urgent_card_in_process_offers_what_else_was_asked(content_dir):
+    """bot/nlg.py (Rasa server, no action server): the urgent card first, then buttons
+    for the topics the danger guard displaced (`also_asked`)."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.nlg import ContentNLG
+
+    (content_dir / "vi" / "emergency_help.md").write_text(
+        _card("Cần giúp khẩn cấp", "Gọi +84 981 84 84 84."), encoding="utf-8"
+    )
+    text = "chủ không trả lương 3 tháng, giữ hộ chiếu, không cho về, còn tiền ký quỹ thì sao"
+    tracker_ = DialogueStateTracker.from_events(
+        "s1",
+        [
+            UserUttered(
+                text,
+                {"name": "emergency_help", "confidence": 1.0},
+                parse_data={
+                    "also_asked": ["deposit_refund", "emergency_help", "deposit_refund", "no_such_topic"]
+                },
+            )
+        ],
+    )
+    reply = await ContentNLG().generate("utter_emergency_help", tracker_, "rest")
+    assert reply["text"].startswith("**Cần giúp khẩn cấp**\n\nGọi +84 981 84 84 84.")
+    assert reply["text"].endswith("Bạn cũng hỏi về: Lấy lại tiền ký quỹ")
+    assert reply["buttons"][0] == {"title": "Lấy lại tiền ký quỹ", "payload": "/deposit_refund"}
+    assert [b["payload"] for b in reply["buttons"]].count("/deposit_refund") == 1
