@@ -81,8 +81,9 @@ class ActionAnswerTopic(ConversationAction):
         if intent == OUT_OF_SCOPE_INTENT:
             # Fact questions phrased unusually land here: answer from the cards if they can.
             text = (tracker.latest_message or {}).get("text") or ""
-            if search_answer(dispatcher, text, lang):
-                return []
+            answered = search_answer(dispatcher, text, lang)
+            if answered:
+                return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
         card_id = latest_entity(tracker, "card") if intent == SHOW_CARD_INTENT else intent
         if not card_id:
             dispatcher.utter_message(

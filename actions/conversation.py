@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_events, user_language
 from actions.dialogue import PLACE_SLOTS, Route, Turn, card_for_country, route
 from actions.replies import (
+    META_GROUP,
     REQUESTED,
     Events,
     ask_again,
@@ -28,6 +29,7 @@ from actions.replies import (
     truncation_notice,
 )
 from bot.content import default_library
+from bot.content.topics import topic_groups
 
 CONTEXT_SLOTS = ("topic", "requested_slot", "country", "province", "city", "need")
 
@@ -43,6 +45,20 @@ def _answers_since_question(tracker: Tracker) -> int:
     return max(count, 1)
 
 
+def conversation_topic(tracker: Tracker) -> str | None:
+    """The last topic that was a question (not a greeting, thanks or the menu): what a
+    follow-up such as "and in Japan?" refers to, even after an "ok, thanks"."""
+    meta = set(topic_groups().get(META_GROUP, []))
+    current = tracker.get_slot("topic")
+    if current and current not in meta:
+        return current
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "slot" and event.get("name") == "topic":
+            if event.get("value") and event["value"] not in meta:
+                return event["value"]
+    return None
+
+
 def turn_of(tracker: Tracker) -> Turn:
     latest = tracker.latest_message or {}
     intent = latest.get("intent") or {}
@@ -55,7 +71,10 @@ def turn_of(tracker: Tracker) -> Turn:
         intent=intent.get("name") or "",
         confidence=float(intent.get("confidence") or 0.0),
         entities=entities,
-        slots={name: tracker.get_slot(name) for name in CONTEXT_SLOTS},
+        slots={
+            **{name: tracker.get_slot(name) for name in CONTEXT_SLOTS},
+            "topic": conversation_topic(tracker),
+        },
         answers_since_question=_answers_since_question(tracker),
     )
 

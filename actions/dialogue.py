@@ -76,6 +76,9 @@ _NOT_WITHIN_TOPIC = {
     "emergency_help",
 }
 MAX_ANSWER_WORDS = 2
+# Above this, the classifier's intent means the user asked something else (the
+# FallbackClassifier threshold is 0.32; in between, the reply is more likely a vague answer).
+CLEAR_INTENT_CONFIDENCE = 0.6
 MAX_WITHIN_TOPIC_WORDS = 6
 
 
@@ -197,8 +200,7 @@ def route(turn: Turn) -> Route:
             not soft
             and not values
             and turn.answers_since_question <= 1
-            and len(words(turn.text)) <= 3
-            and turn.intent in (FALLBACK_INTENT, "out_of_scope", topic)
+            and not _clearly_another_question(turn, topic)
         ):
             return Route("reask")
         followed = _follow_up(turn, topic)
@@ -211,6 +213,14 @@ def route(turn: Turn) -> Route:
         if followed:
             return followed
     return Route("default")
+
+
+def _clearly_another_question(turn: Turn, topic: str) -> bool:
+    """A confident intent other than the pending look-up's (or a follow-up on a place):
+    the user has moved on. A vague reply ("ở chỗ bà ngoại tôi") is not."""
+    if turn.intent in (FALLBACK_INTENT, "out_of_scope", topic):
+        return False
+    return turn.confidence >= CLEAR_INTENT_CONFIDENCE or bool(turn.entities)
 
 
 def _pending_slot(value: str) -> tuple[str | None, bool]:

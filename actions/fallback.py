@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ConversationAction
-from actions.replies import Events, search_answer, search_suggestions
+from actions.dialogue import words
+from actions.replies import Events, search_answer, search_suggestions, searched_topics
 from bot.answers import card_reply, menu_button
 from bot.content.topics import topic_ids
 from bot.i18n import gettext
@@ -54,8 +56,9 @@ class ActionFallbackSuggest(ConversationAction):
         intents = _user_turn_intents(tracker)
         missed_twice = len(intents) >= 2 and intents[-2] == FALLBACK_INTENT
         text = (tracker.latest_message or {}).get("text") or ""
-        if not missed_twice and search_answer(dispatcher, text, lang):
-            return []
+        answered = None if missed_twice else search_answer(dispatcher, text, lang)
+        if answered:
+            return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         buttons = search_suggestions(text, lang, suggestions(ranking, set(topic_ids())))
         if missed_twice or not buttons:
@@ -66,8 +69,13 @@ class ActionFallbackSuggest(ConversationAction):
             if menu:
                 dispatcher.utter_message(text=menu["text"], buttons=menu["buttons"])
             return []
-        dispatcher.utter_message(
-            text=gettext(lang, "I am not sure I understood. Did you mean one of these?"),
-            buttons=buttons + [menu_button(lang)],
+        # A single word the cards contain ("eps", "nenkin") is a keyword to look up, not a
+        # misunderstanding.
+        keyword = len(words(text)) == 1 and bool(searched_topics(text, lang))
+        lead = (
+            "Here is what I have on this:"
+            if keyword
+            else "I am not sure I understood. Did you mean one of these?"
         )
+        dispatcher.utter_message(text=gettext(lang, lead), buttons=buttons + [menu_button(lang)])
         return []

@@ -170,10 +170,10 @@ async def card_answer(
             text=gettext(lang, "Sorry, I have no answer on this yet."), buttons=[menu_button(lang)]
         )
         return []
-    topic = conversation_topic(card_id)
-    events: Events = [SlotSet(REQUESTED, None)]
-    if topic:
-        events.append(SlotSet("topic", topic))
+    # Every answer names its topic (greetings too, per the slot contract); follow-ups
+    # look past the conversational ones (actions/conversation.py).
+    topic = parent_topic(card_id)
+    events: Events = [SlotSet(REQUESTED, None), SlotSet("topic", topic)]
     card = default_library().get(card_id, lang)
     need = card.lookup_need if card and card.lookup == REFERRAL else None
     if need and not province and not country:
@@ -187,7 +187,7 @@ async def card_answer(
         events += await partner_answer(
             dispatcher, lang, need, province, None if province else country, topic=topic
         )
-    extra = also_asked_reply(also_asked or [], lang, {topic or card_id, card_id})
+    extra = also_asked_reply(also_asked or [], lang, {topic, card_id})
     if extra:
         dispatcher.utter_message(text=extra["text"], buttons=extra["buttons"])
     return events
@@ -208,11 +208,18 @@ def _card_button(card_id: str, title: str) -> dict[str, str]:
     return {"title": title, "payload": "/show_card" + json.dumps({"card": card_id}, ensure_ascii=False)}
 
 
+def searched_topics(text: str, lang: str) -> list[str]:
+    """The topics whose cards mention the message's words, best first."""
+    return [
+        t for t, _ in card_index().best_topics(text, lang, limit=MAX_SUGGESTIONS) if conversation_topic(t)
+    ]
+
+
 def search_suggestions(text: str, lang: str, ranking: list[str] | None = None) -> list[dict[str, str]]:
     """Buttons for the likeliest topics: the card search first, then the classifier's
     ranking; one button per topic, never the same twice."""
     picked: list[str] = []
-    searched = [t for t, _ in card_index().best_topics(text, lang, limit=MAX_SUGGESTIONS)]
+    searched = searched_topics(text, lang)
     for topic in searched + list(ranking or []):
         if topic not in picked and topic in topic_ids() and conversation_topic(topic):
             picked.append(topic)
@@ -226,8 +233,9 @@ def search_suggestions(text: str, lang: str, ranking: list[str] | None = None) -
 
 def search_answer(
     dispatcher: CollectingDispatcher, text: str, lang: str, skip_topics: set[str] | None = None
-) -> bool:
-    """Answer with the card passage that answers the question, if one clearly does.
+) -> str | None:
+    """Answer with the card passage that answers the question, if one clearly does, and
+    return its topic (None if no passage does).
 
     The passage, the card it comes from as a button, and the next best topics.
     `skip_topics`: cards not worth quoting here (the look-up's own instructions)."""
@@ -237,7 +245,7 @@ def search_answer(
     if not hits or not (
         hits[0].score >= ANSWER_SCORE or (hits[0].score >= FAIR_SCORE and hits[0].coverage >= FAIR_COVERAGE)
     ):
-        return False
+        return None
     passage = hits[0].passage
     buttons = [_card_button(passage.card_id, passage.title)]
     for button in search_suggestions(text, lang):
@@ -257,4 +265,4 @@ def search_answer(
         ),
         buttons=buttons,
     )
-    return True
+    return passage.topic

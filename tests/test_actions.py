@@ -285,6 +285,18 @@ def _turn(text, intent, entities=None, answers=1, confidence=0.9, **slots):
             _turn("xyzzy", "nlu_fallback", answers=2, topic="consular_contact", requested_slot="country"),
             Route("default", drop_pending=True),
         ),
+        # A vague reply without a place is not another question: asked again.
+        (
+            _turn(
+                "Ở chỗ nhà bà ngoại tôi ấy",
+                "early_return",
+                confidence=0.45,
+                topic="referral_partner",
+                requested_slot="province",
+                need="legal_aid",
+            ),
+            Route("reask"),
+        ),
         # An offer is never asked again.
         (
             _turn("xyzzy", "nlu_fallback", topic="job_search", requested_slot="soft:province"),
@@ -482,3 +494,23 @@ async def test_the_urgent_card_in_process_offers_what_else_was_asked(content_dir
     assert reply["text"].endswith("Bạn cũng hỏi về: Lấy lại tiền ký quỹ")
     assert reply["buttons"][0] == {"title": "Lấy lại tiền ký quỹ", "payload": "/deposit_refund"}
     assert [b["payload"] for b in reply["buttons"]].count("/deposit_refund") == 1
+
+
+async def test_a_single_keyword_from_the_cards_gets_them_without_an_apology():
+    messages, _ = await run(ActionFallbackSuggest(), tracker("biên", "nlu_fallback", 0.3))
+    assert messages[0]["text"] == "Đây là những thông tin tôi có liên quan:"
+    assert messages[0]["buttons"][0]["payload"] == "/deposit_refund"
+
+
+async def test_a_follow_up_after_thanks_still_refers_to_the_last_question():
+    earlier = [
+        {"event": "slot", "name": "topic", "value": "deposit_refund"},
+        {"event": "user", "text": "ok", "parse_data": {"intent": {"name": "thanks"}}},
+        {"event": "slot", "name": "topic", "value": "thanks"},
+    ]
+    messages, events = await run(
+        ActionAnswerTopic(),
+        tracker("cần giấy tờ gì?", "help_menu", 0.5, slots={"topic": "thanks"}, events=earlier),
+    )
+    assert messages[0]["text"].startswith("**Lấy lại tiền ký quỹ**")
+    assert SlotSet("topic", "deposit_refund") in events
