@@ -18,12 +18,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.content.topics import topic_ids
+from bot.content.topics import topic_groups, topic_ids
 from bot.directory.replies import city_country, city_name, country_code, need_key, province_name
 from bot.vietnamese.places import extract_places
 from bot.vietnamese.text import fold
 
 CONSULAR = "consular_contact"
+URGENT_TOPIC = "emergency_help"
 REFERRAL = "referral_partner"
 LOOKUP_TOPICS = (CONSULAR, REFERRAL)
 FALLBACK_INTENT = "nlu_fallback"
@@ -52,13 +53,13 @@ _WORD = re.compile(r"[a-z0-9]+")
 # "còn ở Nhật thì sao?", "thế còn…", "and in Japan?", "what about Taiwan?"
 _FOLLOW_UP = re.compile(
     r"^(?:(?:the|vay|the thi|con)\s+con\b|con\b|and\b|what about\b|how about\b)"
-    r"|\b(?:thi sao|the nao|thi the nao|sao|what about)\s*\??\s*$"
+    r"|\b(?:thi sao|the nao|thi the nao|sao|what about|co khong|khong|is there one|any)\s*\??\s*$"
 )
 # A question that only makes sense within a topic already being discussed.
 _WITHIN_TOPIC = re.compile(
     r"\b(?:giay to|ho so|thu tuc|mat bao lau|bao lau|bao nhieu tien|het bao nhieu|nop o dau|"
     r"lam o dau|what documents|which documents|what papers|documents|how long|how much|"
-    r"where do i apply)\b"
+    r"where do i apply|thoi han|han chot|han nop|khi nao|bao gio|deadline|when)\b"
 )
 # Intents that are never a detail of a topic, however the message is worded.
 _NOT_WITHIN_TOPIC = {
@@ -67,7 +68,6 @@ _NOT_WITHIN_TOPIC = {
     "greet",
     "goodbye",
     "thanks",
-    "privacy",
     "bot_challenge",
     "change_language",
     "human_handoff",
@@ -79,6 +79,7 @@ MAX_ANSWER_WORDS = 2
 # Above this, the classifier's intent means the user asked something else (the
 # FallbackClassifier threshold is 0.32; in between, the reply is more likely a vague answer).
 CLEAR_INTENT_CONFIDENCE = 0.6
+NAMED_TOPIC_CONFIDENCE = 0.8
 MAX_WITHIN_TOPIC_WORDS = 6
 
 
@@ -223,6 +224,13 @@ def _clearly_another_question(turn: Turn, topic: str) -> bool:
     return turn.confidence >= CLEAR_INTENT_CONFIDENCE or bool(turn.entities)
 
 
+def _names_another_topic(turn: Turn) -> bool:
+    """A confident content intent: "what documents for contract liquidation?" asks about
+    that topic, not about the current one."""
+    meta = set(topic_groups().get("meta", []))
+    return turn.confidence >= NAMED_TOPIC_CONFIDENCE and turn.intent in set(topic_ids()) - meta
+
+
 def _pending_slot(value: str) -> tuple[str | None, bool]:
     """("province", True) for "soft:province"; a slot name and whether it was only offered."""
     soft = value.startswith(SOFT_PENDING + ":")
@@ -238,6 +246,11 @@ def _follow_up(turn: Turn, topic: str) -> Route | None:
     if places and (_FOLLOW_UP.search(folded) or not content) and len(content) <= 3:
         if topic in LOOKUP_TOPICS:
             return _lookup_route(topic, places, turn.slots)
+        if topic == URGENT_TOPIC and turn.slots.get("need"):
+            # "Tôi ở Hà Nội" after the shelters for all of Viet Nam: those near the user.
+            partners = _lookup_route(REFERRAL, places, turn.slots)
+            partners.card = URGENT_TOPIC
+            return partners
         country = country_code(places.get("country")) or city_country(city_name(places.get("city")))
         return Route("card", card=topic, country=country, province=province_name(places.get("province")))
     if (
@@ -248,6 +261,7 @@ def _follow_up(turn: Turn, topic: str) -> Route | None:
         and len(words(turn.text)) <= MAX_WITHIN_TOPIC_WORDS
         and turn.intent != topic
         and turn.intent not in _NOT_WITHIN_TOPIC
+        and not _names_another_topic(turn)
     ):
         return Route("card", card=topic)
     return None

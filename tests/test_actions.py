@@ -353,12 +353,50 @@ def _turn(text, intent, entities=None, answers=1, confidence=0.9, **slots):
             Route("card", card="deposit_refund"),
         ),
         (
-            _turn("what documents do I need?", "contract_liquidation", topic="deposit_refund"),
+            _turn(
+                "what documents do I need?", "contract_liquidation", confidence=0.6, topic="deposit_refund"
+            ),
             Route("card", card="deposit_refund"),
         ),
         (
             _turn("where is this information from?", "ask_sources", topic="deposit_refund"),
             Route("default"),
+        ),
+        (
+            _turn("is there a deadline?", "out_of_scope", confidence=0.5, topic="korea_insurance_refund"),
+            Route("card", card="korea_insurance_refund"),
+        ),
+        # A detail question that names its own topic goes there.
+        (
+            _turn(
+                "what documents for contract liquidation?",
+                "contract_liquidation",
+                confidence=0.95,
+                topic="deposit_refund",
+            ),
+            Route("default"),
+        ),
+        # "Ở Osaka có không?" after the embassies in Japan: the consulate there.
+        (
+            _turn(
+                "Ở Osaka có không?",
+                "overstay_irregular",
+                {"city": "Osaka"},
+                confidence=0.4,
+                topic="consular_contact",
+            ),
+            Route("consular", country="JP", city="Osaka"),
+        ),
+        # A place after the urgent card's shelters: the shelters near that place.
+        (
+            _turn(
+                "Tôi ở Hà Nội.",
+                "nlu_fallback",
+                {"province": "Hà Nội"},
+                topic="emergency_help",
+                need="shelter",
+            ),
+            Route("partner", card="emergency_help", need="shelter", province="Hà Nội"),
         ),
         # No topic yet: nothing to follow.
         (_turn("còn ở Nhật thì sao?", "nlu_fallback", {"country": "JP"}), Route("default")),
