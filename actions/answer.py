@@ -92,9 +92,7 @@ class ActionAnswerTopic(ConversationAction):
             return []
         said_country = country_code(latest_entity(tracker, "country"))
         if intent != SHOW_CARD_INTENT:
-            card_id = card_for_country(
-                card_id, said_country, lambda c: default_library().get(c, lang) is not None
-            )
+            card_id = card_for_country(card_id, said_country)
         province = province_name(latest_entity(tracker, "province") or tracker.get_slot("province"))
         country = said_country or country_code(tracker.get_slot("country"))
         return await card_answer(

@@ -16,6 +16,7 @@ pending look-up dropped. Emergencies never reach this module (answered in-proces
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.content.topics import topic_groups, topic_ids
@@ -148,8 +149,10 @@ def _fills(turn: Turn, slot: str) -> dict[str, str] | None:
     return places or None
 
 
-def card_for_country(topic: str, country: str | None, exists) -> str:
-    """The variant of a topic for a host country: Japan's nenkin for Korea's insurance..."""
+def card_for_country(topic: str, country: str | None, exists: Callable[[str], bool] | None = None) -> str:
+    """The variant of a topic for a host country: Japan's nenkin for Korea's insurance;
+    given `exists`, also a topic's card written for that country (a follow-up asks for
+    it; a first question gets the topic's card and its buttons)."""
     if not country:
         return topic
     if topic in COUNTRY_TOPIC_FAMILY:
@@ -158,7 +161,7 @@ def card_for_country(topic: str, country: str | None, exists) -> str:
                 return family_topic
         return "other_country_benefits"
     slug = COUNTRY_SLUGS.get(country)
-    if slug and exists(f"{topic}_{slug}"):
+    if exists and slug and exists(f"{topic}_{slug}"):
         return f"{topic}_{slug}"
     return topic
 
