@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_entity, latest_intent
+from actions.common import latest_entity, latest_intent, latest_text
 from actions.conversation import ConversationAction, also_asked
 from actions.dialogue import card_for_country
 from actions.replies import Events, card_answer, search_answer
@@ -80,7 +80,7 @@ class ActionAnswerTopic(ConversationAction):
             return [SlotSet("requested_slot", None)]
         if intent == OUT_OF_SCOPE_INTENT:
             # Fact questions phrased unusually land here: answer from the cards if they can.
-            text = (tracker.latest_message or {}).get("text") or ""
+            text = latest_text(tracker)
             answered = search_answer(dispatcher, text, lang)
             if answered:
                 return [SlotSet("topic", answered), SlotSet("requested_slot", None)]

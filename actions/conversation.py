@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_events, user_language
+from actions.common import language_events, latest_text, user_language
 from actions.dialogue import PLACE_SLOTS, Route, Turn, card_for_country, route
 from actions.replies import (
     META_GROUP,
@@ -67,7 +67,7 @@ def turn_of(tracker: Tracker) -> Turn:
         if entity.get("value") not in (None, ""):
             entities.setdefault(entity.get("entity"), str(entity["value"]))
     return Turn(
-        text=latest.get("text") or "",
+        text=latest_text(tracker),
         intent=intent.get("name") or "",
         confidence=float(intent.get("confidence") or 0.0),
         entities=entities,

@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import latest_text
 from actions.conversation import ConversationAction
 from actions.dialogue import words
 from actions.replies import Events, search_answer, search_suggestions, searched_topics
@@ -55,7 +56,7 @@ class ActionFallbackSuggest(ConversationAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
         intents = _user_turn_intents(tracker)
         missed_twice = len(intents) >= 2 and intents[-2] == FALLBACK_INTENT
-        text = (tracker.latest_message or {}).get("text") or ""
+        text = latest_text(tracker)
         answered = None if missed_twice else search_answer(dispatcher, text, lang)
         if answered:
             return [SlotSet("topic", answered), SlotSet("requested_slot", None)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_entity
+from actions.common import latest_entity, latest_text
 from actions.conversation import ConversationAction
 from actions.replies import Events, consular_answer, partner_answer
 from bot.directory.format import NATIONWIDE
@@ -79,7 +79,7 @@ class ActionLookupReferralPartner(ConversationAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
         need, province, country, page = self._request(tracker)
-        text = (tracker.latest_message or {}).get("text") or ""
+        text = latest_text(tracker)
         return await partner_answer(
             dispatcher,
             lang,

@@ -552,3 +552,10 @@ async def test_a_follow_up_after_thanks_still_refers_to_the_last_question():
     )
     assert messages[0]["text"].startswith("**Lấy lại tiền ký quỹ**")
     assert SlotSet("topic", "deposit_refund") in events
+
+
+async def test_a_huge_message_is_answered_and_said_to_be_cut():
+    tr = tracker("tiền ký quỹ " + "x" * 1_000_000, "nlu_fallback", 0.2)
+    tr.latest_message["truncated"] = True
+    messages, _ = await run(ActionFallbackSuggest(), tr)
+    assert messages[-1]["text"] == "Tin nhắn của bạn rất dài: tôi chỉ đọc được phần đầu."

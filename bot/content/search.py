@@ -23,6 +23,9 @@ from bot.content.topics import topic_ids
 from bot.vietnamese.text import fold
 
 LANGUAGES = ("vi", "en")
+# A question is read up to here (the NLU reads the first 4,000 characters of a message):
+# the cost of a search grows with the number of distinct words asked.
+MAX_QUERY_CHARS = 4000
 TITLE_WEIGHT = 3
 K1, B = 1.2, 0.75
 # Cards that are conversation, not facts: never an answer to a fact question.
@@ -133,7 +136,7 @@ class CardIndex:
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> list[Hit]:
         """Best passages first; only those sharing a term with the query."""
-        terms = set(tokens(query))
+        terms = set(tokens((query or "")[:MAX_QUERY_CHARS]))
         best_possible = sum(self._idf.get(t, 0.0) for t in terms) * (K1 + 1) or 1.0
         hits: list[Hit] = []
         for i, doc in enumerate(self._docs):
