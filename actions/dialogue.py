@@ -172,6 +172,9 @@ def _lookup_route(topic: str, values: dict[str, str], slots: dict[str, str | Non
         city = city_name(values.get("city"))
         country = country_code(values.get("country")) or city_country(city)
         return Route("consular", country=country, city=city)
+    if not any(values.get(slot) for slot in PLACE_SLOTS):
+        # The need was what was missing: the place is the one already given.
+        values = {**values, "province": slots.get("province"), "country": slots.get("country")}
     province = province_name(values.get("province"))
     country = None if province else country_code(values.get("country"))
     if not province and not country and values.get("city"):

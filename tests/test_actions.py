@@ -264,6 +264,18 @@ def _turn(text, intent, entities=None, answers=1, confidence=0.9, **slots):
             ),
             Route("partner", need="legal_aid", province="Quảng Trị"),
         ),
+        # The need asked for after the place: the place already given is kept.
+        (
+            _turn(
+                "học nghề ạ",
+                "skills_training",
+                {"need": "training"},
+                topic="referral_partner",
+                requested_slot="need",
+                province="Nghệ An",
+            ),
+            Route("partner", need="training", province="Nghệ An"),
+        ),
         # The offer after a topic card ("tell me your province") is answered the same way.
         (
             _turn(

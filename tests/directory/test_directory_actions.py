@@ -484,3 +484,13 @@ async def test_fact_questions_are_answered_from_the_cards(loaded_url: str) -> No
     assert "1577-0071" in reply
     payloads_ = [b["payload"] for m in chat.messages for b in m.get("buttons") or []]
     assert len(payloads_) == len(set(payloads_))
+
+
+async def test_the_need_typed_after_the_question_keeps_the_place(loaded_url: str) -> None:
+    chat = Chat("vi")
+    assert "Bạn cần hỗ trợ về việc gì?" in await chat.say(
+        "ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước", "referral_partner", 0.9
+    )
+    assert chat.slots["requested_slot"] == "need"
+    reply = await chat.say("trợ giúp pháp lý ạ", "legal_aid", 0.7)
+    assert 'Nơi hỗ trợ "Trợ giúp pháp lý" cho Hà Tĩnh' in reply
