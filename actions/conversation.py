@@ -45,7 +45,7 @@ def _answers_since_question(tracker: Tracker) -> int:
     return max(count, 1)
 
 
-def conversation_topic(tracker: Tracker) -> str | None:
+def last_question_topic(tracker: Tracker) -> str | None:
     """The last topic that was a question (not a greeting, thanks or the menu): what a
     follow-up such as "and in Japan?" refers to, even after an "ok, thanks"."""
     meta = set(topic_groups().get(META_GROUP, []))
@@ -73,7 +73,7 @@ def turn_of(tracker: Tracker) -> Turn:
         entities=entities,
         slots={
             **{name: tracker.get_slot(name) for name in CONTEXT_SLOTS},
-            "topic": conversation_topic(tracker),
+            "topic": last_question_topic(tracker),
         },
         answers_since_question=_answers_since_question(tracker),
     )

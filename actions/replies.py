@@ -58,7 +58,7 @@ def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
         dispatcher.utter_message(text=reply.text)
 
 
-def conversation_topic(card_id: str) -> str | None:
+def question_topic(card_id: str) -> str | None:
     """The topic to remember for follow-ups; None for greetings, thanks and the like."""
     topic = parent_topic(card_id)
     return None if topic in topic_groups().get(META_GROUP, []) else topic
@@ -82,9 +82,7 @@ async def consular_answer(
         reply = await in_thread(consular_lookup, db.database_url(), lang, country, city)
     except SQLAlchemyError:
         log.exception("consular look-up failed")
-        reply = unavailable(lang)
-        country = None
-        utter(dispatcher, reply)
+        utter(dispatcher, unavailable(lang))
         return [SlotSet("topic", CONSULAR), SlotSet(REQUESTED, None)]
     utter(dispatcher, reply)
     if not country:
@@ -210,9 +208,7 @@ def _card_button(card_id: str, title: str) -> dict[str, str]:
 
 def searched_topics(text: str, lang: str) -> list[str]:
     """The topics whose cards mention the message's words, best first."""
-    return [
-        t for t, _ in card_index().best_topics(text, lang, limit=MAX_SUGGESTIONS) if conversation_topic(t)
-    ]
+    return [t for t, _ in card_index().best_topics(text, lang, limit=MAX_SUGGESTIONS) if question_topic(t)]
 
 
 def search_suggestions(text: str, lang: str, ranking: list[str] | None = None) -> list[dict[str, str]]:
@@ -221,7 +217,7 @@ def search_suggestions(text: str, lang: str, ranking: list[str] | None = None) -
     picked: list[str] = []
     searched = searched_topics(text, lang)
     for topic in searched + list(ranking or []):
-        if topic not in picked and topic in topic_ids() and conversation_topic(topic):
+        if topic not in picked and topic in topic_ids() and question_topic(topic):
             picked.append(topic)
     buttons: list[dict[str, str]] = []
     for topic in picked[:MAX_SUGGESTIONS]:
