@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_entity, latest_intent, latest_text
-from actions.conversation import ConversationAction, also_asked
+from actions.conversation import ConversationAction
 from actions.dialogue import card_for_country
 from actions.replies import Events, card_answer, search_answer
 from bot.answers import card_title, menu_button
@@ -95,6 +95,4 @@ class ActionAnswerTopic(ConversationAction):
             card_id = card_for_country(card_id, said_country)
         province = province_name(latest_entity(tracker, "province") or tracker.get_slot("province"))
         country = said_country or country_code(tracker.get_slot("country"))
-        return await card_answer(
-            dispatcher, lang, card_id, province=province, country=country, also_asked=also_asked(tracker)
-        )
+        return await card_answer(dispatcher, lang, card_id, province=province, country=country)

@@ -28,6 +28,7 @@ from actions.replies import (
     partner_answer,
     truncation_notice,
 )
+from bot.answers import also_asked_reply
 from bot.content import default_library
 from bot.content.topics import topic_groups
 
@@ -104,6 +105,11 @@ class ConversationAction(Action, ABC):
         if chosen.drop_pending:
             events.append(SlotSet(REQUESTED, None))
         events += await self._follow(chosen, dispatcher, tracker, turn, lang)
+        # Several needs in one message: the others follow whatever answered the first.
+        answered = {e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "topic"}
+        extra = also_asked_reply(also_asked(tracker), lang, answered)
+        if extra:
+            dispatcher.utter_message(text=extra["text"], buttons=extra["buttons"])
         notice = truncation_notice(tracker.latest_message or {}, lang)
         if notice:
             dispatcher.utter_message(text=notice)

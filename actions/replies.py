@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.dialogue import CONSULAR, REFERRAL, SOFT_PENDING
-from bot.answers import also_asked_reply, card_reply, card_title, menu_button
+from bot.answers import card_reply, card_title, menu_button
 from bot.content import default_library
 from bot.content.search import card_index
 from bot.content.topics import topic_groups, topic_ids
@@ -158,10 +158,8 @@ async def card_answer(
     card_id: str,
     province: str | None = None,
     country: str | None = None,
-    also_asked: list[str] | None = None,
 ) -> Events:
-    """The card; with a known place, its local partners (3, then "more"); then the
-    other topics the user asked about as buttons."""
+    """The card; with a known place, its local partners (3, then "more")."""
     reply = card_reply(card_id, lang)
     if reply is None:
         dispatcher.utter_message(
@@ -185,9 +183,6 @@ async def card_answer(
         events += await partner_answer(
             dispatcher, lang, need, province, None if province else country, topic=topic
         )
-    extra = also_asked_reply(also_asked or [], lang, {topic, card_id})
-    if extra:
-        dispatcher.utter_message(text=extra["text"], buttons=extra["buttons"])
     return events
 
 

@@ -496,3 +496,17 @@ async def test_the_need_typed_after_the_question_keeps_the_place(loaded_url: str
     assert chat.slots["requested_slot"] == "need"
     reply = await chat.say("trợ giúp pháp lý ạ", "legal_aid", 0.7)
     assert 'Nơi hỗ trợ "Trợ giúp pháp lý" cho Hà Tĩnh' in reply
+
+
+async def test_a_lookup_with_other_needs_offers_them_after_the_contacts(loaded_url: str) -> None:
+    chat = Chat("vi")
+    reply = await chat.say(
+        "số đại sứ quán ở Hàn Quốc, và làm sao lấy lại tiền ký quỹ",
+        "consular_contact",
+        0.8,
+        also_asked=["deposit_refund", "consular_contact"],
+    )
+    assert reply.index("Đại sứ quán Việt Nam tại Hàn Quốc") < reply.index(
+        "Bạn cũng hỏi về: Lấy lại tiền ký quỹ"
+    )
+    assert chat.messages[-1]["buttons"] == [{"title": "Lấy lại tiền ký quỹ", "payload": "/deposit_refund"}]
