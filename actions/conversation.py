@@ -17,7 +17,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_events, latest_text, user_language
-from actions.dialogue import PLACE_SLOTS, Route, Turn, card_for_country, route
+from actions.dialogue import Route, Turn, card_for_country, route
 from actions.replies import (
     META_GROUP,
     REQUESTED,
@@ -126,11 +126,8 @@ class ConversationAction(Action, ABC):
             )
         if chosen.kind == "card":
             card = card_for_country(chosen.card or "", chosen.country, _card_exists(lang))
-            events = await card_answer(
-                dispatcher, lang, card, province=chosen.province, country=chosen.country
-            )
-            place = [SlotSet(slot, turn.entities[slot]) for slot in PLACE_SLOTS if slot in turn.entities]
-            return events + place
+            # The place itself is kept by the domain's from_entity slot mappings.
+            return await card_answer(dispatcher, lang, card, province=chosen.province, country=chosen.country)
         if chosen.kind == "reask":
             slot = (turn.slots.get(REQUESTED) or "").split(":")[-1]
             return await ask_again(

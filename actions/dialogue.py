@@ -8,9 +8,10 @@ the latest message, in plain Python so that every rule is tested without a Rasa 
 
 The pending question is Rasa's `requested_slot` (as a form would set it): the look-up
 that asked sets it to `country`, `province` or `need`, and the next message that names
-one fills it whatever intent the classifier gave. A short message that names nothing
-gets the question once more; anything else is another question, answered, and the
-pending look-up dropped. Emergencies never reach this module (answered in-process).
+one fills it whatever intent the classifier gave. A reply that names nothing and is not
+clearly another question gets the question once more; a clear other question is
+answered and the pending look-up dropped. Emergencies never reach this module (the
+urgent card is rendered in-process and its follow-up action clears the question).
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def typed_place(text: str) -> dict[str, str]:
     province = province_name(text)
     if province:
         found["province"] = province
-    country = country_code(text) if len(words(text)) > 0 and len(text.strip()) > 2 else None
+    # Two letters are read as an ISO code by country_code: "ok" or "em" must not be.
+    country = country_code(text) if len(text.strip()) > 2 else None
     if country:
         found["country"] = country
     city = city_name(text) if city_country(city_name(text)) else None

@@ -571,3 +571,11 @@ async def test_a_huge_message_is_answered_and_said_to_be_cut():
     tr.latest_message["truncated"] = True
     messages, _ = await run(ActionFallbackSuggest(), tr)
     assert messages[-1]["text"] == "Tin nhắn của bạn rất dài: tôi chỉ đọc được phần đầu."
+
+
+def test_a_short_word_is_not_read_as_a_country_code():
+    from actions.dialogue import typed_place
+
+    assert typed_place("ok") == {}
+    assert typed_place("han quoc") == {"country": "KR"}
+    assert typed_place("quang binh") == {"province": "Quảng Trị"}
