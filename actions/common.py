@@ -7,15 +7,21 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
+from bot.content.search import MAX_QUERY_CHARS
 from bot.language import choose_language
 
 LANGUAGE_SLOT = "language"
 
 
+def latest_text(tracker: Tracker) -> str:
+    """The latest message as far as the bot reads it (the first MAX_QUERY_CHARS)."""
+    return ((tracker.latest_message or {}).get("text") or "")[:MAX_QUERY_CHARS]
+
+
 def user_language(tracker: Tracker) -> str:
     """ "vi" or "en": the slot, else the channel locale, else a guess from the message."""
     latest = tracker.latest_message or {}
-    return choose_language(tracker.get_slot(LANGUAGE_SLOT), latest.get("metadata"), latest.get("text"))
+    return choose_language(tracker.get_slot(LANGUAGE_SLOT), latest.get("metadata"), latest_text(tracker))
 
 
 def language_events(tracker: Tracker) -> list[dict[str, Any]]:

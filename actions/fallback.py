@@ -1,15 +1,23 @@
-"""Low-confidence fallback: offer the likeliest topics, and the menu if still lost."""
+"""Low-confidence fallback: answer from the cards if a passage fits, else offer the
+likeliest topics, and the menu if still lost.
+
+The suggestions come from the card search first (card text holds terms the training
+examples lack: EPS, nenkin, KWSP), then the classifier's ranking; no button twice.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_events, latest_entity, user_language
-from actions.lookup import ActionLookupConsularContact, ActionLookupReferralPartner
-from bot.answers import card_reply, card_title, menu_button
+from actions.common import latest_text
+from actions.conversation import ConversationAction
+from actions.dialogue import words
+from actions.replies import Events, search_answer, search_suggestions, searched_topics
+from bot.answers import card_reply, menu_button
 from bot.content.topics import topic_ids
 from bot.i18n import gettext
 
@@ -31,29 +39,6 @@ def suggestions(ranking: list[dict[str, Any]], known: set) -> list[str]:
     return picked
 
 
-_LOOKUPS = {action().name(): action for action in (ActionLookupConsularContact, ActionLookupReferralPartner)}
-_PLACE_ENTITIES = ("province", "country", "city")
-
-
-def pending_lookup(tracker: Tracker) -> str | None:
-    """The look-up that asked the question this message answers, if it names a place.
-
-    A look-up asks "which province?" and the user types just "Hà Tĩnh": no intent, but
-    the answer to that question.
-    """
-    if not any(latest_entity(tracker, entity) for entity in _PLACE_ENTITIES):
-        return None
-    user_turns = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            user_turns += 1
-            if user_turns > 1:
-                return None
-        elif event.get("event") == "action" and event.get("name") in _LOOKUPS:
-            return event["name"]
-    return None
-
-
 def _user_turn_intents(tracker: Tracker) -> list[str]:
     return [
         ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
@@ -62,36 +47,36 @@ def _user_turn_intents(tracker: Tracker) -> list[str]:
     ]
 
 
-class ActionFallbackSuggest(Action):
-    """First miss: "did you mean" buttons. Second miss in a row: the help menu."""
+class ActionFallbackSuggest(ConversationAction):
+    """A passage that answers, or "did you mean" buttons; second miss in a row: the menu."""
 
     def name(self) -> str:
         return "action_fallback_suggest"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        lookup = pending_lookup(tracker)
-        if lookup:
-            return await _LOOKUPS[lookup]().run(dispatcher, tracker, domain)
-        lang = user_language(tracker)
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
         intents = _user_turn_intents(tracker)
         missed_twice = len(intents) >= 2 and intents[-2] == FALLBACK_INTENT
+        text = latest_text(tracker)
+        answered = None if missed_twice else search_answer(dispatcher, text, lang)
+        if answered:
+            return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-        topics = suggestions(ranking, set(topic_ids()))
-        if missed_twice or not topics:
+        buttons = search_suggestions(text, lang, suggestions(ranking, set(topic_ids())))
+        if missed_twice or not buttons:
             menu = card_reply("help_menu", lang)
             dispatcher.utter_message(
                 text=gettext(lang, "Sorry, I did not understand. Here is what I can help with:"),
             )
             if menu:
                 dispatcher.utter_message(text=menu["text"], buttons=menu["buttons"])
-            return language_events(tracker)
-        buttons = [
-            {"title": card_title(topic, lang) or topic, "payload": f"/{topic}"} for topic in topics
-        ] + [menu_button(lang)]
-        dispatcher.utter_message(
-            text=gettext(lang, "I am not sure I understood. Did you mean one of these?"),
-            buttons=buttons,
+            return []
+        # A single word the cards contain ("eps", "nenkin") is a keyword to look up, not a
+        # misunderstanding.
+        keyword = len(words(text)) == 1 and bool(searched_topics(text, lang))
+        lead = (
+            "Here is what I have on this:"
+            if keyword
+            else "I am not sure I understood. Did you mean one of these?"
         )
-        return language_events(tracker)
+        dispatcher.utter_message(text=gettext(lang, lead), buttons=buttons + [menu_button(lang)])
+        return []

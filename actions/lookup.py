@@ -1,46 +1,21 @@
 """Directory look-ups in conversation: consular contacts and referral partners.
 
-Thin layer over `bot.directory.queries` and `bot.directory.format`: read the entities of
-the latest message (falling back to the slots), ask for what is missing with buttons, run
-the query in a worker thread so the action server's event loop never waits on the
-database, and remember what was used in slots.
+Thin layer over `bot.directory.replies`: read the entities of the latest message (falling
+back to the slots) and answer through `actions.replies`, which asks for what is missing
+(setting `requested_slot`, so the next message fills it whatever its intent), runs the
+query off the event loop and remembers what was used in slots.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
-from functools import partial
-from typing import Any, TypeVar
-
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import language_events, latest_entity, user_language
-from bot.directory import db
-from bot.directory.format import NATIONWIDE, Reply, ask_need, ask_place
-from bot.directory.replies import (
-    city_country,
-    city_name,
-    consular_lookup,
-    country_code,
-    need_key,
-    partner_lookup,
-    province_name,
-    unavailable,
-)
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-async def _in_thread(func: Callable[..., T], *args: Any) -> T:
-    """Run a blocking database call on the default executor."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, partial(func, *args))
+from actions.common import latest_entity, latest_text
+from actions.conversation import ConversationAction
+from actions.replies import Events, consular_answer, partner_answer
+from bot.directory.format import NATIONWIDE
+from bot.directory.replies import city_country, city_name, country_code, need_key, province_name
 
 
 def _page(value: str | None) -> int:
@@ -50,14 +25,7 @@ def _page(value: str | None) -> int:
         return 1
 
 
-def _utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    if reply.buttons:
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
-    else:
-        dispatcher.utter_message(text=reply.text)
-
-
-class ActionLookupConsularContact(Action):
+class ActionLookupConsularContact(ConversationAction):
     """The Vietnamese missions for the user's host country (and city), or asks for it."""
 
     def name(self) -> str:
@@ -83,24 +51,12 @@ class ActionLookupConsularContact(Action):
             city = None
         return country, city
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        lang = user_language(tracker)
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
         country, city = self._request(tracker)
-        try:
-            reply = await _in_thread(consular_lookup, db.database_url(), lang, country, city)
-        except SQLAlchemyError:
-            log.exception("consular look-up failed")
-            reply = unavailable(lang)
-        _utter(dispatcher, reply)
-        events = language_events(tracker)
-        if country:
-            events += [SlotSet("country", country), SlotSet("city", city)]
-        return events
+        return await consular_answer(dispatcher, lang, country, city)
 
 
-class ActionLookupReferralPartner(Action):
+class ActionLookupReferralPartner(ConversationAction):
     """Partners for a need near the user's province (or in their host country)."""
 
     def name(self) -> str:
@@ -121,25 +77,15 @@ class ActionLookupReferralPartner(Action):
             country = None
         return need, province, country, _page(latest_entity(tracker, "page"))
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        lang = user_language(tracker)
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
         need, province, country, page = self._request(tracker)
-        events = language_events(tracker)
-        place_events = (
-            [SlotSet("province", province), SlotSet("country", country)] if province or country else []
+        text = latest_text(tracker)
+        return await partner_answer(
+            dispatcher,
+            lang,
+            need,
+            province,
+            country,
+            page,
+            search_text=None if text.startswith("/") else text,
         )
-        if not need:
-            _utter(dispatcher, ask_need(lang))
-            return events + place_events
-        if not province and not country:
-            _utter(dispatcher, ask_place(need, lang))
-            return events + [SlotSet("need", need)]
-        try:
-            reply = await _in_thread(partner_lookup, db.database_url(), lang, need, province, country, page)
-        except SQLAlchemyError:
-            log.exception("referral look-up failed")
-            reply = unavailable(lang)
-        _utter(dispatcher, reply)
-        return events + [SlotSet("need", need), *place_events, SlotSet("page", None)]

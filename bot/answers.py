@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.content import default_library, render_card
+from bot.content.topics import topic_ids
 from bot.i18n import gettext
 
 Reply = dict[str, Any]
@@ -23,6 +24,7 @@ _ACTION_BUTTONS = {
     ],
 }
 MENU_CARD = "help_menu"
+MAX_ALSO_ASKED = 3
 
 
 def card_reply(card_id: str, lang: str, country: str | None = None) -> Reply | None:
@@ -50,3 +52,29 @@ def menu_button(lang: str) -> dict[str, str]:
 def card_title(card_id: str, lang: str) -> str | None:
     card = default_library().get(card_id, lang)
     return card.title if card else None
+
+
+def also_asked_reply(topics: list[str], lang: str, answered: set[str]) -> Reply | None:
+    """ "You also asked about: A · B" with one button per other topic asked in the same
+    message (at most 3, each once), or None. Shared by the in-process urgent answer
+    and the answer action."""
+    known = set(topic_ids())
+    titles: list[str] = []
+    buttons: list[dict[str, str]] = []
+    for topic in topics:
+        payload = f"/{topic}"
+        if topic in answered or topic not in known or payload in {b["payload"] for b in buttons}:
+            continue
+        title = card_title(topic, lang)
+        if not title:
+            continue
+        titles.append(title)
+        buttons.append({"title": title, "payload": payload})
+        if len(buttons) == MAX_ALSO_ASKED:
+            break
+    if not buttons:
+        return None
+    return {
+        "text": gettext(lang, "You also asked about: {topics}", topics=" · ".join(titles)),
+        "buttons": buttons,
+    }

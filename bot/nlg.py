@@ -1,5 +1,9 @@
 """In-process responses that must not depend on the action server: the urgent-help card.
 
+The urgent card comes first; the other topics the same message asked about (`also_asked`
+in the parse data, set by the danger guard or the multi-need splitter) follow it as
+buttons, so a story told with danger in the middle loses nothing.
+
 Configured in endpoints.yml as `nlg: {type: bot.nlg.ContentNLG}`. `utter_emergency_help`
 is rendered by the Rasa server itself from `content/<lang>/emergency_help.md`, so someone
 in danger gets the hotlines even when the action server or the database is down. Every
@@ -16,7 +20,7 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.answers import card_reply
+from bot.answers import also_asked_reply, card_reply
 from bot.language import choose_language
 
 logger = logging.getLogger(__name__)
@@ -44,6 +48,23 @@ def tracker_country(tracker: DialogueStateTracker) -> str | None:
     return value.strip().upper() if isinstance(value, str) and value.strip() else None
 
 
+def also_asked(tracker: DialogueStateTracker) -> list[str]:
+    latest = tracker.latest_message
+    value = (latest.parse_data or {}).get("also_asked") if latest else None
+    return [str(topic) for topic in value if topic] if isinstance(value, list) else []
+
+
+def _with_also_asked(reply: dict[str, Any], tracker: DialogueStateTracker, card_id: str) -> dict[str, Any]:
+    extra = also_asked_reply(also_asked(tracker), tracker_language(tracker), {card_id})
+    if not extra:
+        return reply
+    return {
+        **reply,
+        "text": f"{reply['text']}\n\n{extra['text']}",
+        "buttons": extra["buttons"] + list(reply.get("buttons") or []),
+    }
+
+
 class ContentNLG(NaturalLanguageGenerator):
     """Cards for the responses in CARD_RESPONSES, domain responses for the rest."""
 
@@ -65,5 +86,5 @@ class ContentNLG(NaturalLanguageGenerator):
                 logger.exception("Rendering %s failed; using the domain response", card_id)
                 reply = None
             if reply:
-                return reply
+                return _with_also_asked(reply, tracker, card_id)
         return await self._templated.generate(utter_action, tracker, output_channel, **kwargs)

@@ -1,0 +1,141 @@
+"""The base of every answering action: the conversation decides before the intent does.
+
+Why: Rasa's rules pick an action from the intent of one message. Whatever action they
+pick (topic card, look-up, fallback), it first asks the router (actions/dialogue.py)
+whether this message answers a pending question or follows up on the last topic, and
+only otherwise gives its own answer. One base class, so no action can forget it; it also
+adds the notice when the message was cut (`truncated` in the parse data).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import language_events, latest_text, user_language
+from actions.dialogue import Route, Turn, card_for_country, route
+from actions.replies import (
+    META_GROUP,
+    REQUESTED,
+    Events,
+    ask_again,
+    card_answer,
+    consular_answer,
+    partner_answer,
+    truncation_notice,
+)
+from bot.answers import also_asked_reply
+from bot.content import default_library
+from bot.content.topics import topic_groups
+
+CONTEXT_SLOTS = ("topic", "requested_slot", "country", "province", "city", "need")
+
+
+def _answers_since_question(tracker: Tracker) -> int:
+    """User turns since `requested_slot` was last set, this one included."""
+    count = 0
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            count += 1
+        elif event.get("event") == "slot" and event.get("name") == REQUESTED:
+            break
+    return max(count, 1)
+
+
+def last_question_topic(tracker: Tracker) -> str | None:
+    """The last topic that was a question (not a greeting, thanks or the menu): what a
+    follow-up such as "and in Japan?" refers to, even after an "ok, thanks"."""
+    meta = set(topic_groups().get(META_GROUP, []))
+    current = tracker.get_slot("topic")
+    if current and current not in meta:
+        return current
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "slot" and event.get("name") == "topic":
+            if event.get("value") and event["value"] not in meta:
+                return event["value"]
+    return None
+
+
+def turn_of(tracker: Tracker) -> Turn:
+    latest = tracker.latest_message or {}
+    intent = latest.get("intent") or {}
+    entities: dict[str, str] = {}
+    for entity in latest.get("entities") or []:
+        if entity.get("value") not in (None, ""):
+            entities.setdefault(entity.get("entity"), str(entity["value"]))
+    return Turn(
+        text=latest_text(tracker),
+        intent=intent.get("name") or "",
+        confidence=float(intent.get("confidence") or 0.0),
+        entities=entities,
+        slots={
+            **{name: tracker.get_slot(name) for name in CONTEXT_SLOTS},
+            "topic": last_question_topic(tracker),
+        },
+        answers_since_question=_answers_since_question(tracker),
+    )
+
+
+def also_asked(tracker: Tracker) -> list[str]:
+    """Other topics the message asked about (`also_asked` in the parse data)."""
+    value = (tracker.latest_message or {}).get("also_asked") or []
+    return [str(topic) for topic in value if topic] if isinstance(value, list) else []
+
+
+class ConversationAction(Action, ABC):
+    """Routes the turn; subclasses give the answer for `Route("default")`.
+
+    Abstract, so the action server does not register it as an action itself."""
+
+    @abstractmethod
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
+        """The intent's own answer, when the conversation does not decide otherwise."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        lang = user_language(tracker)
+        turn = turn_of(tracker)
+        chosen = route(turn)
+        events: Events = list(language_events(tracker))
+        if chosen.drop_pending:
+            events.append(SlotSet(REQUESTED, None))
+        events += await self._follow(chosen, dispatcher, tracker, turn, lang)
+        # Several needs in one message: the others follow whatever answered the first.
+        answered = {e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "topic"}
+        extra = also_asked_reply(also_asked(tracker), lang, answered)
+        if extra:
+            dispatcher.utter_message(text=extra["text"], buttons=extra["buttons"])
+        notice = truncation_notice(tracker.latest_message or {}, lang)
+        if notice:
+            dispatcher.utter_message(text=notice)
+        return events
+
+    async def _follow(
+        self, chosen: Route, dispatcher: CollectingDispatcher, tracker: Tracker, turn: Turn, lang: str
+    ) -> Events:
+        if chosen.kind == "consular":
+            return await consular_answer(dispatcher, lang, chosen.country, chosen.city)
+        if chosen.kind == "partner":
+            return await partner_answer(
+                dispatcher, lang, chosen.need, chosen.province, chosen.country, topic=chosen.card
+            )
+        if chosen.kind == "card":
+            card = card_for_country(chosen.card or "", chosen.country, _card_exists(lang))
+            # The place itself is kept by the domain's from_entity slot mappings.
+            return await card_answer(dispatcher, lang, card, province=chosen.province, country=chosen.country)
+        if chosen.kind == "reask":
+            slot = (turn.slots.get(REQUESTED) or "").split(":")[-1]
+            return await ask_again(
+                dispatcher, lang, turn.slots.get("topic") or "", slot, turn.slots.get("need")
+            )
+        return await self.answer(dispatcher, tracker, lang)
+
+
+def _card_exists(lang: str):
+    library = default_library()
+    return lambda card_id: library.get(card_id, lang) is not None

@@ -1,0 +1,275 @@
+"""Which answer a message gets in the light of the conversation so far.
+
+Why: the classifier sees one message. "Hàn Quốc" after "Bạn đang ở nước nào?" is the
+answer to that question, not a question about Korean insurance; "còn ở Nhật thì sao?"
+asks the last question again for Japan; "cần giấy tờ gì?" asks within the last topic.
+This module decides that from the slots (`topic`, `requested_slot`, places, `need`) and
+the latest message, in plain Python so that every rule is tested without a Rasa server.
+
+The pending question is Rasa's `requested_slot` (as a form would set it): the look-up
+that asked sets it to `country`, `province` or `need`, and the next message that names
+one fills it whatever intent the classifier gave. A reply that names nothing and is not
+clearly another question gets the question once more; a clear other question is
+answered and the pending look-up dropped. Emergencies never reach this module (the
+urgent card is rendered in-process and its follow-up action clears the question).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.content.topics import topic_groups, topic_ids
+from bot.directory.replies import city_country, city_name, country_code, need_key, province_name
+from bot.vietnamese.places import extract_places
+from bot.vietnamese.text import fold
+
+CONSULAR = "consular_contact"
+URGENT_TOPIC = "emergency_help"
+REFERRAL = "referral_partner"
+LOOKUP_TOPICS = (CONSULAR, REFERRAL)
+FALLBACK_INTENT = "nlu_fallback"
+PLACE_SLOTS = ("country", "province", "city")
+# Slot values a pending question may wait for.
+PENDING_SLOTS = ("country", "province", "need")
+# A question asked only as an offer (after a topic card): no second asking.
+SOFT_PENDING = "soft"
+
+# Insurance refunds differ by host country: the same question for another country is
+# that country's topic.
+COUNTRY_TOPIC_FAMILY = {
+    "korea_insurance_refund": "KR",
+    "japan_pension_refund": "JP",
+    "other_country_benefits": None,
+}
+# Sub-cards written for one host country are named <topic>_<slug>.
+COUNTRY_SLUGS = {"KR": "korea", "JP": "japan", "TW": "taiwan", "MY": "malaysia"}
+
+# Words that may surround a place in an answer to "which country / province?".
+_FILLERS = set(
+    "em toi minh anh chi con dang o tai ben sang nuoc tinh thanh pho tp a nha nhe nhe oi "
+    "la thi i im am in at from the country province city my its it s".split()
+)
+_WORD = re.compile(r"[a-z0-9]+")
+# "còn ở Nhật thì sao?", "thế còn…", "and in Japan?", "what about Taiwan?"
+_FOLLOW_UP = re.compile(
+    r"^(?:(?:the|vay|the thi|con)\s+con\b|con\b|and\b|what about\b|how about\b)"
+    r"|\b(?:thi sao|the nao|thi the nao|sao|what about|co khong|khong|is there one|any)\s*\??\s*$"
+)
+# A question that only makes sense within a topic already being discussed.
+_WITHIN_TOPIC = re.compile(
+    r"\b(?:giay to|ho so|thu tuc|mat bao lau|bao lau|bao nhieu tien|het bao nhieu|nop o dau|"
+    r"lam o dau|what documents|which documents|what papers|documents|how long|how much|"
+    r"where do i apply|thoi han|han chot|han nop|khi nao|bao gio|deadline|when)\b"
+)
+# Intents that are never a detail of a topic, however the message is worded.
+_NOT_WITHIN_TOPIC = {
+    "ask_sources",
+    "insult",
+    "greet",
+    "goodbye",
+    "thanks",
+    "bot_challenge",
+    "change_language",
+    "human_handoff",
+    "forget_me",
+    "show_card",
+    "emergency_help",
+}
+MAX_ANSWER_WORDS = 2
+# Above this, the classifier's intent means the user asked something else (the
+# FallbackClassifier threshold is 0.32; in between, the reply is more likely a vague answer).
+CLEAR_INTENT_CONFIDENCE = 0.6
+NAMED_TOPIC_CONFIDENCE = 0.8
+MAX_WITHIN_TOPIC_WORDS = 6
+
+
+@dataclass
+class Turn:
+    """What the router needs of one user turn and the conversation before it."""
+
+    text: str
+    intent: str
+    confidence: float = 1.0
+    entities: dict[str, str] = field(default_factory=dict)
+    slots: dict[str, str | None] = field(default_factory=dict)
+    # User turns since the pending question was asked, this one included.
+    answers_since_question: int = 1
+
+
+@dataclass
+class Route:
+    """What to answer: a look-up, a card, the question again, or the usual answer."""
+
+    kind: str  # "consular" | "partner" | "card" | "reask" | "default"
+    card: str | None = None
+    country: str | None = None
+    city: str | None = None
+    province: str | None = None
+    need: str | None = None
+    drop_pending: bool = False
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text or ""))
+
+
+def _content_words(turn: Turn) -> list[str]:
+    """The words of the message that are neither fillers nor a place or need it names."""
+    named: set[str] = set()
+    for _kind, match in extract_places(turn.text or ""):
+        named.update(words(match.text))
+    return [w for w in words(turn.text) if w not in _FILLERS and w not in named]
+
+
+def typed_place(text: str) -> dict[str, str]:
+    """A place typed alone ("nghe an", "Quảng Bình", "Osaka") when no entity was found."""
+    found: dict[str, str] = {}
+    province = province_name(text)
+    if province:
+        found["province"] = province
+    # Two letters are read as an ISO code by country_code: "ok" or "em" must not be.
+    country = country_code(text) if len(text.strip()) > 2 else None
+    if country:
+        found["country"] = country
+    city = city_name(text) if city_country(city_name(text)) else None
+    if city:
+        found["city"] = city
+    return found
+
+
+def _fills(turn: Turn, slot: str) -> dict[str, str] | None:
+    """The values this message gives for the pending slot, or None."""
+    entities = dict(turn.entities)
+    if slot == "need":
+        need = need_key(entities.get("need")) or need_key(turn.text)
+        return {"need": need} if need else None
+    places = {k: v for k, v in entities.items() if k in PLACE_SLOTS}
+    if not places and len(words(turn.text)) <= 4:
+        places = typed_place(turn.text)
+    return places or None
+
+
+def card_for_country(topic: str, country: str | None, exists: Callable[[str], bool] | None = None) -> str:
+    """The variant of a topic for a host country: Japan's nenkin for Korea's insurance;
+    given `exists`, also a topic's card written for that country (a follow-up asks for
+    it; a first question gets the topic's card and its buttons)."""
+    if not country:
+        return topic
+    if topic in COUNTRY_TOPIC_FAMILY:
+        for family_topic, family_country in COUNTRY_TOPIC_FAMILY.items():
+            if family_country == country:
+                return family_topic
+        return "other_country_benefits"
+    slug = COUNTRY_SLUGS.get(country)
+    if exists and slug and exists(f"{topic}_{slug}"):
+        return f"{topic}_{slug}"
+    return topic
+
+
+def _lookup_route(topic: str, values: dict[str, str], slots: dict[str, str | None]) -> Route:
+    """Continue the look-up of `topic` with the values just given."""
+    if topic == CONSULAR:
+        city = city_name(values.get("city"))
+        country = country_code(values.get("country")) or city_country(city)
+        return Route("consular", country=country, city=city)
+    if not any(values.get(slot) for slot in PLACE_SLOTS):
+        # The need was what was missing: the place is the one already given.
+        values = {**values, "province": slots.get("province"), "country": slots.get("country")}
+    province = province_name(values.get("province"))
+    country = None if province else country_code(values.get("country"))
+    if not province and not country and values.get("city"):
+        country = city_country(city_name(values.get("city")))
+    return Route(
+        "partner",
+        card=topic if topic != REFERRAL else None,
+        need=need_key(values.get("need")) or need_key(slots.get("need")),
+        province=province,
+        country=country,
+    )
+
+
+def route(turn: Turn) -> Route:
+    """The answer this turn gets; `Route("default")` is the classifier's own answer."""
+    slots = turn.slots
+    topic = slots.get("topic")
+    pending = slots.get("requested_slot")
+    if pending and topic:
+        slot, soft = _pending_slot(pending)
+        values = _fills(turn, slot) if slot else None
+        own_question = turn.intent == topic
+        if values and own_question and topic in LOOKUP_TOPICS:
+            # The look-up's own intent (a button, or "đại sứ quán ở Nhật"): it reads
+            # the message itself, pages and all.
+            return Route("default")
+        if values and (own_question or len(_content_words(turn)) <= MAX_ANSWER_WORDS):
+            return _lookup_route(topic, {**turn.entities, **values}, slots)
+        if (
+            not soft
+            and not values
+            and turn.answers_since_question <= 1
+            and not _clearly_another_question(turn, topic)
+        ):
+            return Route("reask")
+        followed = _follow_up(turn, topic)
+        if followed:
+            followed.drop_pending = True
+            return followed
+        return Route("default", drop_pending=True)
+    if topic:
+        followed = _follow_up(turn, topic)
+        if followed:
+            return followed
+    return Route("default")
+
+
+def _clearly_another_question(turn: Turn, topic: str) -> bool:
+    """A confident intent other than the pending look-up's (or a follow-up on a place):
+    the user has moved on. A vague reply ("ở chỗ bà ngoại tôi") is not."""
+    if turn.intent in (FALLBACK_INTENT, "out_of_scope", topic):
+        return False
+    return turn.confidence >= CLEAR_INTENT_CONFIDENCE or bool(turn.entities)
+
+
+def _names_another_topic(turn: Turn) -> bool:
+    """A confident content intent: "what documents for contract liquidation?" asks about
+    that topic, not about the current one."""
+    meta = set(topic_groups().get("meta", []))
+    return turn.confidence >= NAMED_TOPIC_CONFIDENCE and turn.intent in set(topic_ids()) - meta
+
+
+def _pending_slot(value: str) -> tuple[str | None, bool]:
+    """("province", True) for "soft:province"; a slot name and whether it was only offered."""
+    soft = value.startswith(SOFT_PENDING + ":")
+    slot = value.split(":", 1)[1] if soft else value
+    return (slot if slot in PENDING_SLOTS else None), soft
+
+
+def _follow_up(turn: Turn, topic: str) -> Route | None:
+    """The same question for another place, or a detail within the current topic."""
+    folded = " ".join(words(turn.text))
+    places = {k: v for k, v in turn.entities.items() if k in PLACE_SLOTS}
+    content = _content_words(turn)
+    if places and (_FOLLOW_UP.search(folded) or not content) and len(content) <= 3:
+        if topic in LOOKUP_TOPICS:
+            return _lookup_route(topic, places, turn.slots)
+        if topic == URGENT_TOPIC and turn.slots.get("need"):
+            # "Tôi ở Hà Nội" after the shelters for all of Viet Nam: those near the user.
+            partners = _lookup_route(REFERRAL, places, turn.slots)
+            partners.card = URGENT_TOPIC
+            return partners
+        country = country_code(places.get("country")) or city_country(city_name(places.get("city")))
+        return Route("card", card=topic, country=country, province=province_name(places.get("province")))
+    if (
+        not places
+        and topic not in LOOKUP_TOPICS
+        and topic in topic_ids()
+        and _WITHIN_TOPIC.search(folded)
+        and len(words(turn.text)) <= MAX_WITHIN_TOPIC_WORDS
+        and turn.intent != topic
+        and turn.intent not in _NOT_WITHIN_TOPIC
+        and not _names_another_topic(turn)
+    ):
+        return Route("card", card=topic)
+    return None

@@ -1,0 +1,191 @@
+"""Search the answer cards for the passage that answers a question the classifier missed.
+
+Why: fact questions phrased in an unusual way ("số điện thoại tổng đài bảo hộ công dân của
+bộ ngoại giao", "eps") fall below the intent threshold, yet the answer is written in a
+card. BM25 over the folded text of the Vietnamese and English cards finds it, and also
+chooses the fallback's "did you mean" buttons. Sub-cards count for their topic (the topic
+whose `follow_up` lists them, else the topic their id starts with), titles weigh three
+times, and each paragraph or list item of a card is a passage. The index is built once
+and rebuilt only when a card file changes (one `stat` per file), so an edit by NGO staff
+is searchable at once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.content.cards import ContentLibrary, default_library
+from bot.content.topics import topic_ids
+from bot.vietnamese.text import fold
+
+LANGUAGES = ("vi", "en")
+# A question is read up to here (the NLU reads the first 4,000 characters of a message):
+# the cost of a search grows with the number of distinct words asked.
+MAX_QUERY_CHARS = 4000
+TITLE_WEIGHT = 3
+K1, B = 1.2, 0.75
+# Cards that are conversation, not facts: never an answer to a fact question.
+NOT_SEARCHED = {
+    "greet",
+    "goodbye",
+    "thanks",
+    "bot_challenge",
+    "out_of_scope",
+    "help_menu",
+    "change_language",
+    "privacy",
+}
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.+-][a-z0-9]+)*")
+# Words that carry no topic in either language (folded); without them a question's
+# "của", "the", "is" would decide between cards.
+_STOPWORDS = set(
+    "a an the of to in on at for and or is are be do does i my me you your it this that what "
+    "which who how where when can with from about have has there any "
+    "cua la va o tai cho toi em anh chi ban minh co khong ko k gi nao the thi de duoc voi "
+    "nhu nay do mot cac nhung ve khi se da dang can phai lam sao bao nhieu hay roi nhe a u "
+    "oi vay ma neu".split()
+)
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word unigrams and bigrams, stop words dropped from the unigrams."""
+    words = _TOKEN.findall(fold(text or ""))
+    unigrams = [w for w in words if w not in _STOPWORDS]
+    bigrams = [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    return unigrams + bigrams
+
+
+@dataclass(frozen=True)
+class Passage:
+    card_id: str
+    topic: str
+    lang: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+    # The share of the query's weight this passage matched (0-1): long questions score
+    # high on many passages, so the score alone says little about a good match.
+    coverage: float = 0.0
+
+
+def _passages(body: str) -> list[str]:
+    """Paragraphs and list items: the units a short answer can quote."""
+    parts: list[str] = []
+    for block in re.split(r"\n\s*\n", body):
+        lines = [line for line in block.splitlines() if line.strip()]
+        items = [line for line in lines if re.match(r"\s*(?:[-*]|\d+\.)\s", line)]
+        if len(items) >= 2 and len(items) == len(lines):
+            parts.extend(line.strip() for line in lines)
+        elif lines:
+            parts.append("\n".join(lines).strip())
+    return parts
+
+
+def topic_of(card_id: str, follow_ups: dict[str, str], topics: list[str]) -> str:
+    """The topic a card belongs to: itself, the topic listing it as a follow-up, or its prefix."""
+    if card_id in topics:
+        return card_id
+    if card_id in follow_ups:
+        return follow_ups[card_id]
+    prefixed = [t for t in topics if card_id.startswith(t + "_")]
+    return max(prefixed, key=len) if prefixed else card_id
+
+
+class CardIndex:
+    """BM25 over card passages of both languages."""
+
+    def __init__(self, library: ContentLibrary):
+        self.passages: list[Passage] = []
+        # card id -> the topic it belongs to
+        self.topics: dict[str, str] = {}
+        self._docs: list[Counter] = []
+        topics = topic_ids()
+        cards = {(lang, cid): library.get(cid, lang) for lang in LANGUAGES for cid in library.card_ids(lang)}
+        follow_ups: dict[str, str] = {}
+        for (_, cid), card in cards.items():
+            if card and cid in topics:
+                for child in card.follow_up:
+                    if child not in topics:
+                        follow_ups.setdefault(child, cid)
+        for (lang, cid), card in sorted(cards.items()):
+            if card is None or cid in NOT_SEARCHED or card.lang != lang:
+                continue
+            topic = topic_of(cid, follow_ups, topics)
+            self.topics[cid] = topic
+            title_terms = tokens(card.title) * TITLE_WEIGHT
+            for text in _passages(card.body):
+                self.passages.append(Passage(cid, topic, lang, card.title, text))
+                self._docs.append(Counter(tokens(text) + title_terms))
+        lengths = [sum(d.values()) for d in self._docs]
+        self._avg = (sum(lengths) / len(lengths)) if lengths else 1.0
+        self._lengths = lengths
+        frequency: Counter = Counter()
+        for doc in self._docs:
+            frequency.update(doc.keys())
+        n = len(self._docs)
+        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+
+    def search(self, query: str, lang: str | None = None, limit: int = 5) -> list[Hit]:
+        """Best passages first; only those sharing a term with the query."""
+        terms = set(tokens((query or "")[:MAX_QUERY_CHARS]))
+        best_possible = sum(self._idf.get(t, 0.0) for t in terms) * (K1 + 1) or 1.0
+        hits: list[Hit] = []
+        for i, doc in enumerate(self._docs):
+            passage = self.passages[i]
+            if lang and passage.lang != lang:
+                continue
+            score = 0.0
+            norm = K1 * (1 - B + B * self._lengths[i] / self._avg)
+            for term in terms:
+                tf = doc.get(term)
+                if tf:
+                    score += self._idf[term] * tf * (K1 + 1) / (tf + norm)
+            if score > 0:
+                hits.append(Hit(passage, score, score / best_possible))
+        hits.sort(key=lambda h: -h.score)
+        return hits[:limit]
+
+    def best_topics(self, query: str, lang: str | None = None, limit: int = 3) -> list[tuple[str, float]]:
+        """Distinct topics (sub-cards folded into theirs), by their best passage's score."""
+        seen: dict[str, float] = {}
+        for hit in self.search(query, lang, limit=50):
+            seen.setdefault(hit.passage.topic, hit.score)
+        return sorted(seen.items(), key=lambda kv: -kv[1])[:limit]
+
+
+_lock = threading.Lock()
+_cached: tuple[tuple, CardIndex] | None = None
+
+
+def _signature(library: ContentLibrary) -> tuple:
+    files = []
+    for lang in LANGUAGES:
+        folder = library.root / lang
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.md")):
+                stat = path.stat()
+                files.append((lang, path.name, stat.st_mtime_ns, stat.st_size))
+    return (str(library.root), tuple(files))
+
+
+def card_index(library: ContentLibrary | None = None) -> CardIndex:
+    """The index of the current cards, rebuilt only when a card file changed."""
+    global _cached
+    library = library or default_library()
+    signature = _signature(library)
+    with _lock:
+        if _cached is not None and _cached[0] == signature:
+            return _cached[1]
+    index = CardIndex(library)
+    with _lock:
+        _cached = (signature, index)
+    return index
