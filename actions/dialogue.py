@@ -17,7 +17,7 @@ urgent card is rendered in-process and its follow-up action clears the question)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.content.topics import topic_groups, topic_ids
@@ -168,7 +168,7 @@ def card_for_country(topic: str, country: str | None, exists: Callable[[str], bo
     return topic
 
 
-def _lookup_route(topic: str, values: dict[str, str], slots: dict[str, str | None]) -> Route:
+def _lookup_route(topic: str, values: Mapping[str, str | None], slots: Mapping[str, str | None]) -> Route:
     """Continue the look-up of `topic` with the values just given."""
     if topic == CONSULAR:
         city = city_name(values.get("city"))
