@@ -255,6 +255,7 @@ def turn_failures(turn: dict[str, Any], result: dict[str, Any]) -> list[str]:
 class Results:
     forms: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # n, right, macro-F1
     wrong_language: dict[str, tuple[int, int]] = field(default_factory=dict)  # replies, wrong
+    wrong_language_examples: list[str] = field(default_factory=list)
     confusions: list[tuple[tuple[str, str], int]] = field(default_factory=list)
     entities: dict[str, EntityCounts] | None = None
     entity_messages: int = 0
@@ -286,6 +287,8 @@ def evaluate(assistant: Any, held_out: Path = HELD_OUT, conversations_dir: Path 
             if language is not None:
                 wrong[0] += 1
                 wrong[1] += language != FORM_LANGUAGE[form]
+                if language != FORM_LANGUAGE[form]:
+                    results.wrong_language_examples.append(f"{form}: {text!r} → {result['intent']}")
         for expected, got in pairs:
             if expected != got:
                 errors[(expected, got)] += 1
@@ -329,8 +332,18 @@ def evaluate(assistant: Any, held_out: Path = HELD_OUT, conversations_dir: Path 
     return results
 
 
-def time_training() -> float:
-    """Seconds for a full `rasa train` from scratch into a temporary directory."""
+@dataclass
+class TrainingTime:
+    wall: float
+    cpu: float  # user + system seconds of the training process: what a shared machine can't inflate
+    load: float  # 1-minute load average when training ended
+
+
+def time_training() -> TrainingTime:
+    """Wall-clock and CPU seconds of a full `rasa train` from scratch into a temporary directory."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         subprocess.run(
@@ -357,7 +370,10 @@ def time_training() -> float:
             stderr=subprocess.DEVNULL,
             env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
         )
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return TrainingTime(wall=wall, cpu=cpu, load=os.getloadavg()[0])
 
 
 def machine() -> str:
@@ -387,12 +403,12 @@ def training_examples() -> int:
 # --- the report ----------------------------------------------------------------------------
 
 
-def _target(value: float, target: float | None, at_most: bool = False) -> str:
+def _target(value: float, target: float | None, at_most: bool = False, unit: str = "") -> str:
     if target is None:
         return ""
     met = value <= target if at_most else value >= target
     sign = "≤" if at_most else "≥"
-    return f"{sign} {target:g}" + ("" if met else " **missed**")
+    return f"{sign} {target:g}{unit}" + ("" if met else " **missed**")
 
 
 def _rate(k: int, n: int) -> str:
@@ -432,6 +448,9 @@ def _intent_section(results: Results) -> list[str]:
         "Most frequent confusions (expected → predicted: count): "
         + (", ".join(f"{e} → {p}: {n}" for (e, p), n in results.confusions) or "none"),
     ]
+    if results.wrong_language_examples:
+        lines += ["", "Replies in the wrong language (form: message → intent):", ""]
+        lines += [f"- {example}" for example in results.wrong_language_examples[:20]]
     return lines
 
 
@@ -508,7 +527,7 @@ def _danger_section(results: Results) -> list[str]:
 
 
 def write_report(
-    results: Results, train_seconds: float | None, directory: dict[str, Any] | None, path: Path = REPORT
+    results: Results, training: TrainingTime | None, directory: dict[str, Any] | None, path: Path = REPORT
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -521,15 +540,18 @@ def write_report(
         *_conversation_section(results),
         *_danger_section(results),
     ]
-    if train_seconds is not None:
+    if training is not None:
         lines += [
             "",
             "## Training time",
             "",
-            f"Full `rasa train` (NLU + rules) from scratch: **{train_seconds:.0f} s** on "
-            f"{training_examples()} examples ({_target(train_seconds, TRAINING_SECONDS_TARGET, at_most=True)} s), "
-            f"on {machine()}. The stock pipeline (DIET, 100 epochs) took 33 minutes on 4,478 "
-            "examples on the same kind of machine (../shared/reference/nlu-baseline.md).",
+            f"Full `rasa train` (NLU + rules) from scratch on {training_examples()} examples: "
+            f"**{training.wall:.0f} s** wall-clock "
+            f"({_target(training.wall, TRAINING_SECONDS_TARGET, at_most=True, unit=' s')}), "
+            f"{training.cpu:.0f} s of CPU, on {machine()}; 1-minute load average "
+            f"{training.load:.1f} at the end (above 2, other work shared the cores). The stock "
+            "pipeline (DIET, 100 epochs) took 33 minutes on 4,478 examples on the same kind of "
+            "machine (../shared/reference/nlu-baseline.md).",
         ]
     if directory:
         lines += ["", "## Directory look-ups", ""]
@@ -550,7 +572,7 @@ def run(time_train: bool = True, measure: Callable[[], Results] | None = None) -
             results = evaluate(assistant)
     else:
         results = measure()
-    train_seconds = time_training() if time_train else None
+    training = time_training() if time_train else None
     directory = None
     try:
         from bot.directory.bench import run_bench
@@ -558,4 +580,4 @@ def run(time_train: bool = True, measure: Callable[[], Results] | None = None) -
         directory = run_bench()
     except ModuleNotFoundError:
         pass
-    return write_report(results, train_seconds, directory)
+    return write_report(results, training, directory)

@@ -129,9 +129,11 @@ def test_evaluate_and_report_mark_missed_targets(tmp_path):
     assert results.entities is None
     assert [(c["id"], bool(f)) for c, f in results.conversations] == [("ok-one", False), ("bad-one", True)]
     assert results.danger == {"emergency.yml": (1, 1)}
-    report = bench.write_report(results, 95.0, None, tmp_path / "benchmarks.md")
+    training = bench.TrainingTime(wall=150.0, cpu=60.0, load=1.0)
+    report = bench.write_report(results, training, None, tmp_path / "benchmarks.md")
     assert "| unaccented | 2 | 1.000 (0.342–1.000) |" in report
     assert "entities.yml` is absent" in report
     assert "`bad-one` (c.yml): turn 1: reply language 'vi' != 'en'" in report
     assert "| language | 1 | 0.000 (0.000–0.793) | ≥ 0.95 **missed** |" in report
-    assert "**95 s**" in report and "(≤ 120 s)" in report
+    assert "**150 s** wall-clock (≤ 120 s **missed**), 60 s of CPU" in report
+    assert "- english: 'deposit back' → deposit_refund" in report
