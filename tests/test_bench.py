@@ -105,6 +105,9 @@ def test_evaluate_and_report_mark_missed_targets(tmp_path):
     conversations.mkdir()
     _nlu(held_out / "unaccented.yml", "deposit_refund", "tien ky quy", "lay lai ky quy")
     _nlu(held_out / "english.yml", "deposit_refund", "deposit back")
+    with (held_out / "english.yml").open("a", encoding="utf-8") as english:
+        # Answered in Vietnamese, as asked: not a wrong-language reply.
+        english.write("- intent: change_language\n  examples: |\n    - answer in vietnamese please\n")
     _nlu(held_out / "emergency.yml", "emergency_help", "cuu em")
     (conversations / "c.yml").write_text(
         "conversations:\n"
@@ -120,12 +123,14 @@ def test_evaluate_and_report_mark_missed_targets(tmp_path):
             "tien ky quy": ("deposit_refund", vi_card, "deposit_refund"),
             "lay lai ky quy": ("deposit_refund", vi_card, "deposit_refund"),
             "deposit back": ("deposit_refund", vi_card, "deposit_refund"),  # wrong language
+            "answer in vietnamese please": ("change_language", "Được, tôi sẽ trả lời bằng tiếng Việt", None),
             "cuu em": ("emergency_help", "**Cần giúp khẩn cấp** gọi ngay", "emergency_help"),
         }
     )
     results = bench.evaluate(assistant, held_out, conversations)
     assert results.forms["unaccented"][:2] == (2, 2)
     assert results.wrong_language["english"] == (1, 1)
+    assert results.forms["english"][:2] == (2, 2)
     assert results.entities is None
     assert [(c["id"], bool(f)) for c, f in results.conversations] == [("ok-one", False), ("bad-one", True)]
     assert results.danger == {"emergency.yml": (1, 1)}
