@@ -209,3 +209,32 @@ def test_normalizer_adds_unaccented_copies_for_training_only(storage):
     ]
     message = Message({"text": "Hoàn tiền"})
     assert len(normalizer.process([message])) == 1
+
+
+def test_a_one_word_message_never_deletes_the_users_data(storage):
+    from bot.nlu.svm_classifier import SvmIntentClassifier
+
+    training = TrainingData(
+        [
+            Message({"text": t, "intent": i})
+            for i, texts in {
+                **_SVM_TRAINING,
+                "forget_me": [
+                    "yes forget me now",
+                    "yes delete everything about me",
+                    "xóa hết dữ liệu của tôi",
+                ],
+            }.items()
+            for t in texts
+        ]
+    )
+    short, explicit = Message({"text": "yes"}), Message({"text": "yes forget me"})
+    _featurised(storage, training, [short, explicit])
+    resource = Resource("svm-explicit")
+    config = {**SvmIntentClassifier.get_default_config(), "calibration_folds": 3}
+    SvmIntentClassifier.create(config, storage, resource, _context()).train(training)
+    classifier = SvmIntentClassifier.load(config, storage, resource, _context())
+    classifier.process([short, explicit])
+    assert explicit.get("intent")["name"] == "forget_me"
+    assert short.get("intent")["name"] != "forget_me"
+    assert "forget_me" not in {e["name"] for e in short.get("intent_ranking")}

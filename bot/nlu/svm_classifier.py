@@ -5,6 +5,12 @@ count featurizers in config.yml, stacked), fits `LinearIntentModel` (sublinear T
 LinearSVC, confidences from a softmax with a CV-fitted temperature), persists it with skops
 in the model storage as Rasa's LR does, and writes `intent` and `intent_ranking`.
 
+An intent that acts on the user's data (`forget_me` deletes the conversation) is never
+taken from a one-word message: "yes" and "ok" occur in the training data only inside
+"yes forget me now" / "ok xoa het di", so the SVM reads them as a request to delete with
+high confidence. Such a message gets the next intent in the ranking instead (usually too
+unsure, so the fallback offers choices); the `/forget` command and the button still work.
+
 It also classifies the clauses of a message that asks several things (see
 `bot.nlu.multi_need`): a clause's count features are the sum of its tokens' sequence
 features, so the same model scores it without featurising again.
@@ -46,6 +52,15 @@ def _sparse_features(message: Message, sequence: bool) -> scipy.sparse.csr_matri
     return None if features is None else scipy.sparse.csr_matrix(features.features)
 
 
+def without_unsupported(
+    ranking: list[tuple[str, float]], word_count: int, explicit: set[str], min_words: int
+) -> list[tuple[str, float]]:
+    """The ranking without the `explicit` intents when the message is too short to ask for them."""
+    if word_count >= min_words:
+        return ranking
+    return [(name, p) for name, p in ranking if name not in explicit]
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class SvmIntentClassifier(IntentClassifier, GraphComponent):
     """Linear SVM over TF-IDF of the count features, with calibrated confidences."""
@@ -56,7 +71,15 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 0.5, "calibration_folds": 5, "random_state": 42, "ranking_length": 10}
+        return {
+            "C": 0.5,
+            "calibration_folds": 5,
+            "random_state": 42,
+            "ranking_length": 10,
+            # Intents a message must ask for in at least `explicit_min_words` words.
+            "explicit_intents": ["forget_me"],
+            "explicit_min_words": 2,
+        }
 
     def __init__(
         self,
@@ -138,19 +161,29 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             row = _sparse_features(message, sequence=False)
-            if row is None or self.model.svm is None:
+            ranking = [] if row is None or self.model.svm is None else self._ranking(message, row)
+            if not ranking:
                 # As Rasa's own classifiers do: no intent, so the fallback answers.
                 message.set(
                     INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True
                 )
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
                 continue
-            ranking = self.model.rank(row, int(self.config["ranking_length"]))[0]
             entries = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: p} for name, p in ranking]
             message.set(INTENT, entries[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, entries, add_to_output=True)
             message.set(CLAUSE_INTENTS_KEY, self._classify_clauses(message))
         return messages
+
+    def _ranking(self, message: Message, row: scipy.sparse.csr_matrix) -> list[tuple[str, float]]:
+        ranking = without_unsupported(
+            self.model.rank(row, len(self.model.classes))[0],
+            len(message.get(TOKENS_NAMES[TEXT]) or []),
+            set(self.config["explicit_intents"]),
+            int(self.config["explicit_min_words"]),
+        )
+        length = int(self.config["ranking_length"])
+        return ranking[:length] if length > 0 else ranking
 
     def _classify_clauses(self, message: Message) -> list[dict[str, Any]]:
         """Intent and confidence of each clause of enough words, when there are several."""
