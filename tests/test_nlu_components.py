@@ -284,3 +284,29 @@ def test_a_one_word_message_never_deletes_the_users_data(storage):
     assert explicit.get("intent")["name"] == "forget_me"
     assert short.get("intent")["name"] != "forget_me"
     assert "forget_me" not in {e["name"] for e in short.get("intent_ranking")}
+
+
+def test_an_unseen_one_word_message_is_a_keyword_below_the_fallback_threshold(storage):
+    """ "eps" alone got the re-migration card at 0.98; a one-word training example ("hello")
+    keeps its confidence, and the word is compared folded and without punctuation."""
+    from bot.nlu.svm_classifier import SvmIntentClassifier
+
+    training = TrainingData(
+        [Message({"text": t, "intent": i}) for i, texts in _SVM_TRAINING.items() for t in texts]
+    )
+    keyword, known, known_shouted = (
+        Message({"text": "quỹ"}),
+        Message({"text": "hello"}),
+        Message({"text": "Hello!"}),
+    )
+    _featurised(storage, training, [keyword, known, known_shouted])
+    resource = Resource("svm-words")
+    config = {**SvmIntentClassifier.get_default_config(), "calibration_folds": 3}
+    SvmIntentClassifier.create(config, storage, resource, _context()).train(training)
+    classifier = SvmIntentClassifier.load(config, storage, resource, _context())
+    classifier.process([keyword, known, known_shouted])
+    assert keyword.get("intent")["confidence"] <= config["unseen_word_confidence"]
+    assert keyword.get("intent")["name"] == "deposit_refund"  # still ranked: the fallback uses it
+    assert known.get("intent")["name"] == "greet"
+    assert known.get("intent")["confidence"] > config["unseen_word_confidence"]
+    assert known_shouted.get("intent")["confidence"] > config["unseen_word_confidence"]

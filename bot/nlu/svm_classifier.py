@@ -11,6 +11,12 @@ taken from a one-word message: "yes" and "ok" occur in the training data only in
 high confidence. Such a message gets the next intent in the ranking instead (usually too
 unsure, so the fallback offers choices); the `/forget` command and the button still work.
 
+A one-word message that is not itself a training example ("eps", "no", "k") is a keyword,
+not a question: the SVM still ranks it, often with a confidence near 1 learned from longer
+examples, so its confidences are capped at `unseen_word_confidence` (below the fallback
+threshold) and the fallback looks the word up in the cards and offers them. One-word
+training examples ("hi", "ok", "bhxh" where present) keep their confidence.
+
 It also classifies the clauses of a message that asks several things (see
 `bot.nlu.multi_need`): a clause's count features are the sum of its tokens' sequence
 features, so the same model scores it without featurising again.
@@ -18,7 +24,9 @@ features, so the same model scores it without featurising again.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 import numpy as np
@@ -52,6 +60,11 @@ def _sparse_features(message: Message, sequence: bool) -> scipy.sparse.csr_matri
     return None if features is None else scipy.sparse.csr_matrix(features.features)
 
 
+def _word_key(text: str) -> str:
+    """A message as its folded words: "Ok!" and "ok" are the same one-word message."""
+    return " ".join(re.findall(r"\w+", fold(text.lower())))
+
+
 def without_unsupported(
     ranking: list[tuple[str, float]], word_count: int, explicit: set[str], min_words: int
 ) -> list[tuple[str, float]]:
@@ -79,6 +92,8 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
             # Intents a message must ask for in at least `explicit_min_words` words.
             "explicit_intents": ["forget_me"],
             "explicit_min_words": 2,
+            # Cap for a one-word message that is no one-word training example.
+            "unseen_word_confidence": 0.3,
         }
 
     def __init__(
@@ -92,6 +107,7 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model or LinearIntentModel(**self._model_config())
+        self.known_words: set[str] = set()
 
     def _model_config(self) -> dict[str, Any]:
         return {
@@ -122,6 +138,7 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
         # An example and its unaccented copy fold to the same text: one CV group.
         groups = [" ".join(fold(e.get(TEXT)).split()) for e, _ in kept]
         self.model.fit(x, labels, groups)
+        self.known_words = {key for key in map(_word_key, groups) if key and " " not in key}
         if self.model.cv_accuracy is not None:
             logger.info(
                 "Intent classifier, cross-validated on the training data: accuracy %.3f, "
@@ -137,6 +154,9 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             self.model.dump(directory / f"{self._resource.name}.skops")
+            (directory / "known_words.json").write_text(
+                json.dumps(sorted(self.known_words), ensure_ascii=False), encoding="utf-8"
+            )
 
     @classmethod
     def load(
@@ -153,6 +173,9 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
                 component.model = LinearIntentModel.load(
                     directory / f"{resource.name}.skops", **component._model_config()
                 )
+                words_file = directory / "known_words.json"
+                if words_file.exists():
+                    component.known_words = set(json.loads(words_file.read_text(encoding="utf-8")))
         except ValueError as error:
             # Rasa's own classifiers do the same: an untrained node predicts nothing.
             logger.warning("Intent classifier not loaded (%s): it will predict no intent.", error)
@@ -182,6 +205,11 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
             set(self.config["explicit_intents"]),
             int(self.config["explicit_min_words"]),
         )
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
+        text = message.get(TEXT)
+        if len(tokens) == 1 and isinstance(text, str) and _word_key(text) not in self.known_words:
+            cap = float(self.config["unseen_word_confidence"])
+            ranking = [(name, min(p, cap)) for name, p in ranking]
         length = int(self.config["ranking_length"])
         return ranking[:length] if length > 0 else ranking
 
