@@ -36,8 +36,16 @@ MIN_PASSWORD_LENGTH = 12
 _TOUCH_EVERY = _dt.timedelta(minutes=1)
 
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so a login takes as long either way
+    (made on first use with the current hasher's cost, not at import)."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[1]
 
 
 class AccountError(ValueError):
@@ -116,7 +124,9 @@ def create_user(engine: Engine, email: str, role: str) -> tuple[User, str]:
 
 def get_user(engine: Engine, email: str) -> User | None:
     with engine.connect() as conn:
-        row = conn.execute(sa.select(staff_users).where(staff_users.c.email == normalize_email(email))).first()
+        row = conn.execute(
+            sa.select(staff_users).where(staff_users.c.email == normalize_email(email))
+        ).first()
     return _user(row) if row else None
 
 
@@ -156,7 +166,11 @@ def reset_password(engine: Engine, email: str) -> str:
     """A new one-time password for the account; its sessions end."""
     password = secrets.token_urlsafe(12)
     user = _update(
-        engine, email, password_hash=_hasher.hash(password), must_change_password=True, password_changed_at=now()
+        engine,
+        email,
+        password_hash=_hasher.hash(password),
+        must_change_password=True,
+        password_changed_at=now(),
     )
     end_sessions(engine, user.id)
     return password
@@ -213,8 +227,12 @@ def login_blocked(engine: Engine, email: str, ip: str, at: _dt.datetime | None =
 
 def _record_failure(engine: Engine, email: str, ip: str) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.insert(staff_login_failures).values(email=normalize_email(email)[:254], ip=ip[:64], at=now()))
-        conn.execute(sa.delete(staff_login_failures).where(staff_login_failures.c.at < now() - _dt.timedelta(days=1)))
+        conn.execute(
+            sa.insert(staff_login_failures).values(email=normalize_email(email)[:254], ip=ip[:64], at=now())
+        )
+        conn.execute(
+            sa.delete(staff_login_failures).where(staff_login_failures.c.at < now() - _dt.timedelta(days=1))
+        )
 
 
 def authenticate(engine: Engine, email: str, password: str, ip: str) -> User:
@@ -222,15 +240,19 @@ def authenticate(engine: Engine, email: str, password: str, ip: str) -> User:
     if login_blocked(engine, email, ip):
         raise AccountError("Too many failed logins. Wait 15 minutes and try again.")
     with engine.connect() as conn:
-        row = conn.execute(sa.select(staff_users).where(staff_users.c.email == normalize_email(email))).first()
-    ok = _verify(row.password_hash if row else _DUMMY_HASH, password) and row is not None
+        row = conn.execute(
+            sa.select(staff_users).where(staff_users.c.email == normalize_email(email))
+        ).first()
+    ok = _verify(row.password_hash if row else _dummy_hash(), password) and row is not None
     if not ok or row is None or row.disabled:
         _record_failure(engine, email, ip)
         raise AccountError("Wrong e-mail or password.")
     if _hasher.check_needs_rehash(row.password_hash):
         with engine.begin() as conn:
             conn.execute(
-                sa.update(staff_users).where(staff_users.c.id == row.id).values(password_hash=_hasher.hash(password))
+                sa.update(staff_users)
+                .where(staff_users.c.id == row.id)
+                .values(password_hash=_hasher.hash(password))
             )
     return _user(row)
 
@@ -290,7 +312,9 @@ def load_session(engine: Engine, token: str | None, at: _dt.datetime | None = No
     if at - row.last_seen_at > _TOUCH_EVERY:
         with engine.begin() as conn:
             conn.execute(
-                sa.update(staff_sessions).where(staff_sessions.c.token_hash == token_hash).values(last_seen_at=at)
+                sa.update(staff_sessions)
+                .where(staff_sessions.c.token_hash == token_hash)
+                .values(last_seen_at=at)
             )
     user = User(
         id=row.user_id,

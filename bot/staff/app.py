@@ -22,7 +22,7 @@ import datetime as _dt
 import functools
 import itertools
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,7 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic, response
 from sanic.exceptions import NotFound
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 from sqlalchemy.engine import Engine
 
 from bot.i18n import SUPPORTED_LANGUAGES, gettext
@@ -83,7 +83,7 @@ OUTCOME_LABELS = {
 CHANNEL_LABELS = {"telegram": "Telegram", "zalo": "Zalo", "webchat": "Web chat", "rest": "REST"}
 ROLE_LABELS = {"agent": "Agent", "editor": "Editor", "reviewer": "Reviewer", "admin": "Admin"}
 
-Handler = Callable[..., Awaitable[HTTPResponse]]
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,9 @@ class Page:
 PAGES: list[Page] = []
 
 
-def page(path: str, role: str, methods: tuple[str, ...] = ("GET",), json: bool = False) -> Callable[[Handler], Handler]:
+def page(
+    path: str, role: str, methods: tuple[str, ...] = ("GET",), json: bool = False
+) -> Callable[[Handler], Handler]:
     """Declare a route and its minimum role (one of ROLES, LOGGED_IN or PUBLIC)."""
     assert role in (*ROLES, LOGGED_IN, PUBLIC), role
 
@@ -219,7 +221,9 @@ def _lang(request: Request) -> str:
     return first if first in SUPPORTED_LANGUAGES else "vi"
 
 
-def _set_cookie(request: Request, resp: HTTPResponse, name: str, value: str, max_age: int | None = None) -> None:
+def _set_cookie(
+    request: Request, resp: HTTPResponse, name: str, value: str, max_age: int | None = None
+) -> None:
     resp.cookies[name] = value
     cookie = resp.cookies[name]
     cookie["path"] = "/"
@@ -242,7 +246,9 @@ def _guarded(spec: Page) -> Handler:
     async def guarded(request: Request, **params: Any) -> HTTPResponse:
         console = _console(request)
         request.ctx.lang = _lang(request)
-        session = await console.run(accounts.load_session, console.engine, request.cookies.get(SESSION_COOKIE))
+        session = await console.run(
+            accounts.load_session, console.engine, request.cookies.get(SESSION_COOKIE)
+        )
         request.ctx.session = session
         if spec.role != PUBLIC:
             if session is None:
@@ -254,12 +260,20 @@ def _guarded(spec: Page) -> Handler:
             if session.user.must_change_password and spec.role != LOGGED_IN:
                 return response.redirect("/password")
             if spec.role != LOGGED_IN and not at_least(session.user.role, spec.role):
-                return _render(request, "error.html", status=403, message="Your role does not allow this page.")
+                return _render(
+                    request, "error.html", status=403, message="Your role does not allow this page."
+                )
         if request.method == "POST" and not _csrf_ok(request):
-            return _render(request, "error.html", status=403, message="This form has expired. Go back, reload the page and try again.")
+            return _render(
+                request,
+                "error.html",
+                status=403,
+                message="This form has expired. Go back, reload the page and try again.",
+            )
         return await spec.handler(request, **params)
 
     guarded.__name__ = spec.handler.__name__
+    guarded.staff_role = spec.role  # type: ignore[attr-defined]  # what the route-table test reads
     return guarded
 
 
@@ -270,7 +284,7 @@ def _csrf_ok(request: Request) -> bool:
     return bool(sent and expected) and secrets.compare_digest(str(sent), str(expected))
 
 
-async def _security_headers(request: Request, resp: HTTPResponse) -> None:
+async def _security_headers(request: Request, resp: BaseHTTPResponse) -> None:
     for name, value in SECURITY_HEADERS.items():
         resp.headers.setdefault(name, value)
     if not request.path.startswith("/static/"):
@@ -353,7 +367,9 @@ async def choose_language(request: Request, code: str) -> HTTPResponse:
     return resp
 
 
-def _login_page(request: Request, status: int = 200, error: str | None = None, email: str = "") -> HTTPResponse:
+def _login_page(
+    request: Request, status: int = 200, error: str | None = None, email: str = ""
+) -> HTTPResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     resp = _render(
         request,
@@ -383,7 +399,9 @@ async def login(request: Request) -> HTTPResponse:
     try:
         user = await console.run(accounts.authenticate, console.engine, email, password, client_ip(request))
     except accounts.AccountError as error:
-        await console.run(audit.record, console.engine, accounts.normalize_email(email) or "-", "login.failed", str(error))
+        await console.run(
+            audit.record, console.engine, accounts.normalize_email(email) or "-", "login.failed", str(error)
+        )
         status = 429 if "Too many" in str(error) else 401
         return _login_page(request, status=status, error=str(error), email=email)
     token = await console.run(accounts.start_session, console.engine, user)
@@ -482,7 +500,9 @@ async def _handoff_or_404(request: Request, handoff_id: int) -> Any:
     return await console.run(console.handoff.get, console.engine, handoff_id)
 
 
-async def _handoff_page(request: Request, summary: Any, status: int = 200, error: str | None = None) -> HTTPResponse:
+async def _handoff_page(
+    request: Request, summary: Any, status: int = 200, error: str | None = None
+) -> HTTPResponse:
     console = _console(request)
     turns = await console.run(console.handoff.transcript, console.engine, summary.id, 30)
     likely = await console.run(console.handoff.likely_topics, console.engine, summary.id)
@@ -517,17 +537,22 @@ async def handoff_turns(request: Request, handoff_id: int) -> HTTPResponse:
     return _render(request, "_transcript.html", item=summary, turns=turns)
 
 
+CLOSED = "This conversation is closed."
+HELD_BY_OTHER = "Another staff member holds this conversation."
+REFUSALS = (CLOSED, HELD_BY_OTHER)
+
+
 async def _hold(request: Request, summary: Any) -> str | None:
     """Claim the conversation for the current staff member unless they hold it; None when
     they hold it now, else the reason they cannot act on it."""
     console = _console(request)
     me = request.ctx.session.user.email
     if summary.state == "closed":
-        return "This conversation is closed."
+        return CLOSED
     if summary.claimed_by == me:
         return None
     if not await console.run(console.handoff.claim, console.engine, summary.id, me):
-        return "Another staff member holds this conversation."
+        return HELD_BY_OTHER
     await console.run(audit.record, console.engine, me, "handoff.claim", f"handoff {summary.id}")
     return None
 
@@ -571,7 +596,9 @@ async def reply(request: Request, handoff_id: int) -> HTTPResponse:
     if not text:
         return await _handoff_page(request, summary, status=400, error="Write a reply first.")
     if not summary.can_reply:
-        return await _handoff_page(request, summary, status=409, error=summary.reply_note or "A reply cannot be sent now.")
+        return await _handoff_page(
+            request, summary, status=409, error=summary.reply_note or "A reply cannot be sent now."
+        )
     problem = await _hold(request, summary)
     if problem:
         return await _handoff_page(request, summary, status=409, error=problem)
@@ -580,7 +607,9 @@ async def reply(request: Request, handoff_id: int) -> HTTPResponse:
     outcome = "delivered" if delivery.ok else f"not delivered: {delivery.reason}"
     await console.run(audit.record, console.engine, me, "handoff.reply", f"handoff {handoff_id}: {outcome}")
     if not delivery.ok:
-        return await _handoff_page(request, summary, status=502, error=delivery.reason or "The reply was not delivered.")
+        return await _handoff_page(
+            request, summary, status=502, error=delivery.reason or "The reply was not delivered."
+        )
     return _back(handoff_id, "sent")
 
 
@@ -594,16 +623,22 @@ async def send_card(request: Request, handoff_id: int) -> HTTPResponse:
     if topic not in console.topics:
         return await _handoff_page(request, summary, status=400, error="Unknown topic.")
     if not summary.can_reply:
-        return await _handoff_page(request, summary, status=409, error=summary.reply_note or "A reply cannot be sent now.")
+        return await _handoff_page(
+            request, summary, status=409, error=summary.reply_note or "A reply cannot be sent now."
+        )
     problem = await _hold(request, summary)
     if problem:
         return await _handoff_page(request, summary, status=409, error=problem)
     me = request.ctx.session.user.email
     delivery = await console.handoff.send_card(console.engine, handoff_id, me, topic)
     outcome = "delivered" if delivery.ok else f"not delivered: {delivery.reason}"
-    await console.run(audit.record, console.engine, me, "handoff.card", f"handoff {handoff_id}: {topic}, {outcome}")
+    await console.run(
+        audit.record, console.engine, me, "handoff.card", f"handoff {handoff_id}: {topic}, {outcome}"
+    )
     if not delivery.ok:
-        return await _handoff_page(request, summary, status=502, error=delivery.reason or "The card was not delivered.")
+        return await _handoff_page(
+            request, summary, status=502, error=delivery.reason or "The card was not delivered."
+        )
     return _back(handoff_id, "card_sent")
 
 
@@ -622,7 +657,9 @@ async def end(request: Request, handoff_id: int) -> HTTPResponse:
     me = request.ctx.session.user.email
     delivery = await console.handoff.end(console.engine, handoff_id, me, outcome)
     told = "user told" if delivery.ok else f"user not told: {delivery.reason}"
-    await console.run(audit.record, console.engine, me, "handoff.end", f"handoff {handoff_id}: {outcome}, {told}")
+    await console.run(
+        audit.record, console.engine, me, "handoff.end", f"handoff {handoff_id}: {outcome}, {told}"
+    )
     return response.redirect("/inbox?notice=ended", status=303)
 
 
@@ -646,7 +683,7 @@ async def queue(request: Request) -> HTTPResponse:
         request,
         "queue.html",
         groups=groups,
-        status=status,
+        current=status,
         statuses=QUEUE_STATUSES,
         status_labels=QUEUE_STATUS_LABELS,
         topics=console.topics,
@@ -742,5 +779,7 @@ async def disable_user(request: Request) -> HTTPResponse:
         user = await console.run(accounts.set_disabled, console.engine, email, disabled)
     except accounts.AccountError as error:
         return await _users(request, status=400, error=str(error))
-    await console.run(audit.record, console.engine, me, "user.disable" if disabled else "user.enable", user.email)
+    await console.run(
+        audit.record, console.engine, me, "user.disable" if disabled else "user.enable", user.email
+    )
     return response.redirect("/admin/users?notice=" + ("disabled" if disabled else "enabled"), status=303)

@@ -45,6 +45,8 @@ def recent(engine: Engine, limit: int = 200, staff: str | None = None) -> list[E
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [
-        Entry(at=row.at.replace(tzinfo=_dt.timezone.utc), staff=row.staff, action=row.action, detail=row.detail)
+        Entry(
+            at=row.at.replace(tzinfo=_dt.timezone.utc), staff=row.staff, action=row.action, detail=row.detail
+        )
         for row in rows
     ]

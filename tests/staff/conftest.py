@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
 from bot import db
@@ -22,6 +23,13 @@ from tests.staff.server import serving
 PASSWORD = "correct horse battery"
 TOPICS = ["wage_theft", "complaint_agency", "deposit_refund"]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its cheapest: the real cost (64 MiB, 3 passes) would make each test's
+    accounts take seconds on a shared CI machine. What is tested is that Argon2 is used."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 
 
 def csrf_of(html: str) -> str:

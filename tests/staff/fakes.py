@@ -58,7 +58,9 @@ class FakeHandoff:
         self.events: list[int] = []  # handoff id per change; the cursor is the list length
         self.deliver_ok = True
 
-    def add(self, label: str, urgent: bool = False, minutes_ago: int = 5, text: str = "xin chào", **fields: Any) -> int:
+    def add(
+        self, label: str, urgent: bool = False, minutes_ago: int = 5, text: str = "xin chào", **fields: Any
+    ) -> int:
         handoff_id = len(self.items) + 1
         created = _dt.datetime.now(UTC) - _dt.timedelta(minutes=minutes_ago)
         values: dict[str, Any] = dict(
@@ -162,7 +164,9 @@ class FakeFeedback:
         self.groups: dict[str, QueueGroup] = {}
         self.calls: list[tuple[str, ...]] = []
 
-    def add_group(self, key: str, sample: str, count: int = 1, kinds: tuple[str, ...] = ("fallback",)) -> None:
+    def add_group(
+        self, key: str, sample: str, count: int = 1, kinds: tuple[str, ...] = ("fallback",)
+    ) -> None:
         now = _dt.datetime.now(UTC)
         self.groups[key] = QueueGroup(key, sample, count, kinds, ("vi",), now, now, "open", None)
 

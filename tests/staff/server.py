@@ -16,6 +16,9 @@ from bot.services import free_port, wait_for_http
 @contextlib.contextmanager
 def serving(app: Sanic) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL."""
+    # Sanic rewrites some of its own methods at each start ("touch-up"); a second app in
+    # the same process can only do that in test mode, which keeps the originals.
+    Sanic.test_mode = True
     port = free_port()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -39,7 +42,7 @@ def serving(app: Sanic) -> Iterator[str]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    ready.wait(30)
+    assert ready.wait(30), "the staff console did not start"
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/healthz", 30)
     try:
