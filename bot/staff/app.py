@@ -36,6 +36,7 @@ from sanic.request import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 from sqlalchemy.engine import Engine
 
+from bot.content.cards import ContentLibrary
 from bot.i18n import SUPPORTED_LANGUAGES, gettext
 from bot.settings import Settings, get_settings
 from bot.staff import accounts, audit
@@ -130,6 +131,12 @@ class Console:
     topics: list[str]
     templates: Environment
     poll_seconds: int
+    library: ContentLibrary
+
+    def card_title(self, topic: str, lang: str) -> str:
+        """The answer card's title in `lang` (what the person will see), else the topic id."""
+        card = self.library.get(topic, lang)
+        return card.title if card else topic
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A blocking (database) call in a worker thread."""
@@ -183,6 +190,7 @@ def build_app(
         topics=topics,
         templates=templates,
         poll_seconds=poll_seconds,
+        library=ContentLibrary(settings.content_dir),
     )
     for index, spec in enumerate(PAGES):
         app.add_route(_guarded(spec), spec.path, methods=list(spec.methods), name=f"page_{index}")
@@ -289,6 +297,8 @@ async def _security_headers(request: Request, resp: BaseHTTPResponse) -> None:
         resp.headers.setdefault(name, value)
     if not request.path.startswith("/static/"):
         resp.headers["Cache-Control"] = "no-store"
+    if _https(request):
+        resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
 
 
 async def _not_found(request: Request, _exception: Exception) -> HTTPResponse:
@@ -337,6 +347,7 @@ def _render(request: Request, template: str, status: int = 200, **context: Any) 
         role_labels=ROLE_LABELS,
         outcome_labels=OUTCOME_LABELS,
         poll_seconds=console.poll_seconds,
+        card_title=console.card_title,
         **context,
     )
     return response.html(body, status=status)

@@ -21,7 +21,7 @@ from tests.staff.fakes import FakeFeedback, FakeHandoff
 from tests.staff.server import serving
 
 PASSWORD = "correct horse battery"
-TOPICS = ["wage_theft", "complaint_agency", "deposit_refund"]
+TOPICS = ["complaint_employer", "complaint_agency", "deposit_refund"]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 

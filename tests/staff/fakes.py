@@ -70,7 +70,7 @@ class FakeHandoff:
             lang="vi",
             country="KR",
             province="Nghệ An",
-            topic="wage_theft",
+            topic="complaint_employer",
             state="waiting",
             urgent=urgent,
             claimed_by=None,
@@ -82,7 +82,7 @@ class FakeHandoff:
         values.update(fields)
         self.items[handoff_id] = HandoffSummary(**values)
         self.turns[handoff_id] = [Turn("user", text, created)]
-        self.likely[handoff_id] = ["wage_theft", "complaint_agency"]
+        self.likely[handoff_id] = ["complaint_employer", "complaint_agency"]
         self.events.append(handoff_id)
         return handoff_id
 

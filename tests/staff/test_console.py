@@ -184,10 +184,12 @@ def test_claim_reply_card_and_end_reach_the_handoff_api_and_the_audit_log(consol
         client.post(f"/handoffs/{handoff_id}/card", data={"csrf": token, "topic": "nope"}).status_code == 400
     )
     assert (
-        client.post(f"/handoffs/{handoff_id}/card", data={"csrf": token, "topic": "wage_theft"}).status_code
+        client.post(
+            f"/handoffs/{handoff_id}/card", data={"csrf": token, "topic": "complaint_employer"}
+        ).status_code
         == 303
     )
-    assert console.handoff.cards == [(handoff_id, "agent@ngo.example", "wage_theft")]
+    assert console.handoff.cards == [(handoff_id, "agent@ngo.example", "complaint_employer")]
     ended = client.post(
         f"/handoffs/{handoff_id}/end", data={"csrf": token, "outcome": "bot_should_have_known"}
     )
@@ -196,7 +198,7 @@ def test_claim_reply_card_and_end_reach_the_handoff_api_and_the_audit_log(consol
     entries = [(e.action, e.detail) for e in audit.recent(console.engine, staff="agent@ngo.example")]
     assert entries[:4] == [
         ("handoff.end", f"handoff {handoff_id}: bot_should_have_known, user told"),
-        ("handoff.card", f"handoff {handoff_id}: wage_theft, delivered"),
+        ("handoff.card", f"handoff {handoff_id}: complaint_employer, delivered"),
         ("handoff.reply", f"handoff {handoff_id}: delivered"),
         ("handoff.claim", f"handoff {handoff_id}"),
     ]
@@ -340,6 +342,7 @@ def test_cookies_are_secure_over_https(sqlite_url, settings, headers, secure):
         assert response.status_code == 303
         assert "staff_session=" in response.headers["set-cookie"]
         assert ("Secure" in response.headers["set-cookie"]) is secure
+        assert ("strict-transport-security" in response.headers) is secure
 
 
 def test_the_console_speaks_english_when_asked(console):
@@ -364,3 +367,37 @@ def test_login_claim_and_audit_on_both_databases(console_any_db):
     assert client.post(f"/handoffs/{handoff_id}/claim", data={"csrf": token}).status_code == 303
     actions = [e.action for e in audit.recent(console_any_db.engine, staff="agent@ngo.example")]
     assert actions[:2] == ["handoff.claim", "login"]
+
+
+def test_card_buttons_show_the_card_title_in_the_person_s_language(console):
+    vi = console.handoff.add("TG-VIETNAM", lang="vi")
+    en = console.handoff.add("TG-ENGLISH", lang="en")
+    client = console.as_role("agent")
+    assert ">Khó khăn với chủ ở nước ngoài</button>" in client.get(f"/handoffs/{vi}").text
+    assert ">Problems with your employer abroad</button>" in client.get(f"/handoffs/{en}").text
+
+
+def test_behind_a_trusted_proxy_the_login_limit_counts_the_forwarded_address(sqlite_url):
+    for console in start_console(sqlite_url, STAFF_TRUSTED_PROXIES="127.0.0.1"):
+        client = console.client()
+        for n in range(5):
+            token = csrf_of(client.get("/login").text)
+            response = client.post(
+                "/login",
+                headers={"X-Forwarded-For": "203.0.113.9"},
+                data={"csrf": token, "email": f"guess{n}@ngo.example", "password": "x"},
+            )
+            assert response.status_code == 401
+        token = csrf_of(client.get("/login").text)
+        blocked = client.post(
+            "/login",
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            data={"csrf": token, "email": "agent@ngo.example", "password": PASSWORD},
+        )
+        assert blocked.status_code == 429
+        other = client.post(
+            "/login",
+            headers={"X-Forwarded-For": "198.51.100.4"},
+            data={"csrf": token, "email": "agent@ngo.example", "password": PASSWORD},
+        )
+        assert other.status_code == 303
