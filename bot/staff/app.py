@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import functools
+import hashlib
 import itertools
 import secrets
 from collections.abc import Callable, Coroutine
@@ -681,6 +682,13 @@ QUEUE_STATUSES = ("open", "handled", "linked")
 QUEUE_STATUS_LABELS = {"open": "Open", "handled": "Handled", "linked": "Linked to a topic"}
 
 
+def _group_ref(key: str) -> str:
+    """A queue group named in the audit log by a digest of its key: the key is (masked)
+    user text, deleted after RETENTION_DAYS or on "forget me", and the audit log is kept
+    longer, so it must not hold a copy."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
 @page("/queue", "editor")
 async def queue(request: Request) -> HTTPResponse:
     console = _console(request)
@@ -709,7 +717,7 @@ async def queue_handled(request: Request) -> HTTPResponse:
     key = request.form.get("key") or ""
     me = request.ctx.session.user.email
     await console.run(console.feedback.mark_handled, console.engine, key, me)
-    await console.run(audit.record, console.engine, me, "queue.handled", f"group {key[:80]!r}")
+    await console.run(audit.record, console.engine, me, "queue.handled", f"group {_group_ref(key)}")
     return response.redirect("/queue?notice=handled", status=303)
 
 
@@ -724,7 +732,7 @@ async def queue_link(request: Request) -> HTTPResponse:
         return _render(request, "error.html", status=400, message="Unknown topic.")
     me = request.ctx.session.user.email
     await console.run(console.feedback.link_topic, console.engine, key, topic, me)
-    await console.run(audit.record, console.engine, me, "queue.link", f"group {key[:80]!r} -> {topic}")
+    await console.run(audit.record, console.engine, me, "queue.link", f"group {_group_ref(key)} -> {topic}")
     return response.redirect("/queue?notice=linked", status=303)
 
 

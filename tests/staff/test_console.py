@@ -274,10 +274,10 @@ def test_the_queue_shows_groups_and_marks_them_handled_or_linked(console):
         ("link_topic", "tien ky quy", TOPICS[2], "editor@ngo.example"),
     ]
     assert "Không có gì ở đây." in client.get("/queue").text
-    assert [e.action for e in audit.recent(console.engine, staff="editor@ngo.example")][:2] == [
-        "queue.link",
-        "queue.handled",
-    ]
+    entries = audit.recent(console.engine, staff="editor@ngo.example")[:2]
+    assert [e.action for e in entries] == ["queue.link", "queue.handled"]
+    assert entries[0].detail.endswith(f"-> {TOPICS[2]}")
+    assert not any("ky quy" in e.detail or "visa" in e.detail for e in entries)  # no user text kept
 
 
 def test_an_admin_creates_an_account_and_sees_its_password_once(console):
