@@ -11,6 +11,7 @@
   var every = (parseInt(live.getAttribute("data-interval"), 10) || 4) * 1000;
   function get(url) {
     return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (r.status === 401) { window.location.reload(); }  /* session ended: the login page */
       if (!r.ok) { throw new Error(String(r.status)); }
       return r;
     });
