@@ -35,7 +35,7 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 
 train: $(MODEL)  ## train the model when its inputs changed
 
-run: $(MODEL)  ## start the assistant (web chat at http://localhost:$$PORT/webhooks/webchat/)
+run: $(MODEL)  ## start the assistant (web chat at http://localhost:$$PORT/webhooks/webchat/) and the staff console
 	$(PY) -m bot run
 
 chat: $(MODEL)  ## talk to the assistant in this terminal

@@ -94,6 +94,60 @@ zalo_tokens = sa.Table(
     info={"doc": "the Zalo OA access/refresh token pair"},
 )
 
+# --- the staff console (bot/staff/) --------------------------------------------------------
+
+# NGO staff accounts. Only an Argon2 hash of the password is kept; a new or reset account
+# carries a one-time password that must be changed at first login.
+staff_users = sa.Table(
+    "staff_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("must_change_password", sa.Boolean, nullable=False, default=True),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("password_changed_at", sa.DateTime, nullable=True),
+    info={"doc": "staff console accounts: e-mail, role, Argon2 password hash"},
+)
+
+# Logged-in sessions. The cookie holds a random token; only its SHA-256 is stored, so a
+# copy of the database does not let anyone log in. Expired rows are purged at login.
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    info={"doc": "staff console sessions (hashed tokens, CSRF token, idle/absolute expiry)"},
+)
+
+# Failed logins, counted per account and per address for the rate limit; kept one day.
+staff_login_failures = sa.Table(
+    "staff_login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, index=True),
+    sa.Column("ip", sa.String(64), nullable=False, index=True),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    info={"doc": "failed staff logins for the rate limit, purged after a day"},
+)
+
+# Who did what, when, in the console. Details name ids and outcomes, never message text.
+staff_audit_log = sa.Table(
+    "staff_audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    sa.Column("staff", sa.String(254), nullable=False, index=True),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    info={"doc": "every staff action in the console: who, when, what (no message text)"},
+)
+
 
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""

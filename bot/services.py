@@ -81,6 +81,27 @@ def start_action_server(
     return process
 
 
+def start_staff_console(env: Mapping[str, str] | None = None, stderr: int | None = None) -> subprocess.Popen:
+    """`python -m bot staff` (the NGO staff console), answering on /healthz when ready."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "staff", "serve"],
+        cwd=REPO_ROOT,
+        env=child_environment(env),
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
+def staff_console_url(settings: Settings) -> str:
+    """Where staff open the console on this machine (a wildcard address means localhost)."""
+    host = settings.staff_host
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.staff_port}/"
+
+
 @contextlib.contextmanager
 def running_action_server(port: int | None = None, quiet: bool = True) -> Iterator[int]:
     """An action server for the duration of the block; yields its port."""

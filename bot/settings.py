@@ -150,6 +150,19 @@ class Settings(BaseModel):
     model: Path | None = Field(
         default=None, description="the model archive to serve; unset: the newest in `models/`"
     )
+    staff_host: str = Field(
+        default="127.0.0.1",
+        description="address the staff console listens on; keep 127.0.0.1 behind an HTTPS reverse proxy",
+    )
+    staff_port: int = Field(default=5080, ge=1, le=65535, description="port of the staff console")
+    staff_secure_cookies: bool = Field(
+        default=False,
+        description="mark the staff console's cookies Secure (set it when staff reach the console over HTTPS)",
+    )
+    staff_trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto the staff console believes",
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 
@@ -177,6 +190,10 @@ class Settings(BaseModel):
         if value is not None and "://" not in value:
             raise ValueError("must be a URL")
         return value or None
+
+    @property
+    def trusted_proxies(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.staff_trusted_proxies.split(",") if part.strip())
 
     @property
     def sender_secret(self) -> str:

@@ -96,3 +96,46 @@ def test_dates_and_numbers_follow_the_language():
     assert format_date(day, "en") == "Nov 24, 2026"
     assert format_number(1000000, "vi") == "1.000.000"
     assert format_number(1000000, "en") == "1,000,000"
+
+
+def _staff_msgids() -> list[str]:
+    """Every msgid the staff console shows: `_("...")` in its templates, the fixed messages
+    of bot/staff/app.py (notices, labels, refusals) and the account errors it displays."""
+    import re
+
+    from bot.staff import app
+
+    found: set[str] = set()
+    for template in (ROOT / "bot" / "staff" / "templates").glob("*.html"):
+        found.update(re.findall(r'_\(\s*"((?:[^"\\]|\\.)*)"', template.read_text(encoding="utf-8")))
+    for table in (
+        app.NOTICES,
+        app.OUTCOME_LABELS,
+        app.CHANNEL_LABELS,
+        app.ROLE_LABELS,
+        app.QUEUE_STATUS_LABELS,
+    ):
+        found.update(table.values())
+    found.update((*app.REFUSALS, app.NO_HANDOFF, app.NO_FEEDBACK))
+    for name in ("app.py", "accounts.py"):
+        tree = ast.parse((ROOT / "bot" / "staff" / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            called = getattr(node.func, "id", getattr(node.func, "attr", None))
+            values = list(node.args) if called in ("AccountError", "_unavailable") else []
+            values += [k.value for k in node.keywords if k.arg in ("error", "message")]
+            for value in values:
+                parts = value.values if isinstance(value, ast.BoolOp) else [value]
+                found.update(
+                    p.value for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str)
+                )
+    return sorted(found)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_staff_console_string_is_in_both_catalogs(lang):
+    msgids = _staff_msgids()
+    assert len(msgids) > 100  # the collection above found the console's strings
+    missing = [msgid for msgid in msgids if msgid not in _catalog(lang, "staff")]
+    assert missing == [], f"missing from {lang}/staff.po"

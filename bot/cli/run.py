@@ -2,7 +2,8 @@
 
 Embedded defaults so that a fresh clone runs with no set-up: SQLite files under var/ for
 the tracker store and the directory, the REST webhook and the local web chat page always
-on, Telegram and Zalo when their variables are set. Ports from PORT and ACTIONS_PORT.
+on, Telegram and Zalo when their variables are set, and the NGO staff console
+(`bot staff`) on STAFF_HOST:STAFF_PORT. Ports from PORT and ACTIONS_PORT.
 
 Start-up is quiet: the libraries' deprecation warnings are dropped until the banner
 (`bot.logs.pass_stderr_quietly`); errors and everything after the start pass through.
@@ -32,7 +33,9 @@ from bot.services import (
     ServiceError,
     endpoints,
     newest_model,
+    staff_console_url,
     start_action_server,
+    start_staff_console,
     wait_for_http,
 )
 from bot.settings import Settings, child_environment, get_settings
@@ -67,7 +70,7 @@ def _write_private(path: Path, data: dict) -> None:
         yaml.safe_dump(data, handle)
 
 
-def banner(settings: Settings, port: int) -> str:
+def banner(settings: Settings, port: int, staff: bool = True) -> str:
     channels = ", ".join(["web chat", "REST", *(name.capitalize() for name in settings.enabled_channels())])
     off = [name.capitalize() for name in ("telegram", "zalo") if name not in settings.enabled_channels()]
     lines = [
@@ -76,6 +79,9 @@ def banner(settings: Settings, port: int) -> str:
         f"  Channels on:   {channels}" + (f" (off: {', '.join(off)}; see README, Channels)" if off else ""),
         f"  Web chat:      http://localhost:{port}/webhooks/webchat/",
         f"  REST webhook:  http://localhost:{port}/webhooks/rest/webhook",
+        f"  Staff console: {staff_console_url(settings)}"
+        if staff
+        else "  Staff console: did not start (see the error above)",
         "Press Ctrl+C to stop.",
         "",
     ]
@@ -89,6 +95,22 @@ def _stop(process: subprocess.Popen | None) -> None:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _start_staff_console(
+    settings: Settings, env: dict[str, str], started: threading.Event
+) -> subprocess.Popen | None:
+    """The staff console beside the assistant. If it cannot start (its port is taken, say),
+    the assistant keeps serving migrants and the banner says so."""
+    process = start_staff_console(env, stderr=subprocess.PIPE)
+    pass_stderr_quietly(process.stderr, sys.stderr, started)
+    try:
+        wait_for_http(staff_console_url(settings) + "healthz", 60, process)
+    except ServiceError as error:
+        print(f"error: staff console: {error}", file=sys.stderr)
+        _stop(process)
+        return None
+    return process
 
 
 def run_server(args: argparse.Namespace) -> int:
@@ -108,7 +130,7 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
-    actions = rasa = None
+    actions = rasa = staff = None
     with tempfile.TemporaryDirectory(prefix="bot-run-") as runtime:
         endpoints_file = Path(runtime) / "endpoints.yml"
         credentials_file = Path(runtime) / "credentials.yml"
@@ -139,8 +161,9 @@ def run_server(args: argparse.Namespace) -> int:
             )
             pass_stderr_quietly(rasa.stderr, sys.stderr, started)
             wait_for_http(f"http://127.0.0.1:{port}/", 300, rasa)
+            staff = _start_staff_console(settings, env, started)
             started.set()
-            print(banner(settings, port), flush=True)
+            print(banner(settings, port, staff=staff is not None), flush=True)
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             rasa.wait()
             return rasa.returncode or 0
@@ -150,5 +173,6 @@ def run_server(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         finally:
+            _stop(staff)
             _stop(rasa)
             _stop(actions)

@@ -64,6 +64,7 @@ class RunningBot:
     tracker_db: Path
     stdout: Path
     stderr: Path
+    staff: str = ""  # the staff console's address
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +77,13 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     tmp = tmp_path_factory.mktemp("e2e")
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
     zalo = FakeZalo(ZALO_APP_ID, ZALO_APP_SECRET, "access-0", "refresh-0").start()
-    port, actions_port = free_port(), free_port()
+    port, actions_port, staff_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
         "PORT": str(port),
         "ACTIONS_PORT": str(actions_port),
+        "STAFF_PORT": str(staff_port),
         "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
         "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
         "SENDER_ID_SECRET": "e2e-secret",
@@ -114,7 +116,15 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
             wait_for_http(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=420, process=process)
         except ServiceError as error:
             pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
-        yield RunningBot(f"http://127.0.0.1:{port}", telegram, zalo, tmp / "tracker.db", stdout, stderr)
+        yield RunningBot(
+            f"http://127.0.0.1:{port}",
+            telegram,
+            zalo,
+            tmp / "tracker.db",
+            stdout,
+            stderr,
+            staff=f"http://127.0.0.1:{staff_port}/",
+        )
     finally:
         # Our own child and its process group only (started with its own session above).
         if process.poll() is None:
@@ -321,7 +331,12 @@ def test_no_secret_is_written_to_disk(bot):
 
 
 def test_the_start_is_quiet_and_the_banner_says_which_channels_are_on(bot):
+    wait_for_http(bot.staff + "healthz", timeout=60)  # the staff console starts last, then the banner
+    deadline = time.monotonic() + 10
+    while "Press Ctrl+C" not in bot.stdout.read_text(encoding="utf-8") and time.monotonic() < deadline:
+        time.sleep(0.2)
     out = bot.stdout.read_text(encoding="utf-8")
     assert "Channels on:   web chat, REST, Telegram, Zalo" in out
+    assert f"Staff console: {bot.staff}" in out
     err = bot.stderr.read_text(encoding="utf-8")
     assert "DeprecationWarning" not in err and "MovedIn20Warning" not in err
