@@ -150,6 +150,12 @@ class Settings(BaseModel):
     model: Path | None = Field(
         default=None, description="the model archive to serve; unset: the newest in `models/`"
     )
+    webchat_outbox_ttl_hours: int = Field(
+        default=24,
+        ge=1,
+        le=720,
+        description="hours a web-chat message sent outside a turn (a staff reply) waits for the page before it is deleted",
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 
