@@ -35,6 +35,7 @@ already pseudonymous: Rasa knows the conversation as `web-<sender>`, the id
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import html
 import json
@@ -161,13 +162,15 @@ def _ttl() -> _dt.timedelta:
     return _dt.timedelta(hours=get_settings().webchat_outbox_ttl_hours)
 
 
-# Polls waiting in this process, by sender, woken when a message for them is queued here.
-_waiters: dict[str, set[asyncio.Event]] = {}
+# Polls waiting in this process, by sender, woken when a message for them is queued here
+# (from any thread: an Event is set only on the loop it belongs to).
+_waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
 
 
 def _wake(sender_id: str) -> None:
-    for event in _waiters.get(sender_id, ()):
-        event.set()
+    for loop, event in list(_waiters.get(sender_id, ())):
+        with contextlib.suppress(RuntimeError):  # that loop just closed: its poll is gone
+            loop.call_soon_threadsafe(event.set)
 
 
 def _insert(engine: Engine, sender_id: str, text: str, buttons: list[dict[str, str]]) -> None:
@@ -339,7 +342,8 @@ class WebChatInput(InputChannel):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         event = asyncio.Event()
-        _waiters.setdefault(sender_id, set()).add(event)
+        waiter = (loop, event)
+        _waiters.setdefault(sender_id, set()).add(waiter)
         try:
             while True:
                 event.clear()
@@ -355,7 +359,7 @@ class WebChatInput(InputChannel):
         finally:
             waiting = _waiters.get(sender_id)
             if waiting is not None:
-                waiting.discard(event)
+                waiting.discard(waiter)
                 if not waiting:
                     del _waiters[sender_id]
 
