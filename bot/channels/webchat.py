@@ -13,9 +13,10 @@ Routes (under `/webhooks/webchat/`):
   from the response that produced it (`utter_emergency_help`), never from its wording.
   When the turn deleted the conversation ("forget me"), every message carries
   `forgotten: true` and the page clears what it kept on the device.
-- `GET /poll?sender=…&ack=1,2&wait=25` the live connection, for messages that arrive
-  outside a turn (a staff reply, the end of a handoff): `queue_message` stores them in the
-  `webchat_outbox` table and the page long-polls.
+- `POST /poll` `{"sender", "ack": [ids shown], "wait": 25}` the live connection, for
+  messages that arrive outside a turn (a staff reply, the end of a handoff):
+  `queue_message` stores them in the `webchat_outbox` table and the page long-polls. A
+  POST, so the sender id (which reads the outbox) stays out of access logs.
 
 Why long-polling and not a WebSocket: on a cheap phone on mobile data the connection drops
 and changes address often. A long poll is an ordinary HTTP request, so it passes every
@@ -321,18 +322,23 @@ class WebChatInput(InputChannel):
                     reply["forgotten"] = True
             return response.json(collector.messages, headers=_NO_STORE)
 
-        @webchat.route("/poll", methods=["GET"])
+        @webchat.route("/poll", methods=["POST"])
         async def poll(request: Request) -> HTTPResponse:
-            sender = request.args.get("sender")
+            body = _json_body(request)
+            if body is None:
+                return response.json({"error": "expected a JSON object"}, status=400)
+            sender = body.get("sender")
             if not isinstance(sender, str) or not _SENDER.match(sender):
                 return response.json({"error": "sender must be 8-64 letters, digits, - or _"}, status=400)
-            acks = _ids(request.args.get("ack"))
+            acks = _ids(body.get("ack", []))
             if acks is None:
-                return response.json({"error": f"ack must be up to {MAX_ACKS} ids: 1,2,3"}, status=400)
-            try:
-                wait = min(max(float(request.args.get("wait", self.poll_seconds)), 0.0), self.poll_seconds)
-            except ValueError:
+                return response.json(
+                    {"error": f"ack must be a list of up to {MAX_ACKS} message ids"}, status=400
+                )
+            wait = body.get("wait", self.poll_seconds)
+            if isinstance(wait, bool) or not isinstance(wait, (int, float)):
                 return response.json({"error": "wait must be a number of seconds"}, status=400)
+            wait = min(max(float(wait), 0.0), self.poll_seconds)
             messages = await self._wait_for_messages(SENDER_PREFIX + sender, acks, wait)
             return response.json({"messages": messages}, headers=_NO_STORE)
 
@@ -377,14 +383,13 @@ class WebChatInput(InputChannel):
             return False
 
 
-def _ids(value: str | None) -> list[int] | None:
-    """`1,2,3` -> [1, 2, 3]; None when malformed or too many."""
-    if not value:
-        return []
-    parts = value.split(",")
-    if len(parts) > MAX_ACKS or not all(part.isdigit() and len(part) < 19 for part in parts):
+def _ids(value: Any) -> list[int] | None:
+    """A list of message ids, or None when it is not one (or too long)."""
+    if not isinstance(value, list) or len(value) > MAX_ACKS:
         return None
-    return [int(part) for part in parts]
+    if not all(isinstance(item, int) and not isinstance(item, bool) and item > 0 for item in value):
+        return None
+    return value
 
 
 def _json_body(request: Request) -> dict[str, Any] | None:

@@ -74,9 +74,15 @@ async def server(engine) -> AsyncIterator[Callable[..., Awaitable[str]]]:
         await srv.wait_closed()
 
 
-async def get(url: str, **params: Any) -> httpx.Response:
+async def get(url: str) -> httpx.Response:
     async with httpx.AsyncClient(timeout=30) as client:
-        return await client.get(url, params=params)
+        return await client.get(url)
+
+
+async def poll(base: str, sender: str, wait: float = 0, ack: list[int] | None = None) -> list[dict]:
+    reply = await post(base + "/poll", {"sender": sender, "wait": wait, "ack": ack or []})
+    assert reply.status_code == 200, reply.text
+    return reply.json()["messages"]
 
 
 async def post(url: str, body: Any) -> httpx.Response:
@@ -216,42 +222,42 @@ async def test_queued_messages_come_in_order_until_acknowledged_then_once_only(s
     await queue_message(engine, f"web-{SENDER}", "first: call 111")
     await queue_message(engine, f"web-{SENDER}", "second", [{"title": "Menu", "payload": "/help_menu"}])
 
-    first = (await get(base + "/poll", sender=SENDER, wait=0)).json()["messages"]
+    first = await poll(base, SENDER)
     assert [m["text"] for m in first] == ["first: call 111", "second"]
     assert first[0]["html"] == 'first: call <a href="tel:111">111</a>'
     assert first[1]["buttons"] == [{"title": "Menu", "payload": "/help_menu"}]
     assert first[0]["id"] < first[1]["id"]
 
     # The answer was lost (the phone lost its connection): the next poll gets the same again.
-    again = (await get(base + "/poll", sender=SENDER, wait=0)).json()["messages"]
+    again = await poll(base, SENDER)
     assert again == first
 
     # Acknowledging the first only: the second comes again, the first never.
-    rest = (await get(base + "/poll", sender=SENDER, wait=0, ack=str(first[0]["id"]))).json()["messages"]
+    rest = await poll(base, SENDER, ack=[first[0]["id"]])
     assert [m["text"] for m in rest] == ["second"]
-    done = (await get(base + "/poll", sender=SENDER, wait=0, ack=str(first[1]["id"]))).json()["messages"]
+    done = await poll(base, SENDER, ack=[first[1]["id"]])
     assert done == []
     assert outbox_rows(engine) == []  # delivered: deleted
 
     # A message queued after every earlier one was deleted still comes, once.
     await queue_message(engine, f"web-{SENDER}", "third")
-    (third,) = (await get(base + "/poll", sender=SENDER, wait=0)).json()["messages"]
+    (third,) = await poll(base, SENDER)
     assert third["text"] == "third"
 
 
 async def test_a_waiting_poll_gets_a_message_queued_meanwhile(server, stub_rasa, engine):
     base = await server(stub_rasa)
-    waiting = asyncio.create_task(get(base + "/poll", sender=SENDER, wait=10))
+    waiting = asyncio.create_task(poll(base, SENDER, wait=10))
     await asyncio.sleep(0.5)
     assert not waiting.done()  # nothing yet: the poll waits
     await queue_message(engine, f"web-{SENDER}", "the assistant is back")
-    reply = await asyncio.wait_for(waiting, timeout=15)
-    assert [m["text"] for m in reply.json()["messages"]] == ["the assistant is back"]
+    messages = await asyncio.wait_for(waiting, timeout=15)
+    assert [m["text"] for m in messages] == ["the assistant is back"]
 
 
 async def test_a_message_queued_by_another_process_reaches_a_waiting_poll(server, stub_rasa, engine):
     base = await server(stub_rasa)
-    waiting = asyncio.create_task(get(base + "/poll", sender=SENDER, wait=10))
+    waiting = asyncio.create_task(poll(base, SENDER, wait=10))
     await asyncio.sleep(0.5)
     # The staff console writes the row from its own process: no in-process wake-up.
     with engine.begin() as conn:
@@ -260,31 +266,33 @@ async def test_a_message_queued_by_another_process_reaches_a_waiting_poll(server
                 sender_id=f"web-{SENDER}", text="from the console", created_at=webchat._now()
             )
         )
-    reply = await asyncio.wait_for(waiting, timeout=15)
-    assert [m["text"] for m in reply.json()["messages"]] == ["from the console"]
+    messages = await asyncio.wait_for(waiting, timeout=15)
+    assert [m["text"] for m in messages] == ["from the console"]
 
 
 async def test_a_sender_sees_and_acknowledges_only_its_own_messages(server, stub_rasa, engine):
     base = await server(stub_rasa)
     await queue_message(engine, f"web-{OTHER}", "private")
     (theirs,) = pending(engine, f"web-{OTHER}")
-    mine = (await get(base + "/poll", sender=SENDER, wait=0, ack=str(theirs["id"]))).json()["messages"]
+    mine = await poll(base, SENDER, ack=[theirs["id"]])
     assert mine == []
     assert outbox_rows(engine) == [(f"web-{OTHER}", "private")]
 
 
 @pytest.mark.parametrize(
-    "params",
+    "body",
     [
         {"sender": "bad id!"},
-        {"sender": SENDER, "ack": "1,x"},
-        {"sender": SENDER, "ack": ",".join(["1"] * 101)},
+        {"sender": SENDER, "ack": "1,2"},
+        {"sender": SENDER, "ack": [1, "x"]},
+        {"sender": SENDER, "ack": [1] * 101},
         {"sender": SENDER, "wait": "soon"},
+        ["not", "an", "object"],
     ],
 )
-async def test_bad_polls_get_a_clear_400(server, stub_rasa, params):
+async def test_bad_polls_get_a_clear_400(server, stub_rasa, body):
     base = await server(stub_rasa)
-    reply = await get(base + "/poll", **params)
+    reply = await post(base + "/poll", body)
     assert reply.status_code == 400 and reply.json()["error"]
 
 

@@ -251,9 +251,13 @@
     var controller = new AbortController();
     pollAbort = controller;
     var timer = setTimeout(function () { controller.abort(); }, (POLL_WAIT_S + 20) * 1000);
-    var url = "poll?sender=" + encodeURIComponent(sender) + "&wait=" + POLL_WAIT_S +
-      (acks.length ? "&ack=" + acks.join(",") : "");
-    fetch(url, { cache: "no-store", signal: controller.signal }).then(function (r) {
+    fetch("poll", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender, ack: acks, wait: POLL_WAIT_S }),
+      cache: "no-store",
+      signal: controller.signal
+    }).then(function (r) {
       if (!r.ok) { throw new Error("HTTP " + r.status); }
       return r.json();
     }).then(function (data) {
