@@ -38,10 +38,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import functools
 import html
 import json
 import logging
 import re
+import string
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Engine
 
+from bot.channels.base import t
 from bot.channels.commands import text_to_rasa
 from bot.db import ensure_schema, get_engine, webchat_outbox
 from bot.markup import to_web_html
@@ -274,7 +277,7 @@ class WebChatInput(InputChannel):
 
         @webchat.route("/", methods=["GET"])
         async def page(request: Request) -> HTTPResponse:
-            return response.html(PAGE.read_text(encoding="utf-8"), headers=_PAGE_HEADERS)
+            return response.html(render_page(), headers=_PAGE_HEADERS)
 
         @webchat.route("/static/<name:str>", methods=["GET"])
         async def asset(request: Request, name: str) -> HTTPResponse:
@@ -390,6 +393,39 @@ def _ids(value: Any) -> list[int] | None:
     if not all(isinstance(item, int) and not isinstance(item, bool) and item > 0 for item in value):
         return None
     return value
+
+
+def _ui(lang: str) -> dict[str, str]:
+    """The page's own words in one language (catalog domain `channels`)."""
+    return {
+        "title": t(lang, "Information for migrant workers"),
+        "conversation": t(lang, "Conversation"),
+        "replying": t(lang, "Replying…"),
+        "needs_js": t(lang, "This page needs JavaScript."),
+        "your_question": t(lang, "Your question"),
+        "placeholder": t(lang, "Type your question..."),
+        "send": t(lang, "Send"),
+        "retry": t(lang, "No answer yet. Check your connection and send again."),
+        "call": t(lang, "Call"),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def render_page() -> str:
+    """The page, in Vietnamese and English (the language is not known before the first
+    message), every word escaped; the script reads `data-retry` and `data-call`."""
+    vi, en = _ui("vi"), _ui("en")
+    both = {key: vi[key] if vi[key] == en[key] else f"{vi[key]} / {en[key]}" for key in vi}
+    values = {
+        **both,
+        "title_vi": vi["title"],
+        "title_en": en["title"],
+        "send_vi": vi["send"],
+        "send_en": en["send"],
+    }
+    return string.Template(PAGE.read_text(encoding="utf-8")).substitute(
+        {key: html.escape(value) for key, value in values.items()}
+    )
 
 
 def _json_body(request: Request) -> dict[str, Any] | None:

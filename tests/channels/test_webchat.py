@@ -116,7 +116,9 @@ async def test_the_page_has_a_strict_policy_and_no_inline_script_or_style(server
     assert scripts and all('src="static/webchat.js"' in attrs and not body.strip() for attrs, body in scripts)
     assert "<style" not in page.text and " style=" not in page.text
     assert re.search(r"\son[a-z]+\s*=", page.text) is None  # no inline event handlers
-    assert '<label for="text"' in page.text  # the input is labelled
+    assert '<label for="text" class="visually-hidden">Câu hỏi của bạn / Your question</label>' in page.text
+    assert 'data-call="Gọi / Call"' in page.text  # the page's words come from the catalogs
+    assert "$" not in page.text  # every placeholder filled
     script = await get(base + "/static/webchat.js")
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
     assert "textContent" in script.text and "fetch(" in script.text

@@ -20,9 +20,9 @@
   var MAX_BUBBLES = 200;
   var REPLY_TIMEOUT_MS = 45000;
   var POLL_WAIT_S = 25;
-  var TEXT = {
-    retry: "Chưa nhận được trả lời. Kiểm tra kết nối mạng rồi gửi lại. / No answer yet. Check your connection and send again.",
-    call: "📞 Gọi / Call "
+  var TEXT = { // from the catalogs, rendered into the page by the server
+    retry: document.body.dataset.retry || "",
+    call: "📞 " + (document.body.dataset.call || "") + " "
   };
 
   var log = document.getElementById("log");
