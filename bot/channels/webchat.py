@@ -44,6 +44,7 @@ import json
 import logging
 import re
 import string
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -169,10 +170,13 @@ def _ttl() -> _dt.timedelta:
 # Polls waiting in this process, by sender, woken when a message for them is queued here
 # (from any thread: an Event is set only on the loop it belongs to).
 _waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+_waiters_lock = threading.Lock()
 
 
 def _wake(sender_id: str) -> None:
-    for loop, event in list(_waiters.get(sender_id, ())):
+    with _waiters_lock:
+        waiting = list(_waiters.get(sender_id, ()))
+    for loop, event in waiting:
         with contextlib.suppress(RuntimeError):  # that loop just closed: its poll is gone
             loop.call_soon_threadsafe(event.set)
 
@@ -352,7 +356,8 @@ class WebChatInput(InputChannel):
         deadline = loop.time() + wait
         event = asyncio.Event()
         waiter = (loop, event)
-        _waiters.setdefault(sender_id, set()).add(waiter)
+        with _waiters_lock:
+            _waiters.setdefault(sender_id, set()).add(waiter)
         try:
             while True:
                 event.clear()
@@ -366,11 +371,12 @@ class WebChatInput(InputChannel):
                 except asyncio.TimeoutError:
                     pass
         finally:
-            waiting = _waiters.get(sender_id)
-            if waiting is not None:
-                waiting.discard(waiter)
-                if not waiting:
-                    del _waiters[sender_id]
+            with _waiters_lock:
+                waiting = _waiters.get(sender_id)
+                if waiting is not None:
+                    waiting.discard(waiter)
+                    if not waiting:
+                        del _waiters[sender_id]
 
     async def _forgotten(self, request: Request, sender_id: str) -> bool:
         """True when the turn deleted the conversation: Rasa's tracker store no longer has it
