@@ -91,6 +91,7 @@ URGENT_RESPONSES = frozenset(name for name, card in CARD_RESPONSES.items() if ca
 _TEL_LINK = re.compile(r'<a href="(tel:\+?\d+)">([^<]+)</a>')
 
 POLL_SECONDS = 25.0  # under the idle timeout of common proxies (30-60 s) and Sanic's
+# Other processes (the staff console) queue messages too: a waiting poll re-reads this often.
 RECHECK_SECONDS = 2.0
 MAX_ACKS = 100
 
