@@ -302,6 +302,33 @@ def test_a_queued_staff_message_appears_without_reload_and_only_once(phone, stub
     assert left() == 0
 
 
+# Lets a test put the page in the background (headless pages are always "visible").
+FAKE_VISIBILITY = """
+window.__hidden = false;
+Object.defineProperty(document, "visibilityState", { get: () => (window.__hidden ? "hidden" : "visible") });
+"""
+
+
+def test_no_polling_while_the_page_is_hidden_and_the_message_waits(phone, stub_chat):
+    phone.add_init_script(FAKE_VISIBILITY)
+    polls: list[str] = []
+    phone.on("request", lambda r: polls.append(r.url) if r.url.endswith("/poll") else None)
+    open_chat(phone, stub_chat.base)
+    sender = sender_of(phone)
+    phone.evaluate("window.__hidden = true")
+    stub_chat.call(queue_message(stub_chat.engine, f"web-{sender}", "Nhân viên: bạn còn đó không?"))
+    phone.locator(".msg.bot .body", has_text="Nhân viên").wait_for()  # the poll already waiting gets it
+    before = len(polls)
+    phone.wait_for_timeout(2500)
+    assert len(polls) == before  # hidden: no new poll after that one
+    stub_chat.call(queue_message(stub_chat.engine, f"web-{sender}", "Nhân viên: tin thứ hai"))
+    phone.wait_for_timeout(1000)
+    assert phone.locator(".msg.bot .body", has_text="tin thứ hai").count() == 0
+    phone.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    phone.locator(".msg.bot .body", has_text="tin thứ hai").wait_for()
+    assert phone.locator(".msg.bot .body", has_text="Nhân viên").count() == 2
+
+
 def test_the_conversation_survives_a_reload_without_a_second_greeting(phone, stub_chat):
     open_chat(phone, stub_chat.base)
     ask(phone, "menu")

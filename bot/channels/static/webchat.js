@@ -232,8 +232,12 @@
 
   // --- live messages (long-polling) -----------------------------------------------------------
 
+  // While the page is hidden (another app in front) no poll is made: mobile data costs
+  // money, and the messages wait on the server until the page is visible again.
   function schedule(delay) {
     clearTimeout(pollTimer);
+    pollTimer = null;
+    if (document.visibilityState === "hidden") { return; }
     pollTimer = setTimeout(poll, delay);
   }
 
@@ -246,6 +250,7 @@
   }
 
   function poll() {
+    pollTimer = null;
     var sender = state.sender;
     var acks = state.pending.slice();
     var controller = new AbortController();
@@ -262,7 +267,8 @@
       return r.json();
     }).then(function (data) {
       clearTimeout(timer);
-      if (sender !== state.sender) { return; } // forgotten meanwhile: polling restarted
+      if (controller !== pollAbort || sender !== state.sender) { return; } // replaced (forgotten)
+      pollAbort = null;
       state.pending = state.pending.filter(function (id) { return acks.indexOf(id) < 0; });
       var first = null;
       (Array.isArray(data.messages) ? data.messages : []).forEach(function (m) {
@@ -277,6 +283,7 @@
     }).catch(function () {
       clearTimeout(timer);
       if (controller !== pollAbort) { return; } // replaced by a newer poll
+      pollAbort = null;
       failures += 1;
       schedule(Math.min(30000, 1000 * Math.pow(2, failures)));
     });
@@ -285,7 +292,9 @@
   // Back on the network or on screen: poll now instead of waiting out the back-off.
   window.addEventListener("online", restartPolling);
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible" && failures > 0) { restartPolling(); }
+    if (document.visibilityState === "visible" && (failures > 0 || (!pollTimer && !pollAbort))) {
+      restartPolling();
+    }
   });
 
   // --- start ---------------------------------------------------------------------------------
