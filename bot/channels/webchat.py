@@ -43,6 +43,7 @@ import html
 import json
 import logging
 import re
+import secrets
 import string
 import threading
 from collections.abc import Awaitable, Callable, Iterable
@@ -94,6 +95,7 @@ POLL_SECONDS = 25.0  # under the idle timeout of common proxies (30-60 s) and Sa
 # Other processes (the staff console) queue messages too: a waiting poll re-reads this often.
 RECHECK_SECONDS = 2.0
 MAX_ACKS = 100
+_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 # --- one message as the page gets it ---------------------------------------------------------
@@ -189,6 +191,7 @@ def _insert(engine: Engine, sender_id: str, text: str, buttons: list[dict[str, s
         conn.execute(sa.delete(webchat_outbox).where(webchat_outbox.c.created_at < now - _ttl()))
         conn.execute(
             sa.insert(webchat_outbox).values(
+                key=secrets.token_hex(16),
                 sender_id=sender_id,
                 text=text,
                 buttons=json.dumps(buttons, ensure_ascii=False) if buttons else None,
@@ -212,19 +215,20 @@ async def queue_message(engine: Engine, sender_id: str, text: str, buttons: list
     _wake(sender_id)
 
 
-def pending(engine: Engine, sender_id: str, ack: Iterable[int] = ()) -> list[dict[str, Any]]:
-    """Delete the acknowledged messages of `sender_id`, return the others, oldest first."""
+def pending(engine: Engine, sender_id: str, ack: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Delete the acknowledged messages of `sender_id` (by `id`, the row's random key), return
+    the others, oldest first."""
     ensure_schema(engine)
     acked = list(ack)
     with engine.begin() as conn:
         if acked:
             conn.execute(
                 sa.delete(webchat_outbox).where(
-                    webchat_outbox.c.sender_id == sender_id, webchat_outbox.c.id.in_(acked)
+                    webchat_outbox.c.sender_id == sender_id, webchat_outbox.c.key.in_(acked)
                 )
             )
         rows = conn.execute(
-            sa.select(webchat_outbox.c.id, webchat_outbox.c.text, webchat_outbox.c.buttons)
+            sa.select(webchat_outbox.c.key, webchat_outbox.c.text, webchat_outbox.c.buttons)
             .where(
                 webchat_outbox.c.sender_id == sender_id,
                 webchat_outbox.c.created_at >= _now() - _ttl(),
@@ -233,7 +237,7 @@ def pending(engine: Engine, sender_id: str, ack: Iterable[int] = ()) -> list[dic
         ).all()
     return [
         {
-            "id": row.id,
+            "id": row.key,
             "text": row.text,
             "buttons": json.loads(row.buttons) if row.buttons else [],
             **web_fields(row.text),
@@ -352,7 +356,7 @@ class WebChatInput(InputChannel):
 
         return webchat
 
-    async def _wait_for_messages(self, sender_id: str, acks: list[int], wait: float) -> list[dict[str, Any]]:
+    async def _wait_for_messages(self, sender_id: str, acks: list[str], wait: float) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         event = asyncio.Event()
@@ -393,11 +397,11 @@ class WebChatInput(InputChannel):
             return False
 
 
-def _ids(value: Any) -> list[int] | None:
-    """A list of message ids, or None when it is not one (or too long)."""
+def _ids(value: Any) -> list[str] | None:
+    """A list of message ids (`pending`'s keys), or None when it is not one (or too long)."""
     if not isinstance(value, list) or len(value) > MAX_ACKS:
         return None
-    if not all(isinstance(item, int) and not isinstance(item, bool) and item > 0 for item in value):
+    if not all(isinstance(item, str) and _KEY.match(item) for item in value):
         return None
     return value
 

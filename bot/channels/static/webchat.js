@@ -272,7 +272,7 @@
       state.pending = state.pending.filter(function (id) { return acks.indexOf(id) < 0; });
       var first = null;
       (Array.isArray(data.messages) ? data.messages : []).forEach(function (m) {
-        if (!m || typeof m.id !== "number" || state.pending.indexOf(m.id) >= 0) { return; }
+        if (!m || typeof m.id !== "string" || state.pending.indexOf(m.id) >= 0) { return; }
         state.pending.push(m.id);
         first = first || add(fromServer(m));
       });

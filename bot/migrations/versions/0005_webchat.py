@@ -25,11 +25,13 @@ def upgrade() -> None:
     op.create_table(
         "webchat_outbox",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("key", sa.String(length=32), nullable=False),
         sa.Column("sender_id", sa.String(length=80), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("buttons", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key"),
     )
     op.create_index("ix_webchat_outbox_sender_id", "webchat_outbox", ["sender_id"], unique=False)
     op.create_index("ix_webchat_outbox_created_at", "webchat_outbox", ["created_at"], unique=False)
