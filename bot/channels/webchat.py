@@ -24,9 +24,11 @@ proxy, needs no heartbeat to notice a dead connection (each poll ends within `wa
 seconds and the next one starts afresh), and carries its own acknowledgement. A message is
 deleted only when a later poll acknowledges its id, so a reply lost with a dropped
 connection is sent again, and the page skips ids it already shows: each message appears
-exactly once, in id order, across reconnects and reloads. The staff console runs in
-another process, so a waiting poll re-reads the table every `RECHECK_SECONDS`; a message
-queued in this process wakes it at once.
+exactly once, in the order queued, across reconnects and reloads. The staff console runs
+in another process, so a waiting poll re-reads the table every `RECHECK_SECONDS`; a
+message queued in this process wakes it at once. Waiting rows are deleted by `forget`
+("forget me": the webhook calls it when the turn deleted the conversation) and after
+WEBCHAT_OUTBOX_TTL_HOURS (`purge`, also run by every `queue_message`).
 
 The sender id is random per device (made by the page, kept in its localStorage) and is
 already pseudonymous: Rasa knows the conversation as `web-<sender>`, the id
