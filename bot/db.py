@@ -149,6 +149,29 @@ staff_audit_log = sa.Table(
 )
 
 
+# --- the web chat outbox ------------------------------------------------------------------
+
+# Messages for a web-chat user that arrive outside a request/response turn (a staff reply,
+# the end of a handoff), waiting for the page's next poll (`bot.channels.webchat`). A row
+# is deleted once the page acknowledges it, after WEBCHAT_OUTBOX_TTL_HOURS, and by "forget
+# me". `id` gives the order (a new row's id is above every row still waiting); the page
+# acknowledges `key`, a random token, because SQLite may give a new row the id of one
+# already delivered, and an acknowledgement repeated after a lost answer must not delete it.
+webchat_outbox = sa.Table(
+    "webchat_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(32), nullable=False, unique=True),
+    sa.Column("sender_id", sa.String(80), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("buttons", sa.Text, nullable=True),  # JSON list of {"title", "payload"}
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    info={
+        "doc": "web-chat messages waiting for the page's poll; deleted when delivered, after a TTL, on 'forget me'"
+    },
+)
+
+
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""
     import bot.directory.models  # noqa: F401 - declares the directory tables on `metadata`

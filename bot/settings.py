@@ -163,6 +163,12 @@ class Settings(BaseModel):
         default="",
         description="comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto the staff console believes",
     )
+    webchat_outbox_ttl_hours: int = Field(
+        default=24,
+        ge=1,
+        le=720,
+        description="hours a web-chat message sent outside a turn (a staff reply) waits for the page before it is deleted",
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 

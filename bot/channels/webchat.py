@@ -1,61 +1,304 @@
-"""The local web chat: a page served by the assistant itself, no CDN, for a browser.
+"""The local web chat: a page served by the assistant itself, no CDN, for a browser on a phone.
 
-`GET /webhooks/webchat/` serves the page; the page posts to
-`POST /webhooks/webchat/webhook` with `{"sender", "message"}` for typed text (slash
-commands such as /forget as on Telegram) or `{"sender", "payload"}` for a button tap, and
-gets back the bot's messages as JSON, buttons included, each with its text rendered to
-HTML by the server (`bot.markup.to_web_html`: one bold rule for every channel). Meant for trying the bot and for NGO staff on
-the same machine or network; migrants reach the bot through Telegram and Zalo.
+Routes (under `/webhooks/webchat/`):
+
+- `GET /` the page, `GET /static/webchat.js|webchat.css` its script and style. The page has
+  no inline script or style, so its Content-Security-Policy allows only its own origin:
+  even if some text slipped through unescaped, no script in it would run.
+- `POST /webhook` `{"sender", "message"}` for typed text (slash commands such as /forget as
+  on Telegram) or `{"sender", "payload"}` for a button tap. The answer is the bot's
+  messages as JSON: `text`, `html` (rendered and escaped by `bot.markup.to_web_html`, one
+  bold rule for every channel, phone numbers as `tel:` links), `buttons`; the urgent-help
+  card also carries `urgent: true` and `call` (the first `tel:` link of the card), taken
+  from the response that produced it (`utter_emergency_help`), never from its wording.
+  When the turn deleted the conversation ("forget me"), every message carries
+  `forgotten: true` and the page clears what it kept on the device.
+- `POST /poll` `{"sender", "ack": [ids shown], "wait": 25}` the live connection, for
+  messages that arrive outside a turn (a staff reply, the end of a handoff):
+  `queue_message` stores them in the `webchat_outbox` table and the page long-polls. A
+  POST, so the sender id (which reads the outbox) stays out of access logs.
+
+Why long-polling and not a WebSocket: on a cheap phone on mobile data the connection drops
+and changes address often. A long poll is an ordinary HTTP request, so it passes every
+proxy, needs no heartbeat to notice a dead connection (each poll ends within `wait`
+seconds and the next one starts afresh), and carries its own acknowledgement. A message is
+deleted only when a later poll acknowledges its id, so a reply lost with a dropped
+connection is sent again, and the page skips ids it already shows: each message appears
+exactly once, in the order queued, across reconnects and reloads. The staff console runs
+in another process, so a waiting poll re-reads the table every `RECHECK_SECONDS`; a
+message queued in this process wakes it at once. Waiting rows are deleted by `forget`
+("forget me": the webhook calls it when the turn deleted the conversation) and after
+WEBCHAT_OUTBOX_TTL_HOURS (`purge`, also run by every `queue_message`).
+
+The sender id is random per device (made by the page, kept in its localStorage) and is
+already pseudonymous: Rasa knows the conversation as `web-<sender>`, the id
+`queue_message` takes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as _dt
+import functools
+import html
+import json
+import logging
 import re
-from collections.abc import Awaitable, Callable
+import secrets
+import string
+import threading
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.engine import Engine
 
+from bot.channels.base import t
 from bot.channels.commands import text_to_rasa
+from bot.db import ensure_schema, get_engine, webchat_outbox
 from bot.markup import to_web_html
+from bot.nlg import CARD_RESPONSES
 
-PAGE = Path(__file__).parent / "static" / "webchat.html"
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+PAGE = STATIC_DIR / "webchat.html"
+ASSETS = {
+    "webchat.js": "text/javascript; charset=utf-8",
+    "webchat.css": "text/css; charset=utf-8",
+}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+_NO_STORE = {"Cache-Control": "no-store"}
+
+SENDER_PREFIX = "web-"
 _SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_MESSAGE_CHARS = 2000
+EMERGENCY_CARD = "emergency_help"
+# The responses that produce the urgent-help card (rendered in-process by bot.nlg).
+URGENT_RESPONSES = frozenset(name for name, card in CARD_RESPONSES.items() if card == EMERGENCY_CARD)
+_TEL_LINK = re.compile(r'<a href="(tel:\+?\d+)">([^<]+)</a>')
+
+POLL_SECONDS = 25.0  # under the idle timeout of common proxies (30-60 s) and Sanic's
+# Other processes (the staff console) queue messages too: a waiting poll re-reads this often.
+RECHECK_SECONDS = 2.0
+MAX_ACKS = 100
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+# --- one message as the page gets it ---------------------------------------------------------
+
+
+def _clean_buttons(buttons: Iterable[Any] | None) -> list[dict[str, str]]:
+    """Buttons the page can show: a title, and a payload the webhook accepts ("/…")."""
+    cleaned = []
+    for button in buttons or []:
+        if not isinstance(button, dict) or not str(button.get("title") or "").strip():
+            continue
+        payload = button.get("payload")
+        item = {"title": str(button["title"])}
+        if isinstance(payload, str) and payload.startswith("/"):
+            item["payload"] = payload
+        cleaned.append(item)
+    return cleaned
+
+
+def web_fields(text: str, urgent: bool = False) -> dict[str, Any]:
+    """`html` for a message's text, and the urgent marker with the card's first phone number."""
+    fields: dict[str, Any] = {"html": to_web_html(text)} if text else {}
+    if urgent:
+        fields["urgent"] = True
+        call = _TEL_LINK.search(fields.get("html", ""))
+        if call:
+            fields["call"] = call.group(1)
+            fields["call_label"] = html.unescape(call.group(2))
+    return fields
 
 
 class WebChatOutput(CollectingOutputChannel):
     """Collects replies whole, each with its card Markdown rendered to safe HTML (`html`):
-    bold, clickable links and `tel:` links for phone numbers."""
+    bold, clickable links and `tel:` links for phone numbers; the urgent card marked."""
 
     @classmethod
     def name(cls) -> str:
         return "webchat"
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._persist_message(self._message(recipient_id, text=text))
+    def _web_message(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        message = self._message(recipient_id, text=text, buttons=buttons)
+        # Rasa passes the response's name with every message it sends (`utter_action`).
+        message.update(web_fields(text, urgent=kwargs.get("utter_action") in URGENT_RESPONSES))
+        return message
 
-    async def _persist_message(self, message: dict[str, Any]) -> None:
-        if message.get("text"):
-            message["html"] = to_web_html(message["text"])
-        await super()._persist_message(message)
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._persist_message(self._web_message(recipient_id, text, None, kwargs))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._persist_message(self._web_message(recipient_id, text, buttons, kwargs))
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._persist_message(self._web_message(recipient_id, text, quick_replies, kwargs))
+
+
+# --- the outbox: messages outside a turn ------------------------------------------------------
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)  # stored naive, in UTC
+
+
+def _ttl() -> _dt.timedelta:
+    from bot.settings import get_settings
+
+    return _dt.timedelta(hours=get_settings().webchat_outbox_ttl_hours)
+
+
+# Polls waiting in this process, by sender, woken when a message for them is queued here
+# (from any thread: an Event is set only on the loop it belongs to).
+_waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+_waiters_lock = threading.Lock()
+
+
+def _wake(sender_id: str) -> None:
+    with _waiters_lock:
+        waiting = list(_waiters.get(sender_id, ()))
+    for loop, event in waiting:
+        with contextlib.suppress(RuntimeError):  # that loop just closed: its poll is gone
+            loop.call_soon_threadsafe(event.set)
+
+
+def _insert(engine: Engine, sender_id: str, text: str, buttons: list[dict[str, str]]) -> None:
+    ensure_schema(engine)
+    now = _now()
+    with engine.begin() as conn:
+        conn.execute(sa.delete(webchat_outbox).where(webchat_outbox.c.created_at < now - _ttl()))
+        conn.execute(
+            sa.insert(webchat_outbox).values(
+                key=secrets.token_hex(16),
+                sender_id=sender_id,
+                text=text,
+                buttons=json.dumps(buttons, ensure_ascii=False) if buttons else None,
+                created_at=now,
+            )
+        )
+
+
+async def queue_message(engine: Engine, sender_id: str, text: str, buttons: list[dict] | None = None) -> None:
+    """Store a message for web-chat user `sender_id` (Rasa's id, `web-…`) outside a turn.
+
+    The page shows it on its next poll, without reloading; a waiting poll in this process
+    gets it at once. Kept at most WEBCHAT_OUTBOX_TTL_HOURS when the page never comes back.
+    """
+    if not sender_id.startswith(SENDER_PREFIX) or not _SENDER.match(sender_id[len(SENDER_PREFIX) :]):
+        raise ValueError("not a web-chat sender id (web-…)")
+    cleaned = _clean_buttons(buttons)
+    if not text.strip() and not cleaned:
+        raise ValueError("an empty message")
+    await asyncio.to_thread(_insert, engine, sender_id, text, cleaned)
+    _wake(sender_id)
+
+
+def pending(engine: Engine, sender_id: str, ack: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Delete the acknowledged messages of `sender_id` (by `id`, the row's random key), return
+    the others, oldest first."""
+    ensure_schema(engine)
+    acked = list(ack)
+    with engine.begin() as conn:
+        if acked:
+            conn.execute(
+                sa.delete(webchat_outbox).where(
+                    webchat_outbox.c.sender_id == sender_id, webchat_outbox.c.key.in_(acked)
+                )
+            )
+        rows = conn.execute(
+            sa.select(webchat_outbox.c.key, webchat_outbox.c.text, webchat_outbox.c.buttons)
+            .where(
+                webchat_outbox.c.sender_id == sender_id,
+                webchat_outbox.c.created_at >= _now() - _ttl(),
+            )
+            .order_by(webchat_outbox.c.id)
+        ).all()
+    return [
+        {
+            "id": row.key,
+            "text": row.text,
+            "buttons": json.loads(row.buttons) if row.buttons else [],
+            **web_fields(row.text),
+        }
+        for row in rows
+    ]
+
+
+def forget(engine: Engine, sender_id: str) -> int:
+    """Delete every waiting message of `sender_id` ("forget me"); the number deleted."""
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        return conn.execute(sa.delete(webchat_outbox).where(webchat_outbox.c.sender_id == sender_id)).rowcount
+
+
+def purge(engine: Engine, now: _dt.datetime | None = None) -> int:
+    """Delete messages older than WEBCHAT_OUTBOX_TTL_HOURS; the number deleted."""
+    ensure_schema(engine)
+    now = now or _now()
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.delete(webchat_outbox).where(webchat_outbox.c.created_at < now - _ttl())
+        ).rowcount
+
+
+# --- the channel ---------------------------------------------------------------------------
 
 
 class WebChatInput(InputChannel):
+    def __init__(self, engine: Engine | None = None, poll_seconds: float = POLL_SECONDS) -> None:
+        self._engine = engine
+        self.poll_seconds = poll_seconds
+
     @classmethod
     def name(cls) -> str:
         return "webchat"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine()
+        return self._engine
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webchat = Blueprint("webchat", __name__)
 
         @webchat.route("/", methods=["GET"])
         async def page(request: Request) -> HTTPResponse:
-            return response.html(PAGE.read_text(encoding="utf-8"))
+            return response.html(render_page(), headers=_PAGE_HEADERS)
+
+        @webchat.route("/static/<name:str>", methods=["GET"])
+        async def asset(request: Request, name: str) -> HTTPResponse:
+            if name not in ASSETS:
+                return response.json({"error": "not found"}, status=404)
+            return response.text(
+                (STATIC_DIR / name).read_text(encoding="utf-8"),
+                content_type=ASSETS[name],
+                headers=_PAGE_HEADERS,
+            )
 
         @webchat.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -72,19 +315,130 @@ class WebChatInput(InputChannel):
                 text = text_to_rasa(message[:MAX_MESSAGE_CHARS])
             else:
                 return response.json({"error": "message must be non-empty text"}, status=400)
+            sender_id = SENDER_PREFIX + sender
             collector = WebChatOutput()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    f"web-{sender}",
-                    input_channel=self.name(),
-                    metadata={"channel": self.name()},
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender_id,
+                        input_channel=self.name(),
+                        metadata={"channel": self.name()},
+                    )
                 )
-            )
-            return response.json(collector.messages)
+            except Exception as exc:  # noqa: BLE001 - the page shows its own "try again"
+                logger.error("webchat turn failed: %s", type(exc).__name__)
+                return response.json({"error": "try again"}, status=503, headers=_NO_STORE)
+            if await self._forgotten(request, sender_id):
+                await asyncio.to_thread(forget, self.engine, sender_id)
+                for reply in collector.messages:
+                    reply["forgotten"] = True
+            return response.json(collector.messages, headers=_NO_STORE)
+
+        @webchat.route("/poll", methods=["POST"])
+        async def poll(request: Request) -> HTTPResponse:
+            body = _json_body(request)
+            if body is None:
+                return response.json({"error": "expected a JSON object"}, status=400)
+            sender = body.get("sender")
+            if not isinstance(sender, str) or not _SENDER.match(sender):
+                return response.json({"error": "sender must be 8-64 letters, digits, - or _"}, status=400)
+            acks = _ids(body.get("ack", []))
+            if acks is None:
+                return response.json(
+                    {"error": f"ack must be a list of up to {MAX_ACKS} message ids"}, status=400
+                )
+            wait = body.get("wait", self.poll_seconds)
+            if isinstance(wait, bool) or not isinstance(wait, (int, float)):
+                return response.json({"error": "wait must be a number of seconds"}, status=400)
+            wait = min(max(float(wait), 0.0), self.poll_seconds)
+            messages = await self._wait_for_messages(SENDER_PREFIX + sender, acks, wait)
+            return response.json({"messages": messages}, headers=_NO_STORE)
 
         return webchat
+
+    async def _wait_for_messages(self, sender_id: str, acks: list[str], wait: float) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        event = asyncio.Event()
+        waiter = (loop, event)
+        with _waiters_lock:
+            _waiters.setdefault(sender_id, set()).add(waiter)
+        try:
+            while True:
+                event.clear()
+                messages = await asyncio.to_thread(pending, self.engine, sender_id, acks)
+                acks = []
+                remaining = deadline - loop.time()
+                if messages or remaining <= 0:
+                    return messages
+                try:
+                    await asyncio.wait_for(event.wait(), timeout=min(RECHECK_SECONDS, remaining))
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            with _waiters_lock:
+                waiting = _waiters.get(sender_id)
+                if waiting is not None:
+                    waiting.discard(waiter)
+                    if not waiting:
+                        del _waiters[sender_id]
+
+    async def _forgotten(self, request: Request, sender_id: str) -> bool:
+        """True when the turn deleted the conversation: Rasa's tracker store no longer has it
+        (`bot.tracker_store.PrivacyTrackerStore` deletes it when the forget action ran)."""
+        agent = getattr(request.app.ctx, "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return False
+        try:
+            return not await store.exists(sender_id)
+        except Exception as exc:  # noqa: BLE001 - unknown is not "forgotten": keep the page as it is
+            logger.warning("webchat: could not check the tracker store: %s", type(exc).__name__)
+            return False
+
+
+def _ids(value: Any) -> list[str] | None:
+    """A list of message ids (`pending`'s keys), or None when it is not one (or too long)."""
+    if not isinstance(value, list) or len(value) > MAX_ACKS:
+        return None
+    if not all(isinstance(item, str) and _KEY.match(item) for item in value):
+        return None
+    return value
+
+
+def _ui(lang: str) -> dict[str, str]:
+    """The page's own words in one language (catalog domain `channels`)."""
+    return {
+        "title": t(lang, "Information for migrant workers"),
+        "conversation": t(lang, "Conversation"),
+        "replying": t(lang, "Replying…"),
+        "needs_js": t(lang, "This page needs JavaScript."),
+        "your_question": t(lang, "Your question"),
+        "placeholder": t(lang, "Type your question..."),
+        "send": t(lang, "Send"),
+        "retry": t(lang, "No answer yet. Check your connection and send again."),
+        "call": t(lang, "Call"),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def render_page() -> str:
+    """The page, in Vietnamese and English (the language is not known before the first
+    message), every word escaped; the script reads `data-retry` and `data-call`."""
+    vi, en = _ui("vi"), _ui("en")
+    both = {key: vi[key] if vi[key] == en[key] else f"{vi[key]} / {en[key]}" for key in vi}
+    values = {
+        **both,
+        "title_vi": vi["title"],
+        "title_en": en["title"],
+        "send_vi": vi["send"],
+        "send_en": en["send"],
+    }
+    return string.Template(PAGE.read_text(encoding="utf-8")).substitute(
+        {key: html.escape(value) for key, value in values.items()}
+    )
 
 
 def _json_body(request: Request) -> dict[str, Any] | None:
