@@ -4,7 +4,7 @@ Created only when missing, like the baseline: a database built with `create_all`
 newer checkout (tests, `bot db` before `upgrade`) is adopted as it is.
 
 Revision ID: 0005_webchat
-Revises: 0001_baseline
+Revises: 0002_staff
 Create Date: 2026-11-30
 """
 
