@@ -11,6 +11,7 @@ from actions.common import language_events, latest_entity, user_language
 from actions.lookup import ActionLookupConsularContact, ActionLookupReferralPartner
 from bot.answers import card_reply, card_title, menu_button
 from bot.content.topics import topic_ids
+from bot.handoff import offer as handoff_offer
 from bot.i18n import gettext
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -63,7 +64,8 @@ def _user_turn_intents(tracker: Tracker) -> list[str]:
 
 
 class ActionFallbackSuggest(Action):
-    """First miss: "did you mean" buttons. Second miss in a row: the help menu."""
+    """First miss: "did you mean" buttons. Second miss in a row: the help menu and the
+    offer of a person."""
 
     def name(self) -> str:
         return "action_fallback_suggest"
@@ -86,6 +88,9 @@ class ActionFallbackSuggest(Action):
             )
             if menu:
                 dispatcher.utter_message(text=menu["text"], buttons=menu["buttons"])
+            if missed_twice:  # failed twice in a row: offer a person (bot.handoff)
+                offer = handoff_offer(lang)
+                dispatcher.utter_message(text=offer["text"], buttons=offer["buttons"])
             return language_events(tracker)
         buttons = [
             {"title": card_title(topic, lang) or topic, "payload": f"/{topic}"} for topic in topics

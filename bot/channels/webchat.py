@@ -20,12 +20,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.commands import text_to_rasa
+from bot.channels.commands import COMMAND_PAYLOADS, text_to_rasa
 from bot.markup import to_web_html
 
 PAGE = Path(__file__).parent / "static" / "webchat.html"
 _SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_MESSAGE_CHARS = 2000
+FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 
 
 class WebChatOutput(CollectingOutputChannel):
@@ -72,19 +73,54 @@ class WebChatInput(InputChannel):
                 text = text_to_rasa(message[:MAX_MESSAGE_CHARS])
             else:
                 return response.json({"error": "message must be non-empty text"}, status=400)
+            sender_id = f"web-{sender}"
             collector = WebChatOutput()
+            held = None if text == FORGET_PAYLOAD else await _held(sender_id, message, text)
+            if held is not None:
+                for reply in held.replies:
+                    await collector.send_text_with_buttons(
+                        sender_id, reply["text"], reply.get("buttons") or []
+                    )
+                return response.json(_take_outbox(sender_id) + collector.messages)
             await on_new_message(
                 UserMessage(
                     text,
                     collector,
-                    f"web-{sender}",
+                    sender_id,
                     input_channel=self.name(),
                     metadata={"channel": self.name()},
                 )
             )
-            return response.json(collector.messages)
+            return response.json(_take_outbox(sender_id) + collector.messages)
 
         return webchat
+
+
+async def _held(sender_id: str, message: Any, text: str) -> Any:
+    """The handoff's turn when a person holds this conversation (bot silent), else None."""
+    from bot.db import get_engine
+    from bot.handoff import hold_turn
+
+    typed = message if isinstance(message, str) and message.strip() else text
+    return await hold_turn(get_engine(), sender_id, typed[:MAX_MESSAGE_CHARS])
+
+
+# Messages for a web-chat user outside their own turn (staff replies, end of a handoff).
+# MINIMAL stand-in for branch webchat's outbox: kept in this process and handed over with
+# the page's next response. Branch webchat replaces it with a live connection.
+_OUTBOX: dict[str, list[dict[str, Any]]] = {}
+
+
+async def queue_message(engine: Any, sender_id: str, text: str, buttons: list[dict] | None = None) -> None:
+    """Queue a message for the web-chat user `sender_id` (see _OUTBOX)."""
+    message: dict[str, Any] = {"recipient_id": sender_id, "text": text, "html": to_web_html(text)}
+    if buttons:
+        message["buttons"] = buttons
+    _OUTBOX.setdefault(sender_id, []).append(message)
+
+
+def _take_outbox(sender_id: str) -> list[dict[str, Any]]:
+    return _OUTBOX.pop(sender_id, [])
 
 
 def _json_body(request: Request) -> dict[str, Any] | None:
