@@ -601,17 +601,9 @@ async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Deli
     if row.claimed_by and row.claimed_by != staff:
         return Delivery(False, REASON_CLAIMED)
     can_reply, note = await asyncio.to_thread(_reply_window, row, engine, _utcnow())
-    told = await _deliver(engine, row, gettext(row.lang, BACK_TO_BOT)) if can_reply else Delivery(False, note)
     at = _utcnow()
+    # Closed before the user is told, so that their answer to it reaches the bot.
     with engine.begin() as conn:
-        _add_turn(
-            conn,
-            handoff_id,
-            "bot",
-            gettext(row.lang, BACK_TO_BOT),
-            at,
-            delivery="sent" if told.ok else told.reason,
-        )
         conn.execute(
             sa.update(handoffs)
             .where(handoffs.c.id == handoff_id)
@@ -619,6 +611,10 @@ async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Deli
                 state=CLOSED, outcome=outcome, closed_at=at, updated_at=at, claimed_by=row.claimed_by or staff
             )
         )
+    back = gettext(row.lang, BACK_TO_BOT)
+    told = await _deliver(engine, row, back) if can_reply else Delivery(False, note)
+    with engine.begin() as conn:
+        _add_turn(conn, handoff_id, "bot", back, _utcnow(), delivery="sent" if told.ok else told.reason)
         _changed(conn, handoff_id)
     if outcome == "bot_should_have_known":
         await asyncio.to_thread(_to_unanswered_queue, engine, row)
