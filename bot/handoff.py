@@ -201,7 +201,6 @@ def open_handoff(
     if existing is not None:
         return int(existing.id)
     at = _naive(now)
-    last_user = at if any(author == "user" for author, _ in history or []) else None
     with engine.begin() as conn:
         handoff_id = conn.execute(
             sa.insert(handoffs).values(
@@ -216,7 +215,7 @@ def open_handoff(
                 urgent=False,
                 created_at=at,
                 updated_at=at,
-                last_user_message_at=last_user,
+                last_user_message_at=at,  # the consent itself is the user's latest message
             )
         ).inserted_primary_key[0]
         for author, text in (history or [])[-HISTORY_TURNS:]:
