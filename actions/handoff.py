@@ -5,7 +5,8 @@ what staff will see); the Yes / No buttons send `human_handoff` again with
 `consent: yes|no`. On yes it opens the handoff with this conversation so far
 (`bot.handoff.open_handoff`), tells the user when a person will answer (staff hours), and
 opens the topic in the Telegram staff group. From the next message the channel layer keeps
-the bot silent until staff end the handoff.
+the bot silent until staff end the handoff. On a channel staff cannot write to later (the
+REST API, the terminal) no handoff is opened: the `human_handoff` card says where people are.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_events, latest_entity, user_language
 from bot import handoff
+from bot.answers import card_reply
 from bot.db import get_engine
 from bot.i18n import gettext
 from bot.settings import get_settings
@@ -75,7 +77,12 @@ class ActionOfferHandoff(Action):
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         consent = latest_entity(tracker, "consent")
-        if consent == "yes":
+        if channel_of(tracker) not in handoff.DELIVERABLE:
+            # Staff could not answer here (the REST API, the terminal): say where people are.
+            card = card_reply("human_handoff", lang)
+            if card:
+                dispatcher.utter_message(text=card["text"], buttons=card["buttons"])
+        elif consent == "yes":
             await start_handoff(dispatcher, tracker, lang)
         elif consent == "no":
             dispatcher.utter_message(text=gettext(lang, handoff.DECLINED))

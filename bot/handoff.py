@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import hashlib
+import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ WAITING, ACTIVE, CLOSED = "waiting", "active", "closed"
 OPEN_STATES = (WAITING, ACTIVE)
 OUTCOMES = ("resolved", "bot_should_have_known", "no_reply")
 LABEL_PREFIX = {"telegram": "TG", "zalo": "ZL", "webchat": "WEB", "rest": "API"}
+DELIVERABLE = ("telegram", "zalo", "webchat")  # channels a staff reply can reach later
 HISTORY_TURNS = 20  # the conversation before the request that staff see
 THUMBS_DOWN_TO_OFFER = 2
 THUMBS_DOWN_MEMORY = _dt.timedelta(hours=24)
@@ -432,8 +434,9 @@ def transcript(engine: Engine, handoff_id: int, limit: int = 30) -> list[Turn]:
 
 
 def likely_topics(engine: Engine, handoff_id: int) -> list[str]:
-    """Cards staff may want to send: the topic detected, then topics the user's messages
-    are classified as by the same rules the bot uses for danger and place names."""
+    """Cards staff may want to send in one click: the urgent card when the handoff is
+    urgent, the topic detected, then the look-ups that answer most requests for a person
+    (embassy, partners nearby, legal aid)."""
     from bot.content.topics import topic_ids
 
     row = _row(engine, handoff_id)
@@ -623,8 +626,8 @@ async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Deli
 
 
 def _to_unanswered_queue(engine: Engine, row: Any) -> None:
-    try:
-        from bot import feedback  # branch feedback; absent until it is merged
+    try:  # bot.feedback (branch feedback) may not be merged yet
+        feedback = importlib.import_module("bot.feedback")
     except ImportError:
         return
     with engine.connect() as conn:

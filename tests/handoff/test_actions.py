@@ -99,3 +99,17 @@ async def test_two_fallbacks_in_a_row_offer_a_person(env):
     assert messages[-1]["buttons"][0]["payload"] == '/human_handoff{"consent": "yes"}'
     first = await run(ActionFallbackSuggest(), tracker("!!!", "nlu_fallback"))
     assert not any("Họ sẽ không thấy" in m["text"] for m in first)
+
+
+async def test_where_staff_cannot_answer_no_handoff_is_opened(env, engine):
+    messages = await run(
+        ActionOfferHandoff(),
+        tracker(
+            '/human_handoff{"consent": "yes"}',
+            "human_handoff",
+            [{"entity": "consent", "value": "yes"}],
+            metadata={"channel": "rest"},
+        ),
+    )
+    assert "+84 981 84 84 84" in messages[0]["text"]  # the card on where people are
+    assert handoff.inbox(engine) == []

@@ -166,3 +166,33 @@ def test_purge_deletes_what_is_older_than_the_retention(engine):
     assert handoff.get(engine, old) is None
     assert len(handoff.transcript(engine, recent)) == 3
     assert handoff.purge(engine, T0, retention_days=90) == 0
+
+
+async def test_bot_should_have_known_goes_to_the_unanswered_queue(engine, env, fake_telegram, monkeypatch):
+    import sys
+    import types
+
+    added = []
+    fake_feedback = types.ModuleType("bot.feedback")
+    fake_feedback.add_item = lambda *args: added.append(args)
+    monkeypatch.setitem(sys.modules, "bot.feedback", fake_feedback)
+    handoff_id = _open(engine, sender="telegram-q")
+    await handoff.end(engine, handoff_id, "lan@ngo.example", "bot_should_have_known")
+    assert added == [(engine, "handoff", "tôi bị nợ lương 3 tháng", "vi", "telegram-q", "complaint_employer")]
+    assert (
+        await handoff.end(engine, handoff_id, "lan@ngo.example", "resolved")
+    ).reason == handoff.REASON_CLOSED
+    assert (await handoff.end(engine, handoff_id, "lan@ngo.example", "whatever")).ok is False
+
+
+async def test_send_card_sends_the_card_in_the_users_language(engine, env, fake_telegram):
+    sender = pseudonymize("telegram", 4242, "test-secret")
+    IdentityStore(engine).remember(sender, "telegram", 4242)
+    handoff_id = _open(engine, sender=sender)
+    assert "complaint_employer" in handoff.likely_topics(engine, handoff_id)
+    assert (await handoff.send_card(engine, handoff_id, "lan@ngo.example", "deposit_refund")).ok
+    [call] = fake_telegram.calls_of("sendMessage")
+    assert int(call.params["chat_id"]) == 4242 and "ký quỹ" in call.params["text"]
+    assert (
+        await handoff.send_card(engine, handoff_id, "lan@ngo.example", "no_such_card")
+    ).reason == handoff.REASON_NO_CARD
