@@ -51,6 +51,11 @@ def channel_of(tracker: Tracker) -> str:
 async def start_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> None:
     """Open the handoff and tell the user what happens next."""
     engine = get_engine(get_settings().database_url)
+    already = await asyncio.to_thread(handoff.current, engine, tracker.sender_id)
+    if already is not None:  # a second tap on Yes: the same handoff, told again
+        for message in handoff.availability(lang):
+            dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
+        return
     handoff_id = await asyncio.to_thread(
         handoff.open_handoff,
         engine,

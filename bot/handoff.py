@@ -40,7 +40,8 @@ WAITING, ACTIVE, CLOSED = "waiting", "active", "closed"
 OPEN_STATES = (WAITING, ACTIVE)
 OUTCOMES = ("resolved", "bot_should_have_known", "no_reply")
 LABEL_PREFIX = {"telegram": "TG", "zalo": "ZL", "webchat": "WEB", "rest": "API"}
-DELIVERABLE = ("telegram", "zalo", "webchat")  # channels a staff reply can reach later
+DELIVERABLE = ("telegram", "zalo", "webchat")
+GROUP_STAFF = "telegram-group"  # how replies from the Telegram staff group are recorded  # channels a staff reply can reach later
 HISTORY_TURNS = 20  # the conversation before the request that staff see
 THUMBS_DOWN_TO_OFFER = 2
 THUMBS_DOWN_MEMORY = _dt.timedelta(hours=24)
@@ -552,7 +553,9 @@ async def _send(engine: Engine, handoff_id: int, staff: str, text: str, author: 
     can_reply, note = await asyncio.to_thread(_reply_window, row, engine, _utcnow())
     if not can_reply:
         return Delivery(False, note)
-    if not row.claimed_by:
+    if not row.claimed_by and staff != GROUP_STAFF:
+        # Whoever answers first in the console holds the conversation; the staff group is
+        # a team, so its replies do not lock console staff out.
         await asyncio.to_thread(claim, engine, handoff_id, staff)
     shown = f"{gettext(row.lang, STAFF_PREFIX)} {text}" if author == "staff" else text
     result = await _deliver(engine, row, shown)
@@ -568,7 +571,8 @@ async def _send(engine: Engine, handoff_id: int, staff: str, text: str, author: 
 
 
 async def send_staff_reply(engine: Engine, handoff_id: int, staff: str, text: str) -> Delivery:
-    """Deliver a staff member's reply through the user's channel, and record it with its result."""
+    """Deliver a staff member's reply through the user's channel, and record it with its
+    result. The first console reply claims the conversation for that staff member."""
     if not text.strip():
         return Delivery(False, REASON_EMPTY)
     result = await _send(engine, handoff_id, staff, text.strip())

@@ -283,7 +283,11 @@ class WebhookInput(InputChannel, ABC):
             return False
         from bot.handoff import hold_turn
 
-        held = await hold_turn(self.context.engine, sender_id, event.text, event.locale)
+        try:
+            held = await hold_turn(self.context.engine, sender_id, event.text, event.locale)
+        except Exception as exc:  # noqa: BLE001 - the database down must not silence the bot
+            logger.error("%s: handoff check failed (%s); the bot answers", self.name(), type(exc).__name__)
+            return False
         if held is None:
             return False
         for reply in held.replies:

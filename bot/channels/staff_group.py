@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.channels.delivery import Attempt, deliver
+from bot.handoff import GROUP_STAFF
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 AUTHOR_MARK = {"user": "👤", "bot": "🤖", "staff": "🧑‍💼"}
 MESSAGE_LIMIT = 4000
-GROUP_STAFF = "telegram-group"
 
 
 def enabled(settings: Settings) -> bool:

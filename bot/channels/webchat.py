@@ -10,6 +10,7 @@ the same machine or network; migrants reach the bot through Telegram and Zalo.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +23,8 @@ from sanic.response import HTTPResponse
 
 from bot.channels.commands import COMMAND_PAYLOADS, text_to_rasa
 from bot.markup import to_web_html
+
+logger = logging.getLogger(__name__)
 
 PAGE = Path(__file__).parent / "static" / "webchat.html"
 _SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -102,7 +105,11 @@ async def _held(sender_id: str, message: Any, text: str) -> Any:
     from bot.handoff import hold_turn
 
     typed = message if isinstance(message, str) and message.strip() else text
-    return await hold_turn(get_engine(), sender_id, typed[:MAX_MESSAGE_CHARS])
+    try:
+        return await hold_turn(get_engine(), sender_id, typed[:MAX_MESSAGE_CHARS])
+    except Exception as exc:  # noqa: BLE001 - the database down must not silence the bot
+        logger.error("webchat: handoff check failed (%s); the bot answers", type(exc).__name__)
+        return None
 
 
 # Messages for a web-chat user outside their own turn (staff replies, end of a handoff).

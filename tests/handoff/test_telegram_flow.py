@@ -187,3 +187,46 @@ async def test_the_staff_group_bridge_end_to_end(serve, bridged_channel, dialogu
         lambda: "Bạn đang nói chuyện lại với trợ lý tự động" in fake_telegram.sent_to(USER)[-1]
     )
     assert handoff.get(engine, summary.id).state == "closed"
+
+
+async def test_with_the_handoff_table_unreachable_the_bot_still_answers(
+    serve, channel, dialogue, fake_telegram, monkeypatch
+):
+    def broken(*_):
+        raise OSError("database down")
+
+    monkeypatch.setattr(handoff, "current", broken)
+    base = await serve(channel, dialogue)
+    await post(base, text_update(1, "ông chủ đánh tôi", user_id=USER))
+    assert await eventually(lambda: len(dialogue.messages) == 1)  # Rasa answers (urgent help in-process)
+
+
+async def test_a_second_tap_on_yes_opens_no_second_handoff(
+    serve, bridged_channel, dialogue, fake_telegram, engine
+):
+    base = await serve(bridged_channel, dialogue)
+    await consent(base, fake_telegram)
+    offer = [c for c in fake_telegram.calls_of("sendMessage") if "reply_markup" in c.params][0]
+    yes = offer.params["reply_markup"]["inline_keyboard"][0][0]
+    await post(base, callback_update(50, yes["callback_data"], user_id=USER))
+    assert await eventually(lambda: sum("Tôi đã chuyển" in t for t in fake_telegram.sent_to(USER)) == 2)
+    assert len(handoff.inbox(engine)) == 1 and len(fake_telegram.calls_of("createForumTopic")) == 1
+
+
+async def test_in_the_group_a_conversation_held_in_the_console_is_not_answered(
+    serve, bridged_channel, dialogue, fake_telegram, engine
+):
+    base = await serve(bridged_channel, dialogue)
+    await consent(base, fake_telegram)
+    [summary] = handoff.inbox(engine)
+    assert await eventually(lambda: fake_telegram.calls_of("createForumTopic"))
+    thread = 501
+    await post(base, group_update(20, STAFF_CHAT, "Chào bạn", thread_id=thread))
+    assert await eventually(lambda: fake_telegram.sent_to(USER)[-1] == "Nhân viên: Chào bạn")
+    assert handoff.get(engine, summary.id).claimed_by is None  # the group does not lock the console out
+    assert handoff.claim(engine, summary.id, STAFF)
+    await post(base, group_update(21, STAFF_CHAT, "Bạn ở đâu?", thread_id=thread))
+    assert await eventually(
+        lambda: any(handoff.REASON_CLAIMED in t for t in fake_telegram.sent_to(STAFF_CHAT, thread))
+    )
+    assert fake_telegram.sent_to(USER)[-1] == "Nhân viên: Chào bạn"
