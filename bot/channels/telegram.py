@@ -47,6 +47,7 @@ from bot.channels.base import Attempt, ButtonTextOutput, WebhookInput, deliver, 
 from bot.channels.concurrency import Typing
 from bot.channels.context import ChannelContext
 from bot.channels.events import InboundEvent, Kind
+from bot.channels.stores import DedupeUnavailable
 from bot.markup import to_html, utf16_length
 from bot.settings import (
     Settings,
@@ -321,12 +322,22 @@ class TelegramInput(WebhookInput):
             or (message.from_user is not None and message.from_user.is_bot)
         ):
             return
-        from bot.channels.staff_group import staff_message
-
         self.context.tasks.spawn(
-            staff_message(self.context.engine, int(message.message_thread_id), message.text),
+            self._staff_message(
+                f"telegram:{self._bot_id}:{update.update_id}", message.message_thread_id, message.text
+            ),
             "telegram staff group",
         )
+
+    async def _staff_message(self, dedupe_key: str, thread_id: int, text: str) -> None:
+        from bot.channels.staff_group import staff_message
+
+        try:
+            first = await self.context.dedupe.claim(dedupe_key)
+        except DedupeUnavailable:
+            first = True  # a rare double reply beats a lost one
+        if first:  # a redelivered update must not send the staff reply twice
+            await staff_message(self.context.engine, int(thread_id), text)
 
     async def acknowledge(self, event: InboundEvent) -> None:
         # Answered at once and outside the chat's queue: the client shows a spinner until
