@@ -347,7 +347,7 @@ async def hold_turn(engine: Engine, sender_id: str, text: str, locale: str | Non
             replies.append(dict(card))
             await asyncio.to_thread(record_bot_message, engine, row.id, card["text"])
         logger.info("handoff %s marked urgent", row.id)
-    await _mirror(engine, row.id, text, "user")
+    await _mirror(engine, row.id, ("🚨 " if danger else "") + text, "user")  # urgent: marked for staff
     return HeldTurn(int(row.id), lang, replies)
 
 

@@ -196,3 +196,12 @@ async def test_send_card_sends_the_card_in_the_users_language(engine, env, fake_
     assert (
         await handoff.send_card(engine, handoff_id, "lan@ngo.example", "no_such_card")
     ).reason == handoff.REASON_NO_CARD
+
+
+def test_forget_me_in_the_tracker_store_deletes_the_handoffs_too(engine, db_url):
+    from bot.tracker_store import forget_identity
+
+    handoff_id = _open(engine, sender="telegram-me")
+    IdentityStore(engine).remember("telegram-me", "telegram", 4242)
+    assert forget_identity("telegram-me", db_url) == 1
+    assert handoff.get(engine, handoff_id) is None and handoff.inbox(engine) == []
