@@ -19,6 +19,7 @@ from actions.dialogue import words
 from actions.replies import Events, search_answer, search_suggestions, searched_topics
 from bot.answers import card_reply, menu_button
 from bot.content.topics import topic_ids
+from bot.handoff import offer as handoff_offer
 from bot.i18n import gettext
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -48,7 +49,8 @@ def _user_turn_intents(tracker: Tracker) -> list[str]:
 
 
 class ActionFallbackSuggest(ConversationAction):
-    """A passage that answers, or "did you mean" buttons; second miss in a row: the menu."""
+    """A passage that answers, or "did you mean" buttons; second miss in a row: the menu
+    and the offer of a person."""
 
     def name(self) -> str:
         return "action_fallback_suggest"
@@ -69,6 +71,9 @@ class ActionFallbackSuggest(ConversationAction):
             )
             if menu:
                 dispatcher.utter_message(text=menu["text"], buttons=menu["buttons"])
+            if missed_twice:  # failed twice in a row: offer a person (bot.handoff)
+                offer = handoff_offer(lang)
+                dispatcher.utter_message(text=offer["text"], buttons=offer["buttons"])
             return []
         # A single word the cards contain ("eps", "nenkin") is a keyword to look up, not a
         # misunderstanding.

@@ -172,6 +172,71 @@ webchat_outbox = sa.Table(
 )
 
 
+# --- the handoff tables (bot.handoff) -------------------------------------------------------
+
+# One request to talk to a person. `sender_id` is the pseudonym (as in the tracker store);
+# staff see only `label`. Deleted with "forget me" and after RETENTION_DAYS.
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(80), nullable=False, index=True),
+    sa.Column("label", sa.String(20), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("lang", sa.String(5), nullable=False),
+    sa.Column("country", sa.String(2), nullable=True),
+    sa.Column("province", sa.String(80), nullable=True),
+    sa.Column("topic", sa.String(80), nullable=True),
+    sa.Column("state", sa.String(10), nullable=False, index=True),  # waiting | active | closed
+    sa.Column("urgent", sa.Boolean, nullable=False, default=False),
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("last_user_message_at", sa.DateTime, nullable=True),
+    sa.Column("closed_at", sa.DateTime, nullable=True),
+    sa.Column("outcome", sa.String(30), nullable=True),
+    sa.Column("staff_thread_id", sa.BigInteger, nullable=True),  # Telegram staff-group topic
+    info={"doc": "requests to talk to a person (pseudonymous)"},
+)
+
+# The conversation of a handoff: conversation content like the tracker store.
+handoff_messages = sa.Table(
+    "handoff_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "handoff_id", sa.Integer, sa.ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("author", sa.String(5), nullable=False),  # user | bot | staff
+    sa.Column("staff", sa.String(200), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("delivery", sa.String(200), nullable=True),  # "sent", or why not (bot/staff turns)
+    info={"doc": "the turns of a handoff conversation"},
+)
+
+# Every change to a handoff, so the staff inbox can ask "what changed since N" cheaply.
+handoff_changes = sa.Table(
+    "handoff_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "handoff_id", sa.Integer, sa.ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    info={"doc": "a change log of handoffs for the inbox's live updates"},
+)
+
+# Signals that the bot is not helping one user (two thumbs down): offer a person.
+handoff_signals = sa.Table(
+    "handoff_signals",
+    metadata,
+    sa.Column("sender_id", sa.String(80), primary_key=True),
+    sa.Column("thumbs_down", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    info={"doc": "per-user count of recent thumbs down (offer a handoff at two)"},
+)
+
+
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""
     import bot.directory.models  # noqa: F401 - declares the directory tables on `metadata`

@@ -169,6 +169,20 @@ class Settings(BaseModel):
         le=720,
         description="hours a web-chat message sent outside a turn (a staff reply) waits for the page before it is deleted",
     )
+    handoff_hours: str = Field(
+        default="mon-fri 08:00-17:00",
+        description="when staff answer handoffs: `always`, or ranges such as `mon-fri 08:00-12:00, sat 08:00-11:00`",
+    )
+    handoff_timezone: str = Field(
+        default="Asia/Ho_Chi_Minh", description="time zone of HANDOFF_HOURS (an IANA name)"
+    )
+    staff_telegram_chat_id: int | None = Field(
+        default=None,
+        description="Telegram supergroup (with topics, the bot an admin) where staff answer handoffs; unset: no bridge",
+    )
+    retention_days: int = Field(
+        default=90, ge=1, description="handoff transcripts and queue items are deleted after this many days"
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 
@@ -190,6 +204,23 @@ class Settings(BaseModel):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @validator("handoff_hours")
+    def _handoff_hours(cls, value: str) -> str:  # noqa: N805
+        from bot.staff_hours import parse_hours  # the parser's message is the settings error
+
+        parse_hours(value)
+        return value
+
+    @validator("handoff_timezone")
+    def _handoff_timezone(cls, value: str) -> str:  # noqa: N805
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be a time zone name such as Asia/Ho_Chi_Minh") from None
+        return value
 
     @validator("redis_url", "public_url")
     def _optional_url(cls, value: str | None) -> str | None:  # noqa: N805

@@ -98,9 +98,12 @@ class PrivacyTrackerStore(SQLTrackerStore):
 def forget_identity(sender_id: str, database_url: str | None) -> int:
     """Remove the pseudonym -> platform id map of a sender; 0 when there is none."""
     from bot.db import get_engine
+    from bot.handoff import forget as forget_handoffs
     from bot.identity import IdentityStore  # the channels' own table
 
-    return IdentityStore(get_engine(database_url)).forget(sender_id)
+    engine = get_engine(database_url)
+    forget_handoffs(engine, sender_id)  # handoff transcripts are conversation content too
+    return IdentityStore(engine).forget(sender_id)
 
 
 class ConfiguredLockStore(LockStore):

@@ -29,7 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.commands import GREET_PAYLOAD, location_payload, text_to_rasa
+from bot.channels.commands import COMMAND_PAYLOADS, GREET_PAYLOAD, location_payload, text_to_rasa
 from bot.channels.context import ChannelContext
 from bot.channels.delivery import Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
@@ -49,6 +49,7 @@ CHOOSE_OPTION = "Please choose:"
 MORE_OPTIONS = "More options:"
 
 RETRY_AFTER_SECONDS = 5
+FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
@@ -274,6 +275,25 @@ class WebhookInput(InputChannel, ABC):
                 return payload, {}
         return text_to_rasa(event.text), {}
 
+    async def _held(self, event: InboundEvent, sender_id: str, output: ButtonTextOutput) -> bool:
+        """True when a person holds this conversation (`bot.handoff`): the message was kept
+        for staff and the bot stays silent, except for the urgent card on danger. "Forget me"
+        still reaches the dialogue."""
+        if event.kind is not Kind.TEXT or text_to_rasa(event.text) == FORGET_PAYLOAD:
+            return False
+        from bot.handoff import hold_turn
+
+        try:
+            held = await hold_turn(self.context.engine, sender_id, event.text, event.locale)
+        except Exception as exc:  # noqa: BLE001 - the database down must not silence the bot
+            logger.error("%s: handoff check failed (%s); the bot answers", self.name(), type(exc).__name__)
+            return False
+        if held is None:
+            return False
+        for reply in held.replies:
+            await output.send_text_with_buttons(sender_id, reply.get("text", ""), reply.get("buttons") or [])
+        return True
+
     async def handle(self, event: InboundEvent, on_new_message: OnNewMessage) -> None:
         """The turn, after the webhook has answered."""
         platform = self.name()
@@ -290,6 +310,8 @@ class WebhookInput(InputChannel, ABC):
                 await output.send_text_message(sender_id, t(lang, EXPIRED_BUTTON))
                 return
             if not text:
+                return
+            if await self._held(event, sender_id, output):
                 return
             metadata = {"channel": platform, "locale": event.locale, **extra}
             message = UserMessage(text, output, sender_id, input_channel=platform, metadata=metadata)

@@ -19,6 +19,7 @@ COMMAND_PAYLOADS: dict[str, str] = {
     "language": payload("change_language"),
     "privacy": payload("privacy"),
     "forget": payload("forget_me"),
+    "human": payload("human_handoff"),
 }
 
 # The menu Telegram shows for "/" (setMyCommands), English msgid -> translated per language.
@@ -29,6 +30,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "language": "Change language (Tiếng Việt / English)",
     "privacy": "What I keep about you",
     "forget": "Delete what I keep about you",
+    "human": "Talk to a person",
 }
 
 LOCATION_INTENT = "referral_partner"

@@ -47,6 +47,7 @@ from bot.channels.base import Attempt, ButtonTextOutput, WebhookInput, deliver, 
 from bot.channels.concurrency import Typing
 from bot.channels.context import ChannelContext
 from bot.channels.events import InboundEvent, Kind
+from bot.channels.stores import DedupeUnavailable
 from bot.markup import to_html, utf16_length
 from bot.settings import (
     Settings,
@@ -255,6 +256,7 @@ class TelegramInput(WebhookInput):
             secret_token=_secret(telegram.secret_token),
             api_base_url=telegram.api_base_url,
             context=ChannelContext.from_settings(settings),
+            staff_chat_id=settings.staff_telegram_chat_id,
         )
 
     def __init__(
@@ -265,6 +267,7 @@ class TelegramInput(WebhookInput):
         context: ChannelContext | None = None,
         typing_after: float = 1.0,
         bot: Bot | None = None,
+        staff_chat_id: int | None = None,
     ) -> None:
         if not valid_telegram_secret_token(secret_token):
             raise ValueError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z a-z 0-9 _ -")
@@ -273,6 +276,7 @@ class TelegramInput(WebhookInput):
         self.sender = TelegramSender(bot or make_bot(token, api_base_url))
         self.context = context or ChannelContext.from_settings(get_settings())
         self.typing_after = typing_after
+        self.staff_chat_id = staff_chat_id  # the staff group (bot.channels.staff_group), if any
 
     def get_output_channel(self) -> TelegramOutput:
         """For bot-initiated messages: delivers by looking the pseudonym up."""
@@ -298,11 +302,42 @@ class TelegramInput(WebhookInput):
             logger.info("telegram webhook: unparsable update (%s)", type(exc).__name__)
             return error("not a Telegram update")
         if event is None:
+            self._staff_group(update)
             if update.callback_query is not None:
                 # A tap we ignore still gets its spinner stopped.
                 self.context.tasks.spawn(self.sender.answer_callback(update.callback_query.id), "answer")
             return None
         return event
+
+    def _staff_group(self, update: Update) -> None:
+        """A message in a topic of the staff group goes to the handoff of that topic; any
+        other group, and the group's general topic, stay ignored."""
+        message = update.message
+        if (
+            self.staff_chat_id is None
+            or message is None
+            or message.chat.id != self.staff_chat_id
+            or not message.text
+            or not message.message_thread_id
+            or (message.from_user is not None and message.from_user.is_bot)
+        ):
+            return
+        self.context.tasks.spawn(
+            self._staff_message(
+                f"telegram:{self._bot_id}:{update.update_id}", message.message_thread_id, message.text
+            ),
+            "telegram staff group",
+        )
+
+    async def _staff_message(self, dedupe_key: str, thread_id: int, text: str) -> None:
+        from bot.channels.staff_group import staff_message
+
+        try:
+            first = await self.context.dedupe.claim(dedupe_key)
+        except DedupeUnavailable:
+            first = True  # a rare double reply beats a lost one
+        if first:  # a redelivered update must not send the staff reply twice
+            await staff_message(self.context.engine, int(thread_id), text)
 
     async def acknowledge(self, event: InboundEvent) -> None:
         # Answered at once and outside the chat's queue: the client shows a spinner until

@@ -60,7 +60,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.engine import Engine
 
 from bot.channels.base import t
-from bot.channels.commands import text_to_rasa
+from bot.channels.commands import COMMAND_PAYLOADS, text_to_rasa
 from bot.db import ensure_schema, get_engine, webchat_outbox
 from bot.markup import to_web_html
 from bot.nlg import CARD_RESPONSES
@@ -127,6 +127,7 @@ def web_fields(text: str, urgent: bool = False) -> dict[str, Any]:
             fields["call"] = call.group(1)
             fields["call_label"] = html.unescape(call.group(2))
     return fields
+FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 
 
 class WebChatOutput(CollectingOutputChannel):
@@ -317,6 +318,13 @@ class WebChatInput(InputChannel):
                 return response.json({"error": "message must be non-empty text"}, status=400)
             sender_id = SENDER_PREFIX + sender
             collector = WebChatOutput()
+            # While a person holds the conversation the bot is silent (bot.handoff); danger
+            # still gets the urgent card, which comes back as the held turn's replies.
+            held = None if text == FORGET_PAYLOAD else await _held(sender_id, message, text)
+            if held is not None:
+                for reply in held.replies:
+                    await collector.send_text_with_buttons(sender_id, reply["text"], reply.get("buttons") or [])
+                return response.json(collector.messages, headers=_NO_STORE)
             try:
                 await on_new_message(
                     UserMessage(
@@ -439,6 +447,19 @@ def render_page() -> str:
     return string.Template(PAGE.read_text(encoding="utf-8")).substitute(
         {key: html.escape(value) for key, value in values.items()}
     )
+
+
+async def _held(sender_id: str, message: Any, text: str) -> Any:
+    """The handoff's turn when a person holds this conversation (bot silent), else None."""
+    from bot.db import get_engine
+    from bot.handoff import hold_turn
+
+    typed = message if isinstance(message, str) and message.strip() else text
+    try:
+        return await hold_turn(get_engine(), sender_id, typed[:MAX_MESSAGE_CHARS])
+    except Exception as exc:  # noqa: BLE001 - the database down must not silence the bot
+        logger.error("webchat: handoff check failed (%s); the bot answers", type(exc).__name__)
+        return None
 
 
 def _json_body(request: Request) -> dict[str, Any] | None:

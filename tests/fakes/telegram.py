@@ -19,10 +19,20 @@ class FakeTelegram(_FakeServer):
         super().__init__()
         self.token = token
         self._message_id = 1000
+        self._thread_id = 500
 
     @property
     def api_base_url(self) -> str:
         return f"{self.base}/bot"
+
+    def sent_to(self, chat_id: int, thread_id: int | None = None) -> list[str]:
+        """Texts sent to one chat (and, in a forum, one topic)."""
+        return [
+            c.params["text"]
+            for c in self.calls_of("sendMessage")
+            if int(c.params["chat_id"]) == chat_id
+            and (thread_id is None or int(c.params.get("message_thread_id") or 0) == thread_id)
+        ]
 
     def sent_texts(self) -> list[str]:
         return [c.params["text"] for c in self.calls_of("sendMessage")]
@@ -45,12 +55,20 @@ class FakeTelegram(_FakeServer):
             return {"id": bot_id, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
         if method == "sendMessage":
             self._message_id += 1
-            return {
+            chat_id = int(params["chat_id"])
+            sent: dict[str, Any] = {
                 "message_id": self._message_id,
                 "date": int(time.time()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
                 "text": params.get("text", ""),
             }
+            if params.get("message_thread_id"):
+                sent["message_thread_id"] = int(params["message_thread_id"])
+                sent["is_topic_message"] = True
+            return sent
+        if method == "createForumTopic":
+            self._thread_id += 1
+            return {"message_thread_id": self._thread_id, "name": params["name"], "icon_color": 7322096}
         if method == "getWebhookInfo":
             webhooks = self.calls_of("setWebhook")
             url = webhooks[-1].params.get("url", "") if webhooks else ""
@@ -109,3 +127,22 @@ def callback_update(
             "data": data,
         },
     }
+
+
+def group_update(
+    update_id: int, chat_id: int, text: str, thread_id: int | None = None, user_id: int = 424242
+) -> dict[str, Any]:
+    """A message in a supergroup, in a forum topic when `thread_id` is given."""
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "from": {"id": user_id, "is_bot": False, "first_name": "Staff"},
+        "chat": {"id": chat_id, "type": "supergroup", "title": "Staff", "is_forum": True},
+        "text": text,
+    }
+    if thread_id is not None:
+        message["message_thread_id"] = thread_id
+        message["is_topic_message"] = True
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
