@@ -127,6 +127,8 @@ def web_fields(text: str, urgent: bool = False) -> dict[str, Any]:
             fields["call"] = call.group(1)
             fields["call_label"] = html.unescape(call.group(2))
     return fields
+
+
 FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 
 
@@ -323,7 +325,9 @@ class WebChatInput(InputChannel):
             held = None if text == FORGET_PAYLOAD else await _held(sender_id, message, text)
             if held is not None:
                 for reply in held.replies:
-                    await collector.send_text_with_buttons(sender_id, reply["text"], reply.get("buttons") or [])
+                    await collector.send_text_with_buttons(
+                        sender_id, reply["text"], reply.get("buttons") or []
+                    )
                 return response.json(collector.messages, headers=_NO_STORE)
             try:
                 await on_new_message(
