@@ -122,7 +122,12 @@ def web_fields(text: str, urgent: bool = False) -> dict[str, Any]:
     fields: dict[str, Any] = {"html": to_web_html(text)} if text else {}
     if urgent:
         fields["urgent"] = True
-        call = _TEL_LINK.search(fields.get("html", ""))
+        # The call button: the first number in international form (it works from abroad and
+        # from Viet Nam alike, e.g. the citizen-protection hotline), else the first number.
+        links = list(_TEL_LINK.finditer(fields.get("html", "")))
+        call = next(
+            (link for link in links if link.group(1).startswith("tel:+")), links[0] if links else None
+        )
         if call:
             fields["call"] = call.group(1)
             fields["call_label"] = html.unescape(call.group(2))
