@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import ask, bench, chat, content, db, directory, run, telegram, zalo
+from bot.cli import ask, bench, chat, content, db, directory, privacy, run, telegram, zalo
 from bot.settings import SettingsError, get_settings
 
-COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, telegram, zalo)
+COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, privacy, telegram, zalo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,6 +150,11 @@ class Settings(BaseModel):
     model: Path | None = Field(
         default=None, description="the model archive to serve; unset: the newest in `models/`"
     )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="days feedback votes and unanswered-queue items are kept; `bot privacy purge` deletes older ones",
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 
