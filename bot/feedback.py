@@ -79,7 +79,7 @@ _NAME_CAPITALISED = re.compile(
 _NAME_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Words that end a name: what usually follows it in a message (folded).
 _AFTER_NAME = set(
-    "va o dang nam tuoi sinh lam hien nha que toi em minh can muon xin hoi thi la co bi da "
+    "va o dang nam tuoi sinh lam hien nha que toi em minh can muon xin hoi thi la co bi da gi ai nao sao "
     "and from in on at by via back when i my im am working live living want need have had was is aged years".split()
 )
 # Capitalised words after "em là" that are not names (folded): roles and groups.
