@@ -25,6 +25,7 @@ from actions.replies import REQUESTED, Events, in_thread, parent_topic
 from bot import db, feedback
 from bot.answers import VOTE_DOWN_INTENT, VOTE_TITLES, VOTE_UP_INTENT, card_title, menu_button
 from bot.i18n import gettext
+from bot.payloads import is_payload
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,16 @@ def previous_vote(tracker: Tracker) -> str | None:
 
 
 async def to_queue(tracker: Tracker, kind: str, lang: str, topic: str | None = None) -> bool:
-    """The latest message into the unanswered queue (masked there); False if it failed."""
+    """The latest message into the unanswered queue (masked there); False if it failed.
+    A button payload is not a question anyone typed: skipped."""
+    text = latest_text(tracker)
+    if is_payload(text):
+        return True
     try:
-        await in_thread(
-            feedback.add_item, db.get_engine(), kind, latest_text(tracker), lang, tracker.sender_id, topic
-        )
-    except SQLAlchemyError:
-        log.exception("could not add a %s message to the unanswered queue", kind)
+        await in_thread(feedback.add_item, db.get_engine(), kind, text, lang, tracker.sender_id, topic)
+    except SQLAlchemyError as error:
+        # Not log.exception: SQLAlchemy's message quotes the statement's parameters (the text).
+        log.error("could not add a %s message to the unanswered queue (%s)", kind, type(error).__name__)
         return False
     return True
 
@@ -105,8 +109,8 @@ class ActionFeedbackVote(Action):
         if vote and card:
             try:
                 await in_thread(feedback.record_vote, db.get_engine(), card, lang, vote, tracker.sender_id)
-            except SQLAlchemyError:
-                log.exception("could not record a vote")
+            except SQLAlchemyError as error:
+                log.error("could not record a vote (%s)", type(error).__name__)
         if vote != "down":
             dispatcher.utter_message(text=gettext(lang, "Thank you for telling me."))
             return events
@@ -114,8 +118,8 @@ class ActionFeedbackVote(Action):
             offer = None
             try:
                 offer = offer_person(tracker.sender_id)
-            except Exception:  # the handoff module's failure must not lose the reply
-                log.exception("the handoff offer after two thumbs down failed")
+            except Exception as error:  # the handoff module's failure must not lose the reply
+                log.error("the handoff offer after two thumbs down failed (%s)", type(error).__name__)
             if offer:
                 dispatcher.utter_message(text=offer["text"], buttons=offer.get("buttons") or [])
             else:

@@ -37,8 +37,9 @@ class ActionForgetMe(Action):
         lang = user_language(tracker)
         try:
             await in_thread(feedback.forget, db.get_engine(), tracker.sender_id)
-        except SQLAlchemyError:
-            log.exception("could not delete a sender's feedback on request")
+        except SQLAlchemyError as error:
+            # The error's message would quote the statement's parameters: its type only.
+            log.error("could not delete a sender's feedback on request (%s)", type(error).__name__)
             dispatcher.utter_message(
                 text=gettext(
                     lang,

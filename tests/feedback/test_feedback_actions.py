@@ -173,14 +173,19 @@ async def test_a_fallback_goes_to_the_queue_masked_and_without_the_sender_id(eng
     assert SENDER not in repr(tuple(row))
 
 
-async def test_the_queue_failing_does_not_cost_the_answer(engine, monkeypatch):
-    def broken(*args, **kwargs):
-        raise OperationalError("INSERT", {}, Exception("database is down"))
+async def test_the_queue_failing_does_not_cost_the_answer_nor_log_the_text(engine, monkeypatch, caplog):
+    def broken(engine_, kind, text, *args):
+        # As SQLAlchemy does: the statement's parameters are in the error's message.
+        raise OperationalError(
+            "INSERT INTO feedback_queue_items", {"text": text}, Exception("disk I/O error")
+        )
 
     monkeypatch.setattr(feedback, "add_item", broken)
     latest = user_event("how do I fix my blorp", "nlu_fallback", 0.1)
     messages, _ = await run(ActionFallbackSuggest(), tracker(latest, {"language": "en"}))
     assert messages and messages[0]["text"]
+    assert "OperationalError" in caplog.text
+    assert "blorp" not in caplog.text
 
 
 # --- forget me ----------------------------------------------------------------------------
