@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import db, feedback
-from bot.cli.privacy import purge_command
+from bot.__main__ import main
 
 UTC = _dt.timezone.utc
 
@@ -157,9 +157,8 @@ def test_the_purge_command_uses_retention_days(engine, database_url, monkeypatch
     _age(engine, db.feedback_queue_items, 31, _dt.datetime.now(UTC))
     feedback.add_item(engine, "fallback", "new", "en", None)
 
-    class Args:
-        days = None
+    assert main(["privacy", "purge"]) == 0
 
-    assert purge_command(Args()) == 0
-    assert "Deleted 1 " in capsys.readouterr().out
+    assert "Deleted 1 feedback and queue rows older than 30 days." in capsys.readouterr().out
     assert [g.key for g in feedback.queue(engine)] == ["new"]
+    assert main(["privacy", "purge", "--days", "0"]) == 2
