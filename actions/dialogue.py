@@ -82,6 +82,12 @@ _NOT_WITHIN_TOPIC = {
     "emergency_help",
 }
 MAX_ANSWER_WORDS = 2
+# Question words around a detail ("cần giấy tờ gì?", "what documents do I need?"): with
+# nothing else in the message it can only be about the current topic, however confident
+# the classifier is about another one.
+_DETAIL_QUESTION_WORDS = set(
+    "can gi nhung nao phai mang theo co duoc khong what which do does need bring i we you".split()
+)
 # Above this, the classifier's intent means the user asked something else (the
 # FallbackClassifier threshold is 0.32; in between, the reply is more likely a vague answer).
 CLEAR_INTENT_CONFIDENCE = 0.6
@@ -250,6 +256,12 @@ def _clearly_another_question(turn: Turn, topic: str) -> bool:
     return turn.confidence >= CLEAR_INTENT_CONFIDENCE or bool(turn.entities)
 
 
+def _only_a_detail(folded: str) -> bool:
+    """Nothing but a within-topic question: no word that could name another topic."""
+    rest = _WITHIN_TOPIC.sub(" ", folded).split()
+    return not [w for w in rest if w not in _FILLERS and w not in _DETAIL_QUESTION_WORDS]
+
+
 def _names_another_topic(turn: Turn) -> bool:
     """A confident content intent: "what documents for contract liquidation?" asks about
     that topic, not about the current one."""
@@ -287,7 +299,7 @@ def _follow_up(turn: Turn, topic: str) -> Route | None:
         and len(words(turn.text)) <= MAX_WITHIN_TOPIC_WORDS
         and turn.intent != topic
         and turn.intent not in _NOT_WITHIN_TOPIC
-        and not _names_another_topic(turn)
+        and (_only_a_detail(folded) or not _names_another_topic(turn))
     ):
         return Route("card", card=topic)
     return None

@@ -2,7 +2,8 @@
 
 `Assistant` loads the model once, runs the action server beside it, and treats every
 message as a new conversation. It is what `python -m bot ask` uses, and what tests use
-to check how the real bot answers.
+to check how the real bot answers. `converse` plays several turns as one user, which is
+how `make bench` scores the held-out conversations in tests/conversations/.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Assistant:
         card = entities.get("card") if intent == "show_card" else None
         topic = card or (intent if intent in self._topics else None)
         slot_language = tracker.get_slot("language") if tracker else None
+        slots = tracker.current_slot_values() if tracker else {}
         return {
             "text": text,
             "intent": intent,
@@ -88,9 +90,28 @@ class Assistant:
             "lang": choose_language(slot_language, metadata, text),
             "answer": _answer_text(output.messages),
             "messages": output.messages,
+            "topic_slot": slots.get("topic"),
+            "also_asked": list(parse.get("also_asked") or []),
+            "all_entities": [
+                (e["entity"], e["value"])
+                for e in parse.get("entities") or []
+                if "entity" in e and "value" in e
+            ],
         }
 
     def ask(
         self, text: str, metadata: dict[str, Any] | None = None, sender_id: str | None = None
     ) -> dict[str, Any]:
         return self._loop.run_until_complete(self.ask_async(text, metadata, sender_id))
+
+    def converse(self, turns: list[str], metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """One new conversation: each user message in turn, one result per turn (as `ask`).
+
+        `topic_slot` in each result is the tracker's `topic` slot after that turn.
+        """
+        sender = f"converse-{uuid.uuid4().hex}"
+        return [self.ask(text, metadata, sender_id=sender) for text in turns]
+
+    def parse(self, text: str) -> dict[str, Any]:
+        """What NLU alone makes of a message (intent, ranking, entities), with no dialogue."""
+        return self._loop.run_until_complete(self._agent.parse_message(text))

@@ -226,3 +226,38 @@ def test_partner_lookup_asks_the_need_then_answers_for_the_province(assistant, t
     assert asks in first["answer"]
     second = assistant.ask('/referral_partner{"need":"job_placement"}', sender_id=sender)
     assert found in second["answer"]
+
+
+def test_converse_keeps_one_conversation_across_turns(assistant):
+    turns = assistant.converse(["xin chào", '/change_language{"language":"en"}', "tiền ký quỹ"])
+    assert len(turns) == 3
+    assert f"**{_title('deposit_refund', 'en')}**" in turns[2]["answer"]
+    assert all("topic_slot" in turn for turn in turns)
+    # A new conversation does not inherit the language chosen in the previous one.
+    again = assistant.converse(["tiền ký quỹ"])
+    assert f"**{_title('deposit_refund', 'vi')}**" in again[0]["answer"]
+
+
+@pytest.mark.parametrize(
+    "text, intent, also",
+    [
+        (
+            "em muốn hỏi tiền ký quỹ, với lại chủ nợ lương 3 tháng thì làm sao",
+            "deposit_refund",
+            ["complaint_employer"],
+        ),
+        (
+            "về nước rồi muốn tìm việc làm, ngoài ra em muốn vay vốn mở cửa hàng",
+            "business_loan",
+            ["job_search"],
+        ),
+    ],
+)
+def test_a_message_with_two_needs_reports_the_other_one(assistant, text, intent, also):
+    result = assistant.ask(text)
+    assert result["intent"] == intent
+    assert result["also_asked"] == also
+
+
+def test_a_single_question_has_no_other_need(assistant):
+    assert assistant.ask("chào bạn, cho em hỏi lấy lại tiền ký quỹ thế nào")["also_asked"] == []

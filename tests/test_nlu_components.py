@@ -142,3 +142,171 @@ def test_emergency_guard_adds_no_also_asked_when_nothing_was_displaced(storage):
     guard.process([message])
     assert message.get("also_asked") is None
     assert message.get("intent")["name"] == "emergency_help"
+
+
+def _featurised(storage, training, messages):
+    """Tokenise and count-featurise training data and messages as the pipeline does."""
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+
+    tokenizer = WhitespaceTokenizer.create(
+        WhitespaceTokenizer.get_default_config(), storage, Resource("tok"), _context()
+    )
+    featurizer = _create(
+        CountVectorsFeaturizer, storage, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4}, "cv"
+    )
+    tokenizer.process_training_data(training)
+    featurizer.train(training)
+    featurizer.process_training_data(training)
+    tokenizer.process(messages)
+    featurizer.process(messages)
+
+
+_SVM_TRAINING = {
+    "deposit_refund": ["lấy lại tiền ký quỹ", "tiền ký quỹ bao giờ được trả", "hoàn tiền ký quỹ ở đâu"],
+    "complaint_employer": ["chủ không trả lương", "công ty nợ lương ba tháng", "chủ giữ lương không trả"],
+    "greet": ["xin chào", "chào bạn", "hello"],
+}
+
+
+def test_svm_classifier_trains_persists_and_writes_calibrated_intents(storage):
+    from bot.nlu.svm_classifier import SvmIntentClassifier
+
+    training = TrainingData(
+        [Message({"text": t, "intent": i}) for i, texts in _SVM_TRAINING.items() for t in texts]
+    )
+    message = Message({"text": "em muốn lấy lại tiền ký quỹ. với lại chủ nợ lương ba tháng"})
+    _featurised(storage, training, [message])
+    resource = Resource("svm")
+    config = {**SvmIntentClassifier.get_default_config(), "calibration_folds": 3}
+    SvmIntentClassifier.create(config, storage, resource, _context()).train(training)
+    classifier = SvmIntentClassifier.load(config, storage, resource, _context())
+    classifier.process([message])
+    ranking = message.get("intent_ranking")
+    assert message.get("intent") == ranking[0]
+    assert {e["name"] for e in ranking} == set(_SVM_TRAINING)
+    assert sum(e["confidence"] for e in ranking) == pytest.approx(1.0)
+    clauses = message.get("clause_intents")
+    assert [c["text"] for c in clauses] == ["em muốn lấy lại tiền ký quỹ", "chủ nợ lương ba tháng"]
+    assert [c["intent"] for c in clauses] == ["deposit_refund", "complaint_employer"]
+
+
+def test_untrained_svm_classifier_gives_no_intent_so_the_fallback_answers(storage):
+    from bot.nlu.svm_classifier import SvmIntentClassifier
+
+    message = Message({"text": "tiền ký quỹ"})
+    _featurised(storage, TrainingData([Message({"text": "x y", "intent": "greet"})]), [message])
+    classifier = SvmIntentClassifier.load(
+        SvmIntentClassifier.get_default_config(), storage, Resource("never-trained"), _context()
+    )
+    classifier.process([message])
+    assert message.get("intent") == {"name": None, "confidence": 0.0}
+
+
+def test_multi_need_detector_adds_also_asked_and_puts_content_before_a_greeting(storage):
+    from bot.nlu.multi_need import MultiNeedDetector
+
+    detector = _create(MultiNeedDetector, storage)
+    asked = Message({"text": "tiền ký quỹ, với lại lương bị nợ"})
+    asked.set("intent", {"name": "deposit_refund", "confidence": 0.8})
+    asked.set(
+        "clause_intents",
+        [
+            {"intent": "deposit_refund", "confidence": 0.9},
+            {"intent": "complaint_employer", "confidence": 0.85},
+        ],
+    )
+    greeting = Message({"text": "chào bạn. cho em hỏi tiền ký quỹ"})
+    greeting.set("intent", {"name": "greet", "confidence": 0.7})
+    greeting.set("intent_ranking", [{"name": "greet", "confidence": 0.7}])
+    greeting.set(
+        "clause_intents",
+        [{"intent": "greet", "confidence": 0.99}, {"intent": "deposit_refund", "confidence": 0.9}],
+    )
+    single = Message({"text": "tiền ký quỹ"})
+    single.set("intent", {"name": "deposit_refund", "confidence": 0.9})
+    detector.process([asked, greeting, single])
+    assert asked.get("also_asked") == ["complaint_employer"]
+    assert asked.as_dict(only_output_properties=True)["also_asked"] == ["complaint_employer"]
+    assert greeting.get("intent") == {"name": "deposit_refund", "confidence": 0.9}
+    assert greeting.get("intent_ranking")[1]["name"] == "greet"
+    assert greeting.get("also_asked") is None
+    assert single.get("also_asked") is None
+
+
+def test_normalizer_adds_unaccented_copies_for_training_only(storage):
+    normalizer = _create(VietnameseTextNormalizer, storage)
+    data = TrainingData(
+        [
+            Message({"text": "Hoàn tiền ký quỹ", "intent": "deposit_refund"}),
+            Message({"text": "hello", "intent": "greet"}),
+            Message({"text": "chào bạn", "intent": "greet"}),
+            Message({"text": "chao ban", "intent": "greet"}),
+        ]
+    )
+    texts = sorted(
+        (m.get("text"), m.get("intent")) for m in normalizer.process_training_data(data).intent_examples
+    )
+    assert texts == [
+        ("chao ban", "greet"),
+        ("chào bạn", "greet"),
+        ("hello", "greet"),
+        ("hoan tien ky quy", "deposit_refund"),
+        ("hoàn tiền ký quỹ", "deposit_refund"),
+    ]
+    message = Message({"text": "Hoàn tiền"})
+    assert len(normalizer.process([message])) == 1
+
+
+def test_a_one_word_message_never_deletes_the_users_data(storage):
+    from bot.nlu.svm_classifier import SvmIntentClassifier
+
+    training = TrainingData(
+        [
+            Message({"text": t, "intent": i})
+            for i, texts in {
+                **_SVM_TRAINING,
+                "forget_me": [
+                    "yes forget me now",
+                    "yes delete everything about me",
+                    "xóa hết dữ liệu của tôi",
+                ],
+            }.items()
+            for t in texts
+        ]
+    )
+    short, explicit = Message({"text": "yes"}), Message({"text": "yes forget me"})
+    _featurised(storage, training, [short, explicit])
+    resource = Resource("svm-explicit")
+    config = {**SvmIntentClassifier.get_default_config(), "calibration_folds": 3}
+    SvmIntentClassifier.create(config, storage, resource, _context()).train(training)
+    classifier = SvmIntentClassifier.load(config, storage, resource, _context())
+    classifier.process([short, explicit])
+    assert explicit.get("intent")["name"] == "forget_me"
+    assert short.get("intent")["name"] != "forget_me"
+    assert "forget_me" not in {e["name"] for e in short.get("intent_ranking")}
+
+
+def test_an_unseen_one_word_message_is_a_keyword_below_the_fallback_threshold(storage):
+    """ "eps" alone got the re-migration card at 0.98; a one-word training example ("hello")
+    keeps its confidence, and the word is compared folded and without punctuation."""
+    from bot.nlu.svm_classifier import SvmIntentClassifier
+
+    training = TrainingData(
+        [Message({"text": t, "intent": i}) for i, texts in _SVM_TRAINING.items() for t in texts]
+    )
+    keyword, known, known_shouted = (
+        Message({"text": "quỹ"}),
+        Message({"text": "hello"}),
+        Message({"text": "Hello!"}),
+    )
+    _featurised(storage, training, [keyword, known, known_shouted])
+    resource = Resource("svm-words")
+    config = {**SvmIntentClassifier.get_default_config(), "calibration_folds": 3}
+    SvmIntentClassifier.create(config, storage, resource, _context()).train(training)
+    classifier = SvmIntentClassifier.load(config, storage, resource, _context())
+    classifier.process([keyword, known, known_shouted])
+    assert keyword.get("intent")["confidence"] <= config["unseen_word_confidence"]
+    assert keyword.get("intent")["name"] == "deposit_refund"  # still ranked: the fallback uses it
+    assert known.get("intent")["name"] == "greet"
+    assert known.get("intent")["confidence"] > config["unseen_word_confidence"]
+    assert known_shouted.get("intent")["confidence"] > config["unseen_word_confidence"]

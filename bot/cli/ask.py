@@ -8,6 +8,9 @@ import sys
 
 from bot.services import ServiceError
 
+# The --jsonl output contract (README "Checking answers"): these keys, in this order.
+JSONL_FIELDS = ("text", "intent", "confidence", "topic", "entities", "lang", "answer")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -43,8 +46,8 @@ def run_ask(args: argparse.Namespace) -> int:
             lines = [line.strip() for line in sys.stdin if line.strip()]
             for line in lines:
                 result = assistant.ask(line, metadata)
-                result.pop("messages", None)
-                print(json.dumps(result, ensure_ascii=False), flush=True)
+                row = {key: result[key] for key in JSONL_FIELDS}
+                print(json.dumps(row, ensure_ascii=False), flush=True)
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

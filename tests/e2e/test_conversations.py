@@ -208,7 +208,7 @@ def test_danger_ends_a_pending_question(base_url):
 def test_fact_questions_are_answered_from_the_cards(base_url):
     reply = Chat(base_url).say("số điện thoại tổng đài bảo hộ công dân của bộ ngoại giao")
     assert MOFA_HOTLINE in reply and title("out_of_scope", "vi") not in reply
-    assert "1577-0071" in Chat(base_url).say("ở Hàn có số nào tư vấn cho lao động nước ngoài")
+    assert "1577 0071" in Chat(base_url).say("ở Hàn có số nào tư vấn cho lao động nước ngoài")
 
 
 # 10. Misreads
