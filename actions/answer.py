@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import latest_entity, latest_intent, latest_text
 from actions.conversation import ConversationAction
 from actions.dialogue import card_for_country
+from actions.feedback import to_queue
 from actions.replies import Events, card_answer, search_answer
 from bot.answers import card_title, menu_button
 from bot.content import default_library
@@ -84,6 +85,7 @@ class ActionAnswerTopic(ConversationAction):
             answered = search_answer(dispatcher, text, lang)
             if answered:
                 return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
+            await to_queue(tracker, "out_of_scope", lang)
         card_id = latest_entity(tracker, "card") if intent == SHOW_CARD_INTENT else intent
         if not card_id:
             dispatcher.utter_message(

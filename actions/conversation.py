@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_events, latest_text, user_language
 from actions.dialogue import Route, Turn, card_for_country, route
+from actions.feedback import missing_answer
 from actions.replies import (
     META_GROUP,
     REQUESTED,
@@ -128,6 +129,8 @@ class ConversationAction(Action, ABC):
             card = card_for_country(chosen.card or "", chosen.country, _card_exists(lang))
             # The place itself is kept by the domain's from_entity slot mappings.
             return await card_answer(dispatcher, lang, card, province=chosen.province, country=chosen.country)
+        if chosen.kind == "missing":
+            return await missing_answer(dispatcher, tracker, lang)
         if chosen.kind == "reask":
             slot = (turn.slots.get(REQUESTED) or "").split(":")[-1]
             return await ask_again(

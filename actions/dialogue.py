@@ -35,6 +35,10 @@ PLACE_SLOTS = ("country", "province", "city")
 PENDING_SLOTS = ("country", "province", "need")
 # A question asked only as an offer (after a topic card): no second asking.
 SOFT_PENDING = "soft"
+# "What was missing?" after a 👎 (actions/feedback.py): the next message is its answer
+# unless it clearly moves on.
+FEEDBACK_PENDING = "feedback"
+MOVING_ON_INTENTS = ("greet", "goodbye", "thanks", "help_menu")
 
 # Insurance refunds differ by host country: the same question for another country is
 # that country's topic.
@@ -108,7 +112,7 @@ class Turn:
 class Route:
     """What to answer: a look-up, a card, the question again, or the usual answer."""
 
-    kind: str  # "consular" | "partner" | "card" | "reask" | "default"
+    kind: str  # "consular" | "partner" | "card" | "reask" | "missing" (after a 👎) | "default"
     card: str | None = None
     country: str | None = None
     city: str | None = None
@@ -201,6 +205,10 @@ def route(turn: Turn) -> Route:
     slots = turn.slots
     topic = slots.get("topic")
     pending = slots.get("requested_slot")
+    if pending == FEEDBACK_PENDING:
+        if _moves_on_from_feedback(turn, topic):
+            return Route("default", drop_pending=True)
+        return Route("missing", drop_pending=True)
     if pending and topic:
         slot, soft = _pending_slot(pending)
         values = _fills(turn, slot) if slot else None
@@ -228,6 +236,16 @@ def route(turn: Turn) -> Route:
         if followed:
             return followed
     return Route("default")
+
+
+def _moves_on_from_feedback(turn: Turn, topic: str | None) -> bool:
+    """After "what was missing?": a button, a greeting or thanks, or a confident question
+    about another topic is not an answer to it."""
+    if (turn.text or "").startswith("/"):
+        return True
+    if turn.intent in MOVING_ON_INTENTS and turn.confidence >= CLEAR_INTENT_CONFIDENCE:
+        return True
+    return turn.intent != topic and _names_another_topic(turn)
 
 
 def _clearly_another_question(turn: Turn, topic: str) -> bool:

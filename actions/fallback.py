@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import latest_text
 from actions.conversation import ConversationAction
 from actions.dialogue import words
+from actions.feedback import to_queue
 from actions.replies import Events, search_answer, search_suggestions, searched_topics
 from bot.answers import card_reply, menu_button
 from bot.content.topics import topic_ids
@@ -62,6 +63,8 @@ class ActionFallbackSuggest(ConversationAction):
         answered = None if missed_twice else search_answer(dispatcher, text, lang)
         if answered:
             return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
+        # Not understood: staff see it in the unanswered queue (masked, grouped).
+        await to_queue(tracker, "fallback", lang)
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         buttons = search_suggestions(text, lang, suggestions(ranking, set(topic_ids())))
         if missed_twice or not buttons:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import ask, bench, chat, content, db, directory, run, staff, telegram, zalo
+from bot.cli import ask, bench, chat, content, db, directory, privacy, run, staff, telegram, zalo
 from bot.settings import SettingsError, get_settings
 
-COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, staff, telegram, zalo)
+COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, privacy, staff, telegram, zalo)
 
 
 def build_parser() -> argparse.ArgumentParser:

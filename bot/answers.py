@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.content import default_library, render_card
-from bot.content.topics import topic_ids
+from bot.content.topics import topic_groups, topic_ids
 from bot.i18n import gettext
+from bot.payloads import payload
 
 Reply = dict[str, Any]
 
@@ -25,6 +26,14 @@ _ACTION_BUTTONS = {
 }
 MENU_CARD = "help_menu"
 MAX_ALSO_ASKED = 3
+# 👍 / 👎 after an answer card (actions/feedback.py records them). Not after the urgent
+# card (someone in danger is not asked to rate it) nor after conversational cards
+# (greetings, menu, language, privacy...), which answer no question.
+VOTE_UP_INTENT = "feedback_up"
+VOTE_DOWN_INTENT = "feedback_down"
+VOTE_TITLES = {VOTE_UP_INTENT: "👍", VOTE_DOWN_INTENT: "👎"}
+NO_VOTE_CARDS = {"emergency_help"}
+META_GROUP = "meta"
 
 
 def card_reply(card_id: str, lang: str, country: str | None = None) -> Reply | None:
@@ -39,10 +48,24 @@ def card_reply(card_id: str, lang: str, country: str | None = None) -> Reply | N
         return None
     reply = render_card(card, library, country)
     buttons: list[dict[str, str]] = list(reply.get("buttons") or [])
-    for title, payload in _ACTION_BUTTONS.get(card_id, []):
-        buttons.append({"title": gettext(lang, title), "payload": payload})
-    reply["buttons"] = buttons
+    for title, action in _ACTION_BUTTONS.get(card_id, []):
+        buttons.append({"title": gettext(lang, title), "payload": action})
+    reply["buttons"] = buttons + vote_buttons(card_id)
     return reply
+
+
+def takes_votes(card_id: str) -> bool:
+    """True for a card that answers a question (not the urgent card, not a meta card)."""
+    return card_id not in NO_VOTE_CARDS and card_id not in set(topic_groups().get(META_GROUP, []))
+
+
+def vote_buttons(card_id: str) -> list[dict[str, str]]:
+    """👍 and 👎 for the card, one tap each; none for cards that take no vote."""
+    if not takes_votes(card_id):
+        return []
+    return [
+        {"title": title, "payload": payload(intent, card=card_id)} for intent, title in VOTE_TITLES.items()
+    ]
 
 
 def menu_button(lang: str) -> dict[str, str]:

@@ -237,6 +237,60 @@ handoff_signals = sa.Table(
 )
 
 
+# --- feedback and the unanswered queue (bot/feedback.py) ---------------------------------
+# Nothing here holds a platform id or a pseudonym: rows carry `sender_key`, a one-way hash
+# of the pseudonym, only so that "forget me" can find them. Queue text is masked before
+# it is stored. Votes and queue items are deleted after RETENTION_DAYS.
+
+feedback_votes = sa.Table(
+    "feedback_votes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.String(80), nullable=False),
+    sa.Column("lang", sa.String(5), nullable=False),
+    sa.Column("vote", sa.String(4), nullable=False),
+    sa.Column("sender_key", sa.String(64), nullable=True, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    info={"doc": "thumbs up/down per answer card (no message text); purged after RETENTION_DAYS"},
+)
+
+feedback_queue_items = sa.Table(
+    "feedback_queue_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("lang", sa.String(5), nullable=False),
+    sa.Column("topic", sa.String(80), nullable=True),
+    sa.Column("sender_key", sa.String(64), nullable=True, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    info={"doc": "unanswered messages, masked; grouped by `key`; purged after RETENTION_DAYS"},
+)
+
+feedback_queue_groups = sa.Table(
+    "feedback_queue_groups",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("topic", sa.String(80), nullable=True),
+    sa.Column("updated_by", sa.String(200), nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    info={"doc": "staff decisions on a queue group (handled, linked to a topic); no row: open"},
+)
+
+feedback_training_examples = sa.Table(
+    "feedback_training_examples",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("topic", sa.String(80), nullable=False),
+    sa.Column("lang", sa.String(5), nullable=True),
+    sa.Column("linked_by", sa.String(200), nullable=True),
+    sa.Column("linked_at", sa.DateTime, nullable=False),
+    info={"doc": "folded, masked queue text linked to a topic: candidate training examples"},
+)
+
+
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""
     import bot.directory.models  # noqa: F401 - declares the directory tables on `metadata`

@@ -60,6 +60,8 @@ def content_dir(tmp_path, monkeypatch):
         for card_id, text in cards.items():
             (folder / f"{card_id}.md").write_text(text, encoding="utf-8")
     monkeypatch.setenv("CONTENT_DIR", str(tmp_path))
+    # Fallbacks and votes write to the feedback tables: never to the developer's var/bot.db.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
     content_cards._library_for.cache_clear()
     yield tmp_path
     content_cards._library_for.cache_clear()
@@ -91,7 +93,11 @@ async def test_answer_renders_the_card_in_the_detected_language():
     )
     assert messages[0]["text"].startswith("**Lấy lại tiền ký quỹ**")
     assert "biên bản thanh lý" in messages[0]["text"]
-    assert messages[0]["buttons"] == [{"title": "Thanh lý hợp đồng", "payload": "/contract_liquidation"}]
+    assert messages[0]["buttons"] == [
+        {"title": "Thanh lý hợp đồng", "payload": "/contract_liquidation"},
+        {"title": "👍", "payload": '/feedback_up{"card": "deposit_refund"}'},
+        {"title": "👎", "payload": '/feedback_down{"card": "deposit_refund"}'},
+    ]
     assert {"event": "slot", "name": "language", "value": "vi", "timestamp": None} in events
 
 

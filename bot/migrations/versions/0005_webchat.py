@@ -4,7 +4,7 @@ Created only when missing, like the baseline: a database built with `create_all`
 newer checkout (tests, `bot db` before `upgrade`) is adopted as it is.
 
 Revision ID: 0005_webchat
-Revises: 0003_handoff
+Revises: 0004_feedback
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_webchat"
-down_revision = "0003_handoff"
+down_revision = "0004_feedback"
 branch_labels = None
 depends_on = None
 
