@@ -71,21 +71,11 @@ async def to_queue(tracker: Tracker, kind: str, lang: str, topic: str | None = N
     return True
 
 
-def offer_person(sender_id: str) -> dict[str, Any] | None:
-    """The handoff module's offer after two 👎 in a row, when that module exists.
+def offer_person(lang: str) -> dict[str, Any]:
+    """After two 👎 in a row: the handoff's consent question (what staff will see, Yes/No)."""
+    from bot.handoff import offer
 
-    Seam for branch `handoff`: `bot.handoff.note_thumbs_down(engine, sender_id)` notes the
-    failure and may return a reply ({"text", "buttons"}) offering a person. Without it
-    (or if it returns nothing) the caller offers the handoff topic as a button."""
-    try:
-        from bot import handoff  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    note = getattr(handoff, "note_thumbs_down", None)
-    if note is None:
-        return None
-    reply = note(db.get_engine(), sender_id)
-    return reply if isinstance(reply, dict) and reply.get("text") else None
+    return offer(lang)
 
 
 def _handoff_button(lang: str) -> list[dict[str, str]]:
@@ -117,7 +107,7 @@ class ActionFeedbackVote(Action):
         if previous_vote(tracker) == "down":
             offer = None
             try:
-                offer = offer_person(tracker.sender_id)
+                offer = offer_person(lang)
             except Exception as error:  # the handoff module's failure must not lose the reply
                 log.error("the handoff offer after two thumbs down failed (%s)", type(error).__name__)
             if offer:

@@ -181,7 +181,9 @@ class Settings(BaseModel):
         description="Telegram supergroup (with topics, the bot an admin) where staff answer handoffs; unset: no bridge",
     )
     retention_days: int = Field(
-        default=90, ge=1, description="handoff transcripts, feedback votes and unanswered-queue items are deleted after this many days (`bot privacy purge`)"
+        default=90,
+        ge=1,
+        description="handoff transcripts, feedback votes and unanswered-queue items are deleted after this many days (`bot privacy purge`)",
     )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)

@@ -3,9 +3,6 @@ and the project's own cards; the rows written are read back from a real database
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 import sqlalchemy as sa
 from rasa_sdk import Tracker
@@ -136,23 +133,19 @@ async def test_two_thumbs_down_in_a_row_offer_a_person(engine):
     history = [vote_event(DOWN), user_event("không biết", "nlu_fallback", 0.1)]
     messages, events = await run(ActionFeedbackVote(), tracker(vote_event(DOWN), {"language": "en"}, history))
     assert "talk to a person" in messages[0]["text"]
-    assert "/human_handoff" in [b["payload"] for b in messages[0]["buttons"]]
+    assert all(b["payload"].startswith("/human_handoff{") for b in messages[0]["buttons"])
     assert slots(events)["requested_slot"] is None
     assert feedback.votes_by_topic(engine) == {"deposit_refund": (0, 1)}  # this tap's vote
 
 
-async def test_two_thumbs_down_call_the_handoff_module_when_it_exists(engine, monkeypatch):
-    calls = []
-
-    def note_thumbs_down(engine_, sender_id):
-        calls.append(sender_id)
-        return {"text": "A person can take over.", "buttons": [{"title": "Yes", "payload": "/x"}]}
-
-    monkeypatch.setitem(sys.modules, "bot.handoff", types.SimpleNamespace(note_thumbs_down=note_thumbs_down))
+async def test_two_thumbs_down_offer_a_person_with_the_handoff_consent_question(engine):
     history = [vote_event(DOWN)]
     messages, _ = await run(ActionFeedbackVote(), tracker(vote_event(DOWN), {"language": "en"}, history))
-    assert calls == [SENDER]
-    assert messages[0]["text"] == "A person can take over."
+    assert "talk to a person" in messages[0]["text"] and "phone number" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/human_handoff{"consent": "yes"}',
+        '/human_handoff{"consent": "no"}',
+    ]
 
 
 async def test_a_thumbs_up_in_between_means_not_in_a_row(engine):
