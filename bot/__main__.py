@@ -8,6 +8,7 @@ python -m bot content check            validate the answer cards
 python -m bot directory load|search    the consular/partner directory
 python -m bot telegram setup|info      register the Telegram webhook and commands
 python -m bot zalo refresh-token       renew the Zalo OA access token now
+python -m bot privacy purge            delete what is older than RETENTION_DAYS now
 
 Each command group is one module in `bot/cli/`, named as the command is typed.
 """
@@ -17,10 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import ask, bench, chat, content, db, directory, run, telegram, zalo
+from bot.cli import ask, bench, chat, content, db, directory, privacy, run, telegram, zalo
 from bot.settings import SettingsError, get_settings
 
-COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, telegram, zalo)
+COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, telegram, zalo, privacy)
 
 
 def build_parser() -> argparse.ArgumentParser:

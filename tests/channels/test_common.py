@@ -169,13 +169,3 @@ def test_identity_store_remembers_looks_up_and_forgets(database_url):
     assert store.lookup("telegram-abc") is None
     assert store.forget("telegram-abc") == 0
     assert store.lookup("zalo-def") is not None
-
-
-def test_generated_secret_is_persisted_once(database_url):
-    engine = get_engine(database_url)
-    first = sender_id_secret(engine)
-    assert len(first) >= 40
-    assert sender_id_secret(engine) == first
-    assert sender_id_secret(engine, "configured") == "configured"
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM pseudonym_secrets")).scalar() == 1
