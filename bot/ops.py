@@ -26,6 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+import bot.metrics  # noqa: F401 - registers the assistant's metrics, even before any turn
 from bot.settings import Settings, get_settings
 
 CHECK_TIMEOUT = 2.0
