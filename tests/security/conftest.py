@@ -38,3 +38,7 @@ async def serve_channel() -> AsyncIterator[Callable[..., Awaitable[str]]]:
             await context.tasks.drain(timeout=10)
         server.close()
         await server.wait_closed()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: end-to-end through a running Rasa server (slow, needs a model)")
