@@ -183,7 +183,7 @@ def private_sqlite_file(path: str) -> None:
 def _create_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1].split("?", 1)[0]
+        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""  # "sqlite://": memory
         if path and not path.startswith(":memory:"):
             private_sqlite_file(path)
         # Look-ups run in executor threads, not the thread that opened the connection.

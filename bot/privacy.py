@@ -89,11 +89,13 @@ def forget_everything(
     database_url: str | None = None,
     tracker_store_url: str | None = None,
     stores: dict[str, Callable[[Engine, str], int]] | None = None,
+    tracker_engine: Engine | None = None,
 ) -> ForgetResult:
     """Delete everything kept about `sender_id`; `ok` only when every store was emptied.
 
     A failure records the sender in `privacy_pending_deletions` (when that table is
-    reachable), so the purge job finishes the work later; a success clears that row.
+    reachable), so the purge job finishes the work later; a success clears that row. The
+    tracker store passes its own engine (`tracker_engine`) instead of TRACKER_STORE_URL.
     """
     from bot.settings import get_settings
 
@@ -103,7 +105,10 @@ def forget_everything(
     deleted: dict[str, int] = {}
     failed: list[str] = []
     steps: list[tuple[str, Callable[[], int]]] = [
-        ("conversation", lambda: forget_conversation(get_engine(tracker_store_url), sender_id))
+        (
+            "conversation",
+            lambda: forget_conversation(tracker_engine or get_engine(tracker_store_url), sender_id),
+        )
     ]
     for name, forget in (FORGET_STORES if stores is None else stores).items():
         steps.append((name, lambda forget=forget: forget(get_engine(database_url), sender_id)))

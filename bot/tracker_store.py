@@ -94,7 +94,7 @@ class PrivacyTrackerStore(SQLTrackerStore):
         # Deleting again catches events stored since; a failure is left to the purge job.
         from bot.privacy import forget_everything
 
-        result = forget_everything(tracker.sender_id, self._identity_database_url)
+        result = forget_everything(tracker.sender_id, self._identity_database_url, tracker_engine=self.engine)
         logger.info("Forgot a conversation on request (complete: %s).", result.ok)
 
 
