@@ -12,7 +12,8 @@ import logging
 import re
 import sys
 import threading
-from typing import IO
+from collections.abc import MutableMapping
+from typing import IO, Any
 
 import structlog
 
@@ -121,7 +122,7 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _scrub_event(_: object, __: str, event: dict) -> dict:
+def _scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: sensitive keys redacted, frame locals dropped, strings scrubbed."""
     for key in list(event):
         if key in SENSITIVE_KEYS:

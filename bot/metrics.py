@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -31,7 +31,7 @@ QUEUE_DEPTH = Gauge("bot_turns_in_flight", "Turns accepted by a webhook and not 
 
 
 @contextlib.asynccontextmanager
-async def timed_turn(channel: str) -> Iterator[None]:  # type: ignore[misc]
+async def timed_turn(channel: str) -> AsyncIterator[None]:
     """Count the turn in flight and observe its duration."""
     started = time.perf_counter()
     QUEUE_DEPTH.inc()

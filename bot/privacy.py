@@ -23,6 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -105,13 +106,10 @@ def forget_everything(
     deleted: dict[str, int] = {}
     failed: list[str] = []
     steps: list[tuple[str, Callable[[], int]]] = [
-        (
-            "conversation",
-            lambda: forget_conversation(tracker_engine or get_engine(tracker_store_url), sender_id),
-        )
+        ("conversation", partial(_forget_conversation_at, tracker_engine, tracker_store_url, sender_id))
     ]
     for name, forget in (FORGET_STORES if stores is None else stores).items():
-        steps.append((name, lambda forget=forget: forget(get_engine(database_url), sender_id)))
+        steps.append((name, partial(_forget_in, forget, database_url, sender_id)))
     for name, step in steps:
         try:
             deleted[name] = step()
@@ -126,6 +124,14 @@ def forget_everything(
         # told so, and the next "forget me" or the save of this turn tries again.
         logger.warning("forget me: pending-deletion table unavailable (%s)", type(exc).__name__)
     return result
+
+
+def _forget_conversation_at(tracker_engine: Engine | None, url: str, sender_id: str) -> int:
+    return forget_conversation(tracker_engine or get_engine(url), sender_id)
+
+
+def _forget_in(forget: Callable[[Engine, str], int], database_url: str, sender_id: str) -> int:
+    return forget(get_engine(database_url), sender_id)
 
 
 def _record_outcome(engine: Engine, sender_id: str, result: ForgetResult) -> None:

@@ -89,7 +89,9 @@ class PayloadStore:
 
     async def encode(self, payload: str, max_bytes: int) -> str:
         """`payload` itself when it fits in `max_bytes`, else its stored short id."""
-        if len(payload.encode("utf-8", "surrogatepass")) <= max_bytes and not payload.startswith(SHORT_ID_PREFIX):
+        if len(payload.encode("utf-8", "surrogatepass")) <= max_bytes and not payload.startswith(
+            SHORT_ID_PREFIX
+        ):
             return payload
         key = self.short_id(payload)
         await asyncio.to_thread(self._put, key, payload)

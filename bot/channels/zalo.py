@@ -206,7 +206,8 @@ class ZaloInput(WebhookInput):
         user_id = _user_id(data, "sender")
         if user_id is None:
             return error("missing sender.id")
-        message = data.get("message") if isinstance(data.get("message"), dict) else {}
+        raw_message = data.get("message")
+        message: dict[str, Any] = raw_message if isinstance(raw_message, dict) else {}
         key = self._dedupe_key(data, user_id)
         if event_name == "user_send_text":
             text = message.get("text")

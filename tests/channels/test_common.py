@@ -7,14 +7,13 @@ import datetime as _dt
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from bot.channels.commands import text_to_rasa
 from bot.channels.concurrency import ChatSequencer
 from bot.channels.stores import PayloadStore, RedisDedupeStore, SqlDedupeStore
 from bot.db import get_engine
 from bot.i18n import supported as language_from_locale
-from bot.identity import IdentityStore, pseudonymize, sender_id_secret
+from bot.identity import IdentityStore, pseudonymize
 from bot.markup import split_message, to_html, to_plain, utf16_length
 
 CARD = """**Lấy lại tiền ký quỹ** sau khi về nước
