@@ -27,7 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import bot.metrics  # noqa: F401 - registers the assistant's metrics, even before any turn
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, get_settings, reachable_address
 
 CHECK_TIMEOUT = 2.0
 
@@ -49,8 +49,8 @@ def _redis(url: str) -> None:
         client.close()
 
 
-def _action_server(port: int) -> None:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=CHECK_TIMEOUT):
+def _action_server(host: str, port: int) -> None:
+    with urllib.request.urlopen(f"http://{reachable_address(host)}:{port}/health", timeout=CHECK_TIMEOUT):
         pass
 
 
@@ -59,7 +59,7 @@ def readiness_checks(settings: Settings) -> dict[str, Callable[[], None]]:
     checks: dict[str, Callable[[], None]] = {
         "database": lambda: _database(settings.database_url),
         "tracker_store": lambda: _database(settings.tracker_store_url),
-        "action_server": lambda: _action_server(settings.actions_port),
+        "action_server": lambda: _action_server(settings.actions_host, settings.actions_port),
     }
     if settings.redis_url:
         checks["redis"] = lambda: _redis(settings.redis_url or "")

@@ -49,6 +49,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def reachable_address(host: str) -> str:
+    """Where this machine reaches a server listening on `host` (for URLs): loopback for the
+    wildcard addresses, IPv6 in brackets."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 

@@ -40,7 +40,7 @@ from bot.services import (
     start_action_server,
     wait_for_http,
 )
-from bot.settings import Settings, child_environment, get_settings
+from bot.settings import Settings, child_environment, get_settings, reachable_address
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -101,6 +101,35 @@ def banner(settings: Settings, port: int) -> str:
     return "\n".join(lines)
 
 
+def children_environment(settings: Settings, port: int, actions_port: int) -> dict[str, str]:
+    """The environment of Rasa and the action server. They read their settings too, so the
+    ports chosen on the command line are passed on; rasa_sdk takes its listen address from
+    SANIC_HOST (it has no option for it), here ACTIONS_HOST, loopback by default."""
+    return child_environment(
+        {
+            "LOG_LEVEL": settings.log_level,
+            "PORT": str(port),
+            "ACTIONS_PORT": str(actions_port),
+            "SANIC_HOST": settings.actions_host,
+        },
+        quiet=True,
+    )
+
+
+def rasa_command(
+    model: Path, settings: Settings, port: int, endpoints_file: Path, credentials_file: Path
+) -> list[str]:
+    """`rasa run` on HOST (loopback by default) with our endpoints and channels."""
+    return [
+        sys.executable, "-m", "rasa", "run",
+        "--model", str(model),
+        "--port", str(port),
+        "--interface", settings.host,
+        "--endpoints", str(endpoints_file),
+        "--credentials", str(credentials_file),
+    ]  # fmt: skip
+
+
 def _stop(process: subprocess.Popen | None) -> None:
     if process is not None and process.poll() is None:
         process.terminate()
@@ -114,16 +143,7 @@ def run_server(args: argparse.Namespace) -> int:
     settings = get_settings()
     port = args.port or settings.port
     actions_port = args.actions_port or settings.actions_port
-    # The children read their settings too: the ports chosen on the command line win.
-    env = child_environment(
-        {
-            "LOG_LEVEL": settings.log_level,
-            "PORT": str(port),
-            "ACTIONS_PORT": str(actions_port),
-            "SANIC_HOST": settings.actions_host,  # rasa_sdk's listen address
-        },
-        quiet=True,
-    )
+    env = children_environment(settings, port, actions_port)
     if not rest_enabled(settings):
         print(
             f"warning: HOST={settings.host} is reachable from other machines and REST_TOKEN is unset: "
@@ -150,35 +170,22 @@ def run_server(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bot-run-") as runtime:
         endpoints_file = Path(runtime) / "endpoints.yml"
         credentials_file = Path(runtime) / "credentials.yml"
-        _write_private(endpoints_file, endpoints(actions_port))
+        _write_private(endpoints_file, endpoints(actions_port, settings.actions_host))
         _write_private(credentials_file, channel_credentials(settings))
         try:
             actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
             pass_stderr_quietly(actions.stderr, sys.stderr, started)
-            wait_for_http(f"http://127.0.0.1:{actions_port}/health", 120, actions)
+            wait_for_http(
+                f"http://{reachable_address(settings.actions_host)}:{actions_port}/health", 120, actions
+            )
             rasa = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "rasa",
-                    "run",
-                    "--model",
-                    str(model),
-                    "--port",
-                    str(port),
-                    "--interface",
-                    settings.host,
-                    "--endpoints",
-                    str(endpoints_file),
-                    "--credentials",
-                    str(credentials_file),
-                ],
+                rasa_command(model, settings, port, endpoints_file, credentials_file),
                 cwd=REPO_ROOT,
                 env=env,
                 stderr=subprocess.PIPE,
             )
             pass_stderr_quietly(rasa.stderr, sys.stderr, started)
-            wait_for_http(f"http://127.0.0.1:{port}/", 300, rasa)
+            wait_for_http(f"http://{reachable_address(settings.host)}:{port}/", 300, rasa)
             started.set()
             print(banner(settings, port), flush=True)
             purge = PurgeScheduler(  # daemon thread; ends with the process

@@ -40,12 +40,20 @@ def test_rest_is_off_on_a_public_address_without_a_token(host, token, rest_on):
         assert "REST_TOKEN is unset" in banner(settings, 5005)
 
 
-def test_the_action_server_and_rasa_get_the_listen_addresses(monkeypatch):
-    import bot.cli.run as run
+def test_the_action_server_and_rasa_get_the_listen_addresses(tmp_path):
+    from pathlib import Path
 
-    source = open(run.__file__, encoding="utf-8").read()
-    assert '"--interface",\n                    settings.host' in source
-    assert '"SANIC_HOST": settings.actions_host' in source
+    from bot.cli.run import children_environment, rasa_command
+
+    default = Settings()
+    env = children_environment(default, 7001, 7002)
+    assert env["SANIC_HOST"] == "127.0.0.1" and env["ACTIONS_PORT"] == "7002" and env["PORT"] == "7001"
+    command = rasa_command(Path("m.tar.gz"), default, 7001, tmp_path / "e.yml", tmp_path / "c.yml")
+    assert command[command.index("--interface") + 1] == "127.0.0.1"
+    public = Settings(host="0.0.0.0", actions_host="10.0.0.2")
+    assert children_environment(public, 1, 2)["SANIC_HOST"] == "10.0.0.2"
+    command = rasa_command(Path("m.tar.gz"), public, 1, tmp_path / "e.yml", tmp_path / "c.yml")
+    assert command[command.index("--interface") + 1] == "0.0.0.0"
 
 
 @pytest.fixture
@@ -107,3 +115,13 @@ async def test_ready_checks_redis_when_configured():
     assert set(checks) == {"database", "tracker_store", "action_server", "redis"}
     results = await ops.readiness(Settings(redis_url="redis://127.0.0.1:1/0", database_url="sqlite://"))
     assert results["redis"] != "ok"
+
+
+def test_the_servers_are_reached_where_they_listen():
+    from bot.services import endpoints
+    from bot.settings import reachable_address
+
+    assert reachable_address("0.0.0.0") == "127.0.0.1" and reachable_address("::") == "127.0.0.1"
+    assert reachable_address("10.0.0.2") == "10.0.0.2" and reachable_address("::1") == "[::1]"
+    assert endpoints(6000)["action_endpoint"] == {"url": "http://127.0.0.1:6000/webhook"}
+    assert endpoints(6000, "10.0.0.2")["action_endpoint"] == {"url": "http://10.0.0.2:6000/webhook"}
