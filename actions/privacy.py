@@ -1,30 +1,39 @@
 """Deleting what the assistant stores about a user, on their request.
 
-The conversation itself is deleted by `bot.tracker_store.PrivacyTrackerStore` when the
-Rasa server saves this turn: deleting it from here would be undone by that save, which
-writes back every event it does not find in the database. The votes and unanswered-queue
-items (`bot.feedback`) are deleted here, before the reply, so that a failure is told to
-the user instead of a "done" that is not true.
+The action deletes at once (`bot.privacy.forget_everything`: conversation, pseudonym map
+and every other per-user store) and says "done" only when all of it was deleted; otherwise
+it says so, and the purge job retries. The Rasa server's save of this turn
+(`bot.tracker_store.PrivacyTrackerStore`) then deletes again instead of storing, because
+Rasa's save writes back every event it does not find in the database.
+
+The web chat keeps its own copy of the conversation: a message carrying `FORGOTTEN_MARKER`
+tells it to clear that copy.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import user_language
-from actions.replies import in_thread
-from bot import db, feedback
 from bot.i18n import gettext
+from bot.privacy import forget_everything
 
-log = logging.getLogger(__name__)
 
 FORGET_ACTION = "action_forget_me"
+FORGOTTEN_MARKER = {"forgotten": True}
+DONE = (
+    "Done. I have deleted our conversation and everything I kept about you. "
+    "If you write again, I start fresh."
+)
+FAILED = (
+    "Sorry, I could not delete everything just now. I will keep trying automatically "
+    "within a day. You can also send /forget again later."
+)
 
 
 class ActionForgetMe(Action):
@@ -35,25 +44,8 @@ class ActionForgetMe(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
-        try:
-            await in_thread(feedback.forget, db.get_engine(), tracker.sender_id)
-        except SQLAlchemyError as error:
-            # The error's message would quote the statement's parameters: its type only.
-            log.error("could not delete a sender's feedback on request (%s)", type(error).__name__)
-            dispatcher.utter_message(
-                text=gettext(
-                    lang,
-                    "Sorry, I deleted our conversation but could not delete the notes kept for "
-                    "the team (your feedback and unanswered questions). Please ask me to forget "
-                    "you again later.",
-                )
-            )
-            return [AllSlotsReset()]
-        dispatcher.utter_message(
-            text=gettext(
-                lang,
-                "Done. I have deleted our conversation and everything I kept about you. "
-                "If you write again, I start fresh.",
-            )
-        )
+        result = await asyncio.to_thread(forget_everything, tracker.sender_id)
+        dispatcher.utter_message(text=gettext(lang, DONE if result.ok else FAILED))
+        if result.ok:
+            dispatcher.utter_message(json_message=FORGOTTEN_MARKER)
         return [AllSlotsReset()]

@@ -9,6 +9,7 @@ python -m bot directory load|search    the consular/partner directory
 python -m bot telegram setup|info      register the Telegram webhook and commands
 python -m bot zalo refresh-token       renew the Zalo OA access token now
 python -m bot staff                    the NGO staff console (add-user, list-users, ...)
+python -m bot privacy purge            delete what is older than RETENTION_DAYS now
 
 Each command group is one module in `bot/cli/`, named as the command is typed.
 """

@@ -291,6 +291,33 @@ feedback_training_examples = sa.Table(
 )
 
 
+# --- privacy: deletions still owed, and the lease of the daily purge (bot.privacy) --------
+
+# A "forget me" that could not delete everything at once (a store was down): the sender is
+# kept here, and only here, until the purge job has deleted the rest, then the row goes.
+pending_deletions = sa.Table(
+    "privacy_pending_deletions",
+    metadata,
+    sa.Column("sender_id", sa.String(80), primary_key=True),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_failure", sa.String(100), nullable=True),
+    info={"doc": "'forget me' requests not yet completed, retried by the purge job"},
+)
+
+# One row per scheduled job: the replica holding an unexpired lease runs it, so several
+# replicas sharing the database purge once a day, not once per replica.
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("holder", sa.String(80), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("last_run_at", sa.DateTime, nullable=True),
+    info={"doc": "leases of scheduled jobs shared by replicas (the daily purge)"},
+)
+
+
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""
     import bot.directory.models  # noqa: F401 - declares the directory tables on `metadata`
@@ -338,12 +365,23 @@ def get_engine(url: str | None = None) -> Engine:
         return _ENGINES[url]
 
 
+def private_sqlite_file(path: str) -> None:
+    """Create a SQLite file (and its directory) readable by this user only, or make an
+    existing one so: it holds conversations and the pseudonym map."""
+    import os
+
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(file, 0o600)
+
+
 def _create_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {"future": True}
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1]
+        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""  # "sqlite://": memory
         if path and not path.startswith(":memory:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(path)
         # Look-ups run in executor threads, not the thread that opened the connection.
         kwargs["connect_args"] = {"check_same_thread": False}
     else:

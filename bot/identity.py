@@ -8,9 +8,10 @@ To reply, and to honour "forget me", the channel needs the way back. That map li
 in the `platform_identities` table (`IdentityStore`): `forget(sender_id)` deletes it, after
 which the pseudonym in any remaining record points to nobody.
 
-The HMAC key is `SENDER_ID_SECRET`. When it is not set, `sender_id_secret()` generates a
-random key once and keeps it in the `pseudonym_secrets` table, so pseudonyms stay stable
-across restarts and replicas sharing the database. Changing the key changes every
+The HMAC key is `SENDER_ID_SECRET`. When it is not set and the database is SQLite,
+`sender_id_secret()` generates a random key once into its own 0600 file, so pseudonyms
+stay stable across restarts; it is never stored in the database beside the map, where one
+reader would get both. A database server requires the variable. Changing the key changes every
 pseudonym (each user starts a fresh conversation), so set it once and keep it.
 """
 
@@ -19,8 +20,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -45,28 +48,55 @@ def pseudonymize(platform: str, platform_user_id: str | int, secret: str) -> str
     return f"{platform}-{digest[:32]}"
 
 
+KEY_FILE_NAME = "pseudonym.key"
+_MEMORY_KEYS: dict[str, str] = {}
+
+
 def sender_id_secret(engine: Engine, configured: str = "") -> str:
-    """The configured key (SENDER_ID_SECRET), else the one generated once and stored in the database."""
+    """The pseudonym key: SENDER_ID_SECRET, else (SQLite only) a key file of its own.
+
+    The key never sits beside the map it protects: with SQLite it is generated once into
+    `pseudonym.key` (0600) next to the database file; with a database server it must come
+    from the environment. A key an older version kept in the `pseudonym_secrets` table is
+    moved to the file, so existing pseudonyms stay valid.
+    """
     if configured:
         return configured
+    if engine.url.get_backend_name() != "sqlite":
+        from bot.settings import SettingsError
+
+        raise SettingsError(
+            "SENDER_ID_SECRET must be set when DATABASE_URL is not SQLite (the pseudonym key must not "
+            "live in the database beside the pseudonym map; if an older version kept one in the "
+            "pseudonym_secrets table, set SENDER_ID_SECRET to that value and delete the row)"
+        )
+    database = engine.url.database or ""
+    if not database or database.startswith(":memory:"):
+        return _MEMORY_KEYS.setdefault(str(engine.url), secrets.token_urlsafe(48))
+    key_file = Path(database).resolve().parent / KEY_FILE_NAME
     ensure_schema(engine)
     with engine.begin() as conn:
         stored = conn.execute(
             sa.select(_secrets.c.value).where(_secrets.c.name == _SECRET_NAME)
         ).scalar_one_or_none()
-    if stored:
-        return stored
-    candidate = secrets.token_urlsafe(48)
+        if stored and not key_file.exists():
+            _write_key(key_file, stored)
+        if stored:
+            conn.execute(sa.delete(_secrets).where(_secrets.c.name == _SECRET_NAME))
+    if not key_file.exists():
+        _write_key(key_file, secrets.token_urlsafe(48))
+    return key_file.read_text(encoding="ascii").strip()
+
+
+def _write_key(path: Path, key: str) -> None:
+    """Create the key file 0600, never replacing one another process wrote first."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        with engine.begin() as conn:
-            conn.execute(sa.insert(_secrets).values(name=_SECRET_NAME, value=candidate))
-        return candidate
-    except IntegrityError:
-        # Another replica generated its key first; everyone must use the same one.
-        with engine.begin() as conn:
-            return conn.execute(
-                sa.select(_secrets.c.value).where(_secrets.c.name == _SECRET_NAME)
-            ).scalar_one()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process generated it first; everyone uses that one
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
 
 
 @dataclass(frozen=True)
@@ -113,5 +143,6 @@ class IdentityStore:
 
     def forget(self, sender_id: str) -> int:
         """Delete the way back from `sender_id` to a person; returns the rows deleted."""
-        with self._engine.begin() as conn:
-            return conn.execute(sa.delete(identities).where(identities.c.sender_id == sender_id)).rowcount
+        from bot.privacy import forget_identity
+
+        return forget_identity(self._engine, sender_id)

@@ -12,7 +12,8 @@ import logging
 import re
 import sys
 import threading
-from typing import IO
+from collections.abc import MutableMapping
+from typing import IO, Any
 
 import structlog
 
@@ -65,3 +66,107 @@ def pass_stderr_quietly(stream: IO[bytes] | None, out: IO[str], started: threadi
             out.flush()
 
     threading.Thread(target=pump, name="stderr-filter", daemon=True).start()
+
+
+# --- redaction and JSON lines in the Rasa server (installed by `bot.ops` at start) ----------
+
+# What must never reach a log line: pseudonyms (ours and the REST/web namespaces), the
+# parameters SQLAlchemy prints with a failed statement (they hold sender ids), and values
+# of the keys Rasa's structured events carry message text and ids in.
+_PSEUDONYM = re.compile(r"\b(?:telegram|zalo|web|rest)-[A-Za-z0-9_-]{1,64}")
+_SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
+SENSITIVE_KEYS = frozenset(
+    {
+        "text",
+        "sender_id",
+        "sender",
+        "metadata",
+        "message",
+        "user_message",
+        "parse_data_text",
+        "tracker_latest_message",
+        "rasa_events",
+        "rasa_event",
+        "slot_values",
+        "json_message",
+        "response_text",
+        "user_text",
+        "entity",
+        "prefilled_slots",
+    }
+)
+MAX_LOG_CHARS = 2000
+REDACTED = "[redacted]"
+
+
+def scrub(text: str) -> str:
+    """A log text without pseudonyms or SQL parameters, and bounded in length."""
+    text = _SQL_PARAMETERS.sub("[parameters: redacted]", text)
+    text = _PSEUDONYM.sub(REDACTED, text)
+    return text if len(text) <= MAX_LOG_CHARS else text[:MAX_LOG_CHARS] + " [truncated]"
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites every record (message, arguments, traceback) through `scrub`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string must not lose the record
+            message = str(record.msg)
+        record.msg, record.args = scrub(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        return True
+
+
+def _scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: sensitive keys redacted, frame locals dropped, strings scrubbed."""
+    for key in list(event):
+        if key in SENSITIVE_KEYS:
+            event[key] = REDACTED
+        elif isinstance(event[key], str):
+            event[key] = scrub(event[key])
+    if isinstance(event.get("exception"), list):  # dict tracebacks carry frame locals
+        event["exception"] = REDACTED
+    return event
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def install_redaction(json_lines: bool = False) -> None:
+    """Redact every handler's records (and structlog's events); optionally as JSON lines.
+
+    Filters sit on the handlers, not the loggers, so records of every library logger
+    (Rasa, Sanic, SQLAlchemy) pass through them, whatever logger emitted them.
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(sys.stderr))
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+        if json_lines:
+            handler.setFormatter(JsonFormatter())
+    processors = list(structlog.get_config().get("processors") or [])
+    if _scrub_event not in processors:
+        structlog.configure(processors=[_scrub_event, *processors])

@@ -72,7 +72,9 @@ def to_web_html(text: str) -> str:
     def link(match: re.Match[str]) -> str:
         found = match.group(0)
         if found.startswith("http"):
-            return f'<a href="{found}" target="_blank" rel="noopener">{found}</a>'
+            # Quotes escaped too: a URL from user input must not close the attribute (review 13).
+            url = html.escape(html.unescape(found), quote=True)
+            return f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'
         return f'<a href="{_tel(html.unescape(found))}">{found}</a>'
 
     # Tags are left alone: only the text between them gets links.

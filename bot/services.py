@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.settings import REPO_ROOT, Settings, child_environment, get_settings
+from bot.settings import REPO_ROOT, Settings, child_environment, get_settings, reachable_address
 
 MODELS_DIR = REPO_ROOT / "models"
 
@@ -39,11 +39,11 @@ def newest_model(models_dir: Path = MODELS_DIR, settings: Settings | None = None
     return models[-1]
 
 
-def endpoints(action_port: int) -> dict:
+def endpoints(action_port: int, action_host: str = "127.0.0.1") -> dict:
     """Rasa's endpoints for `bot run`: the committed endpoints.yml with the action server's
-    port. The stores read their URLs from the settings, so this holds no password."""
+    address. The stores read their URLs from the settings, so this holds no password."""
     config = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8"))
-    config["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
+    config["action_endpoint"] = {"url": f"http://{reachable_address(action_host)}:{action_port}/webhook"}
     return config
 
 
@@ -69,8 +69,11 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
 def start_action_server(
     port: int, env: Mapping[str, str] | None = None, quiet: bool = False, stderr: int | None = None
 ) -> subprocess.Popen:
-    """The rasa-sdk action server serving `actions/`, answering on /health when ready."""
-    child_env = child_environment(env)
+    """The rasa-sdk action server serving `actions/`, answering on /health when ready.
+
+    It listens on ACTIONS_HOST (loopback by default: it has no authentication); rasa_sdk
+    reads its address from SANIC_HOST only."""
+    child_env = child_environment({"SANIC_HOST": get_settings().actions_host, **(env or {})})
     process = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
         cwd=REPO_ROOT,

@@ -37,6 +37,26 @@ def valid_telegram_secret_token(token: str | None) -> bool:
     return bool(_TELEGRAM_SECRET_TOKEN.match(token or ""))
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def reachable_address(host: str) -> str:
+    """Where this machine reaches a server listening on `host` (for URLs): loopback for the
+    wildcard addresses, IPv6 in brackets."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
@@ -122,7 +142,35 @@ class Settings(BaseModel):
     port: int = Field(
         default=5005, ge=1, le=65535, description="port of the Rasa server (webhooks, web chat)"
     )
+    host: str = Field(
+        default="127.0.0.1",
+        description="address the Rasa server listens on; e.g. `0.0.0.0` behind a reverse proxy (then REST needs REST_TOKEN)",
+    )
     actions_port: int = Field(default=5055, ge=1, le=65535, description="port of the action server")
+    actions_host: str = Field(
+        default="127.0.0.1", description="address the action server listens on (it has no authentication)"
+    )
+    rest_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token the REST webhook requires (`Authorization: Bearer …`); unset: REST only on a loopback HOST",
+    )
+    max_message_chars: int = Field(
+        default=2000,
+        ge=1,
+        description="longest message (characters) the bot reads; longer ones get a polite reply",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="largest webhook request body (bytes); larger ones get 413"
+    )
+    rate_limit_per_minute: int = Field(
+        default=20, ge=1, description="messages one sender may send per minute; more get a polite reply"
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="conversations, pseudonym maps, handoff transcripts, feedback votes and unanswered-queue items older than this are purged (daily, and by `bot privacy purge`)",
+    )
+    log_format: str = Field(default="text", description="`text` or `json` (one JSON object per log line)")
     database_url: str = Field(
         default=f"sqlite:///{VAR_DIR / 'bot.db'}",
         description="directory, pseudonym, dedupe, button and Zalo token tables; e.g. `postgresql://user@host/db`",
@@ -136,7 +184,7 @@ class Settings(BaseModel):
     )
     sender_id_secret: SecretStr | None = Field(
         default=None,
-        description="key of the HMAC that turns platform ids into pseudonyms; unset: generated once, kept in the database",
+        description="key of the HMAC that turns platform ids into pseudonyms; unset: generated once into `var/pseudonym.key` (0600; SQLite only, required with PostgreSQL)",
     )
     content_dir: Path = Field(default=REPO_ROOT / "content", description="where answer cards are read from")
     topics_file: Path = Field(default=REPO_ROOT / "topics.yml", description="the topic list")
@@ -180,11 +228,6 @@ class Settings(BaseModel):
         default=None,
         description="Telegram supergroup (with topics, the bot an admin) where staff answer handoffs; unset: no bridge",
     )
-    retention_days: int = Field(
-        default=90,
-        ge=1,
-        description="handoff transcripts, feedback votes and unanswered-queue items are deleted after this many days (`bot privacy purge`)",
-    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 
@@ -223,6 +266,21 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be a time zone name such as Asia/Ho_Chi_Minh") from None
         return value
+
+    @validator("log_format")
+    def _log_format(cls, value: str) -> str:  # noqa: N805
+        if value.lower() not in ("text", "json"):
+            raise ValueError("must be text or json")
+        return value.lower()
+
+    @property
+    def host_is_loopback(self) -> bool:
+        """True when the Rasa server is reachable from this machine only."""
+        return is_loopback(self.host)
+
+    @property
+    def rest_secret(self) -> str:
+        return _secret(self.rest_token)
 
     @validator("redis_url", "public_url")
     def _optional_url(cls, value: str | None) -> str | None:  # noqa: N805

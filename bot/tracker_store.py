@@ -5,19 +5,17 @@ Configured in endpoints.yml by class name only (`bot.tracker_store.PrivacyTracke
 REDIS_URL from `bot.settings` themselves, so endpoints.yml holds no password and works the
 same under `rasa run` and `python -m bot run`.
 
-"Forget me": when a turn ran the forget action, saving it deletes every stored event of
-that sender and the channel's map from the pseudonym back to the platform user id,
-instead of storing.
+"Forget me": the forget action deletes everything (`bot.privacy.forget_everything`) and
+says whether it worked; saving that turn deletes again instead of writing the turn back
+(Rasa's save would otherwise re-insert every event it no longer finds).
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-import sqlalchemy as sa
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, UserUttered
@@ -45,7 +43,9 @@ def sql_store_kwargs(url: str) -> dict[str, Any]:
     if parsed.scheme.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            from bot.db import private_sqlite_file
+
+            private_sqlite_file(path)
         return {"dialect": "sqlite", "db": path}
     dialect = parsed.scheme.split("+")[0]
     return {
@@ -85,25 +85,41 @@ class PrivacyTrackerStore(SQLTrackerStore):
         self._identity_database_url = identity_database_url
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        count_fallback(tracker)
         if not asked_to_forget(tracker):
             await super().save(tracker)
             return
-        with self.session_scope() as session:
-            session.execute(sa.delete(self.SQLEvent).where(self.SQLEvent.sender_id == tracker.sender_id))
-            session.commit()
-        removed = forget_identity(tracker.sender_id, self._identity_database_url)
-        logger.info("Forgot a conversation on request (%d identity rows removed).", removed)
+        # The forget action has already deleted everything and told the user whether it
+        # worked (`bot.privacy.forget_everything`); this turn must not be written back.
+        # Deleting again catches events stored since; a failure is left to the purge job.
+        from bot.privacy import forget_everything
+
+        result = forget_everything(tracker.sender_id, self._identity_database_url, tracker_engine=self.engine)
+        logger.info("Forgot a conversation on request (complete: %s).", result.ok)
+
+
+def count_fallback(tracker: DialogueStateTracker) -> None:
+    """Count a turn that ended in the fallback (`bot.metrics`), seen here because every
+    turn is saved in the Rasa process while the action itself runs elsewhere."""
+    from bot.metrics import FALLBACKS
+
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return
+        if isinstance(event, ActionExecuted) and event.action_name in FALLBACK_ACTIONS:
+            FALLBACKS.inc()
+            return
+
+
+FALLBACK_ACTIONS = {"action_default_fallback", "action_fallback_suggest"}
 
 
 def forget_identity(sender_id: str, database_url: str | None) -> int:
     """Remove the pseudonym -> platform id map of a sender; 0 when there is none."""
     from bot.db import get_engine
-    from bot.handoff import forget as forget_handoffs
-    from bot.identity import IdentityStore  # the channels' own table
+    from bot.privacy import forget_identity as _forget
 
-    engine = get_engine(database_url)
-    forget_handoffs(engine, sender_id)  # handoff transcripts are conversation content too
-    return IdentityStore(engine).forget(sender_id)
+    return _forget(get_engine(database_url), sender_id)
 
 
 class ConfiguredLockStore(LockStore):

@@ -26,7 +26,8 @@ def test_credentials_name_the_channels_that_are_on_and_hold_no_secret():
     env = {"TELEGRAM_TOKEN": "1:secret-token", "TELEGRAM_SECRET_TOKEN": "webhook_secret"}
     credentials = channel_credentials(load_settings(env))
     assert credentials == {
-        "rest": None,
+        "bot.ops.OpsInput": None,
+        "bot.channels.rest.RestInput": None,
         "bot.channels.webchat.WebChatInput": None,
         "bot.channels.telegram.TelegramInput": None,
     }

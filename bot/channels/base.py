@@ -33,9 +33,11 @@ from bot.channels.commands import COMMAND_PAYLOADS, GREET_PAYLOAD, location_payl
 from bot.channels.context import ChannelContext
 from bot.channels.delivery import Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
+from bot.channels.limits import body_too_large, refusal
 from bot.channels.stores import DedupeUnavailable
 from bot.i18n import gettext, supported
 from bot.markup import split_message, to_plain
+from bot.metrics import MESSAGES, timed_turn
 
 logger = logging.getLogger(__name__)
 
@@ -236,12 +238,13 @@ class WebhookInput(InputChannel, ABC):
         return webhook
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        if body_too_large(request, self.context.max_body_bytes):
+            return error("request body too large", 413)
         rejected = await self.verify(request)
         if rejected is not None:
             return rejected
-        try:
-            data = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError):
+        data = parse_json(request.body)
+        if data is None:
             return error("body is not JSON")
         event = self.parse(data)
         if isinstance(event, HTTPResponse):
@@ -311,16 +314,35 @@ class WebhookInput(InputChannel, ABC):
                 return
             if not text:
                 return
+            refusal = self.refusal(event, sender_id, text)
+            if refusal is not None:
+                await output.send_text_message(sender_id, t(lang, refusal))
+                return
+            MESSAGES.labels(channel=platform).inc()
             if await self._held(event, sender_id, output):
                 return
             metadata = {"channel": platform, "locale": event.locale, **extra}
             message = UserMessage(text, output, sender_id, input_channel=platform, metadata=metadata)
             try:
-                async with self.typing(event):
+                async with self.typing(event), timed_turn(platform):
                     await on_new_message(message)
             except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
                 logger.error("%s turn failed: %s", platform, type(exc).__name__)
                 await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
+
+    def refusal(self, event: InboundEvent, sender_id: str, text: str) -> str | None:
+        """The polite reply (msgid) instead of a turn (`bot.channels.limits.refusal`): a
+        typed message over the length limit or a sender over the rate limit; else None."""
+        limit = self.context.max_message_chars if event.kind is Kind.TEXT else len(text)
+        return refusal(self.context.rate_limiter, sender_id, text, limit)
+
+
+def parse_json(body: bytes | None) -> Any | None:
+    """The JSON in a body, or None when it is not JSON (including nesting too deep to parse)."""
+    try:
+        return json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 __all__ = ["Attempt", "ButtonTextOutput", "WebhookInput", "deliver", "t"]

@@ -7,11 +7,12 @@ ordering and background tasks. Each channel gets one (sharing one is fine too).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from bot.channels.concurrency import BackgroundTasks, ChatSequencer
+from bot.channels.limits import RateLimiter
 from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
 from bot.db import get_engine
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
@@ -29,10 +30,13 @@ class ChannelContext:
     secret: str
     sequencer: ChatSequencer
     tasks: BackgroundTasks
+    max_message_chars: int = 2000
+    max_body_bytes: int = 1_000_000
+    rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelContext:
-        """Built from DATABASE_URL, REDIS_URL and SENDER_ID_SECRET."""
+        """Built from DATABASE_URL, REDIS_URL, SENDER_ID_SECRET and the entrance limits."""
         engine = get_engine(settings.database_url)
         return cls(
             engine=engine,
@@ -42,6 +46,9 @@ class ChannelContext:
             secret=sender_id_secret(engine, settings.sender_secret),
             sequencer=ChatSequencer(),
             tasks=BackgroundTasks(),
+            max_message_chars=settings.max_message_chars,
+            max_body_bytes=settings.max_body_bytes,
+            rate_limiter=RateLimiter(settings.rate_limit_per_minute),
         )
 
     def pseudonym(self, platform: str, platform_user_id: str | int) -> str:

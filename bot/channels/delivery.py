@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.metrics import SEND_FAILURES
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,6 +47,7 @@ async def deliver(attempt: Callable[[], Awaitable[Attempt]], what: str, max_retr
             return True
         if result.retry_after is None or tries == max_retries:
             logger.warning("%s failed: %s", what, result.reason)
+            SEND_FAILURES.labels(channel=what.split(" ", 1)[0]).inc()
             return False
         logger.warning("%s: %s; retrying in %.0f s", what, result.reason, result.retry_after)
         await asyncio.sleep(result.retry_after)

@@ -52,7 +52,7 @@ class PayloadStore:
 
     @staticmethod
     def short_id(payload: str) -> str:
-        digest = hashlib.sha256(payload.encode("utf-8")).digest()[:12]
+        digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).digest()[:12]
         return SHORT_ID_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
 
     def _put(self, key: str, payload: str) -> None:
@@ -89,7 +89,9 @@ class PayloadStore:
 
     async def encode(self, payload: str, max_bytes: int) -> str:
         """`payload` itself when it fits in `max_bytes`, else its stored short id."""
-        if len(payload.encode("utf-8")) <= max_bytes and not payload.startswith(SHORT_ID_PREFIX):
+        if len(payload.encode("utf-8", "surrogatepass")) <= max_bytes and not payload.startswith(
+            SHORT_ID_PREFIX
+        ):
             return payload
         key = self.short_id(payload)
         await asyncio.to_thread(self._put, key, payload)
@@ -103,7 +105,8 @@ class PayloadStore:
 
     @staticmethod
     def _reply_key(sender_id: str, title: str) -> str:
-        material = f"{sender_id}\n{' '.join(title.split()).casefold()}".encode()
+        # surrogatepass: a lone surrogate in a typed text must not end the turn (review Z29).
+        material = f"{sender_id}\n{' '.join(title.split()).casefold()}".encode("utf-8", "surrogatepass")
         return REPLY_KEY_PREFIX + hashlib.sha256(material).hexdigest()[:40]
 
     async def remember_reply(self, sender_id: str, title: str, payload: str) -> None:

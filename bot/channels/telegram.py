@@ -202,6 +202,29 @@ def classify(update: Update, key: str) -> InboundEvent | None:
     return None
 
 
+def _typed(value: Any, key: str, kind: type | tuple[type, ...]) -> bool:
+    """True when `value[key]` is absent or of `kind` (bool is not an int here)."""
+    if not isinstance(value, dict) or key not in value:
+        return True
+    field = value[key]
+    return isinstance(field, kind) and not isinstance(field, bool)
+
+
+def well_typed(data: dict[str, Any]) -> bool:
+    """The fields a turn uses have the Bot API's types: PTB accepts e.g. a number as text
+    or a string as chat id, and the turn would then fail after the 200 (review T14, T15)."""
+    message = data.get("message")
+    query = data.get("callback_query")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    sender = query.get("from") if isinstance(query, dict) else None
+    return (
+        _typed(message, "text", str)
+        and _typed(chat, "id", int)
+        and _typed(query, "data", str)
+        and _typed(sender, "id", int)
+    )
+
+
 class TelegramOutput(ButtonTextOutput):
     """Sends Rasa's replies to one Telegram chat (or, for bot-initiated messages, by lookup)."""
 
@@ -294,6 +317,8 @@ class TelegramInput(WebhookInput):
 
     def parse(self, data: Any) -> InboundEvent | HTTPResponse | None:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return error("not a Telegram update")
+        if not well_typed(data):
             return error("not a Telegram update")
         try:
             update = Update.de_json(data, self.sender.bot)

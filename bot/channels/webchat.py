@@ -59,11 +59,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Engine
 
-from bot.channels.base import t
+from bot.channels.base import parse_json, t
 from bot.channels.commands import COMMAND_PAYLOADS, text_to_rasa
+from bot.channels.limits import RateLimiter, body_too_large, refusal
 from bot.db import ensure_schema, get_engine, webchat_outbox
 from bot.markup import to_web_html
+from bot.metrics import MESSAGES
 from bot.nlg import CARD_RESPONSES
+from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,7 @@ CSP = (
 )
 _PAGE_HEADERS = {
     "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
@@ -291,6 +295,16 @@ class WebChatInput(InputChannel):
             self._engine = get_engine()
         return self._engine
 
+    def refusal(self, sender_id: str, text: str) -> list[dict[str, Any]] | None:
+        """The polite reply to an over-long message or an over-eager sender, else None."""
+        if not hasattr(self, "_rate_limiter"):
+            self._rate_limiter = _limiter()
+        refused = refusal(self._rate_limiter, sender_id, text, get_settings().max_message_chars)
+        if refused is None:
+            return None
+        reply = t(None, refused)
+        return [{"recipient_id": sender_id, "text": reply, "html": to_web_html(reply)}]
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webchat = Blueprint("webchat", __name__)
 
@@ -310,6 +324,8 @@ class WebChatInput(InputChannel):
 
         @webchat.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if body_too_large(request, MAX_BODY_BYTES_WEBCHAT):
+                return response.json({"error": "request body too large"}, status=413)
             body = _json_body(request)
             if body is None:
                 return response.json({"error": "expected a JSON object"}, status=400)
@@ -320,10 +336,14 @@ class WebChatInput(InputChannel):
             if isinstance(payload, str) and payload.startswith("/"):
                 text = payload
             elif isinstance(message, str) and message.strip():
-                text = text_to_rasa(message[:MAX_MESSAGE_CHARS])
+                text = text_to_rasa(message)
             else:
                 return response.json({"error": "message must be non-empty text"}, status=400)
             sender_id = SENDER_PREFIX + sender
+            refused = self.refusal(sender_id, text)
+            if refused is not None:
+                return response.json(refused, headers=_NO_STORE)
+            MESSAGES.labels(channel=self.name()).inc()
             collector = WebChatOutput()
             # While a person holds the conversation the bot is silent (bot.handoff); danger
             # still gets the urgent card, which comes back as the held turn's replies.
@@ -347,11 +367,11 @@ class WebChatInput(InputChannel):
             except Exception as exc:  # noqa: BLE001 - the page shows its own "try again"
                 logger.error("webchat turn failed: %s", type(exc).__name__)
                 return response.json({"error": "try again"}, status=503, headers=_NO_STORE)
+            messages = mark_forgotten(collector.messages)
             if await self._forgotten(request, sender_id):
                 await asyncio.to_thread(forget, self.engine, sender_id)
-                for reply in collector.messages:
-                    reply["forgotten"] = True
-            return response.json(collector.messages, headers=_NO_STORE)
+                messages = [{**reply, "forgotten": True} for reply in messages]
+            return response.json(messages, headers=_NO_STORE)
 
         @webchat.route("/poll", methods=["POST"])
         async def poll(request: Request) -> HTTPResponse:
@@ -472,8 +492,24 @@ async def _held(sender_id: str, message: Any, text: str) -> Any:
 
 
 def _json_body(request: Request) -> dict[str, Any] | None:
-    try:
-        body = request.json
-    except Exception:  # sanic raises on malformed JSON: that is a client error
-        return None
+    body = parse_json(request.body)
     return body if isinstance(body, dict) else None
+
+
+# --- limits and the forget marker ----------------------------------------------------------------
+
+MAX_BODY_BYTES_WEBCHAT = 64 * 1024
+
+
+def _limiter() -> RateLimiter:
+    return RateLimiter(get_settings().rate_limit_per_minute)
+
+
+def mark_forgotten(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The action's forget marker (`{"custom": {"forgotten": true}}`) becomes `"forgotten":
+    true` on the reply's messages, so the page clears its local copy; no empty bubble."""
+    forgotten = any((m.get("custom") or {}).get("forgotten") is True for m in messages)
+    if not forgotten:
+        return messages
+    kept = [m for m in messages if not (m.get("custom") or {}).get("forgotten")]
+    return [{**m, "forgotten": True} for m in kept] or [{"forgotten": True}]

@@ -1,9 +1,13 @@
 """`python -m bot run`: the assistant with its action server, directory and channels.
 
 Embedded defaults so that a fresh clone runs with no set-up: SQLite files under var/ for
-the tracker store and the directory, the REST webhook and the local web chat page always
-on, Telegram and Zalo when their variables are set, and the NGO staff console
-(`bot staff`) on STAFF_HOST:STAFF_PORT. Ports from PORT and ACTIONS_PORT.
+the tracker store and the directory, the local web chat page, Telegram and Zalo when their
+variables are set. Both servers listen on 127.0.0.1 unless HOST / ACTIONS_HOST say
+otherwise; the REST webhook is on for a loopback HOST, or anywhere with REST_TOKEN (then
+it needs the bearer token), and off otherwise, with a warning. The operations routes
+(/health, /ready, /metrics: `bot.ops`) are always on. A thread runs the daily privacy
+purge (`bot.privacy.PurgeScheduler`). The NGO staff console (`bot staff`) runs on
+STAFF_HOST:STAFF_PORT.
 
 Start-up is quiet: the libraries' deprecation warnings are dropped until the banner
 (`bot.logs.pass_stderr_quietly`); errors and everything after the start pass through.
@@ -28,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from bot.logs import pass_stderr_quietly
+from bot.privacy import PurgeScheduler
 from bot.services import (
     REPO_ROOT,
     ServiceError,
@@ -38,7 +43,7 @@ from bot.services import (
     start_staff_console,
     wait_for_http,
 )
-from bot.settings import Settings, child_environment, get_settings
+from bot.settings import Settings, child_environment, get_settings, reachable_address
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="start the assistant (Rasa server + action server + channels)",
         description=(
-            "Start the assistant on embedded defaults. Environment: PORT (5005), "
-            "ACTIONS_PORT (5055), DATABASE_URL, TRACKER_STORE_URL, REDIS_URL, MODEL, "
+            "Start the assistant on embedded defaults. Environment: HOST (127.0.0.1), PORT (5005), "
+            "ACTIONS_PORT (5055), REST_TOKEN, RETENTION_DAYS, DATABASE_URL, TRACKER_STORE_URL, REDIS_URL, MODEL, "
             "SENDER_ID_SECRET, TELEGRAM_* and ZALO_* (see README)."
         ),
     )
@@ -56,11 +61,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_server)
 
 
+REST_CLASS = "bot.channels.rest.RestInput"
+OPS_CLASS = "bot.ops.OpsInput"
+
+
+def rest_enabled(settings: Settings) -> bool:
+    """REST is served on a loopback HOST, or anywhere with a REST_TOKEN; else it is off."""
+    return settings.host_is_loopback or bool(settings.rest_secret)
+
+
 def channel_credentials(settings: Settings) -> dict:
-    """REST and the web chat always; Telegram/Zalo when configured (class names only)."""
+    """The operations routes and the web chat always, REST when `rest_enabled`, Telegram/Zalo
+    when configured (class names only)."""
     from bot.channels.credentials import WEBCHAT_CLASS, build_credentials
 
-    return {"rest": None, WEBCHAT_CLASS: None, **build_credentials(settings)}
+    rest = {REST_CLASS: None} if rest_enabled(settings) else {}
+    return {OPS_CLASS: None, WEBCHAT_CLASS: None, **rest, **build_credentials(settings)}
 
 
 def _write_private(path: Path, data: dict) -> None:
@@ -71,14 +87,17 @@ def _write_private(path: Path, data: dict) -> None:
 
 
 def banner(settings: Settings, port: int, staff: bool = True) -> str:
-    channels = ", ".join(["web chat", "REST", *(name.capitalize() for name in settings.enabled_channels())])
+    rest = ["REST"] if rest_enabled(settings) else []
+    channels = ", ".join(["web chat", *rest, *(name.capitalize() for name in settings.enabled_channels())])
     off = [name.capitalize() for name in ("telegram", "zalo") if name not in settings.enabled_channels()]
     lines = [
         "",
         "The assistant is running.",
         f"  Channels on:   {channels}" + (f" (off: {', '.join(off)}; see README, Channels)" if off else ""),
         f"  Web chat:      http://localhost:{port}/webhooks/webchat/",
-        f"  REST webhook:  http://localhost:{port}/webhooks/rest/webhook",
+        f"  REST webhook:  http://localhost:{port}/webhooks/rest/webhook"
+        + ("" if rest else " (off: HOST is not loopback and REST_TOKEN is unset)"),
+        f"  Listening on:  {settings.host}:{port}; health /health, /ready, /metrics",
         f"  Staff console: {staff_console_url(settings)}"
         if staff
         else "  Staff console: did not start (see the error above)",
@@ -86,6 +105,35 @@ def banner(settings: Settings, port: int, staff: bool = True) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def children_environment(settings: Settings, port: int, actions_port: int) -> dict[str, str]:
+    """The environment of Rasa and the action server. They read their settings too, so the
+    ports chosen on the command line are passed on; rasa_sdk takes its listen address from
+    SANIC_HOST (it has no option for it), here ACTIONS_HOST, loopback by default."""
+    return child_environment(
+        {
+            "LOG_LEVEL": settings.log_level,
+            "PORT": str(port),
+            "ACTIONS_PORT": str(actions_port),
+            "SANIC_HOST": settings.actions_host,
+        },
+        quiet=True,
+    )
+
+
+def rasa_command(
+    model: Path, settings: Settings, port: int, endpoints_file: Path, credentials_file: Path
+) -> list[str]:
+    """`rasa run` on HOST (loopback by default) with our endpoints and channels."""
+    return [
+        sys.executable, "-m", "rasa", "run",
+        "--model", str(model),
+        "--port", str(port),
+        "--interface", settings.host,
+        "--endpoints", str(endpoints_file),
+        "--credentials", str(credentials_file),
+    ]  # fmt: skip
 
 
 def _stop(process: subprocess.Popen | None) -> None:
@@ -117,53 +165,55 @@ def run_server(args: argparse.Namespace) -> int:
     settings = get_settings()
     port = args.port or settings.port
     actions_port = args.actions_port or settings.actions_port
-    env = child_environment({"LOG_LEVEL": settings.log_level}, quiet=True)
+    env = children_environment(settings, port, actions_port)
+    if not rest_enabled(settings):
+        print(
+            f"warning: HOST={settings.host} is reachable from other machines and REST_TOKEN is unset: "
+            "the REST webhook is off (set REST_TOKEN to serve it with a bearer token).",
+            file=sys.stderr,
+        )
     started = threading.Event()  # until then, library deprecation warnings are dropped
     try:
         model = newest_model(settings=settings)
         from bot import db
         from bot.directory import ensure_loaded_or_warn
+        from bot.identity import sender_id_secret
 
-        db.upgrade(db.get_engine(settings.database_url))
+        engine = db.get_engine(settings.database_url)
+        db.upgrade(engine)
+        sender_id_secret(engine, settings.sender_secret)  # SettingsError: required with a server DB
         print(f"Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True)
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
     actions = rasa = staff = None
+    purge: PurgeScheduler | None = None
     with tempfile.TemporaryDirectory(prefix="bot-run-") as runtime:
         endpoints_file = Path(runtime) / "endpoints.yml"
         credentials_file = Path(runtime) / "credentials.yml"
-        _write_private(endpoints_file, endpoints(actions_port))
+        _write_private(endpoints_file, endpoints(actions_port, settings.actions_host))
         _write_private(credentials_file, channel_credentials(settings))
         try:
             actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
             pass_stderr_quietly(actions.stderr, sys.stderr, started)
-            wait_for_http(f"http://127.0.0.1:{actions_port}/health", 120, actions)
+            wait_for_http(
+                f"http://{reachable_address(settings.actions_host)}:{actions_port}/health", 120, actions
+            )
             rasa = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "rasa",
-                    "run",
-                    "--model",
-                    str(model),
-                    "--port",
-                    str(port),
-                    "--endpoints",
-                    str(endpoints_file),
-                    "--credentials",
-                    str(credentials_file),
-                ],
+                rasa_command(model, settings, port, endpoints_file, credentials_file),
                 cwd=REPO_ROOT,
                 env=env,
                 stderr=subprocess.PIPE,
             )
             pass_stderr_quietly(rasa.stderr, sys.stderr, started)
-            wait_for_http(f"http://127.0.0.1:{port}/", 300, rasa)
+            wait_for_http(f"http://{reachable_address(settings.host)}:{port}/", 300, rasa)
             staff = _start_staff_console(settings, env, started)
             started.set()
             print(banner(settings, port, staff=staff is not None), flush=True)
+            purge = PurgeScheduler(  # daemon thread; ends with the process
+                settings.database_url, settings.tracker_store_url, settings.retention_days
+            ).start()
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             rasa.wait()
             return rasa.returncode or 0
@@ -174,5 +224,7 @@ def run_server(args: argparse.Namespace) -> int:
             return 1
         finally:
             _stop(staff)
+            if purge is not None:
+                purge.stop()
             _stop(rasa)
             _stop(actions)

@@ -7,14 +7,13 @@ import datetime as _dt
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from bot.channels.commands import text_to_rasa
 from bot.channels.concurrency import ChatSequencer
 from bot.channels.stores import PayloadStore, RedisDedupeStore, SqlDedupeStore
 from bot.db import get_engine
 from bot.i18n import supported as language_from_locale
-from bot.identity import IdentityStore, pseudonymize, sender_id_secret
+from bot.identity import IdentityStore, pseudonymize
 from bot.markup import split_message, to_html, to_plain, utf16_length
 
 CARD = """**Lấy lại tiền ký quỹ** sau khi về nước
@@ -169,13 +168,3 @@ def test_identity_store_remembers_looks_up_and_forgets(database_url):
     assert store.lookup("telegram-abc") is None
     assert store.forget("telegram-abc") == 0
     assert store.lookup("zalo-def") is not None
-
-
-def test_generated_secret_is_persisted_once(database_url):
-    engine = get_engine(database_url)
-    first = sender_id_secret(engine)
-    assert len(first) >= 40
-    assert sender_id_secret(engine) == first
-    assert sender_id_secret(engine, "configured") == "configured"
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM pseudonym_secrets")).scalar() == 1
