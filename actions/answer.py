@@ -19,7 +19,7 @@ from actions.feedback import to_queue
 from actions.replies import Events, card_answer, search_answer
 from bot.answers import card_title, menu_button
 from bot.content import default_library
-from bot.directory.replies import country_code, province_name
+from bot.directory.lookups import country_code, province_name
 from bot.i18n import format_date, gettext
 
 SHOW_CARD_INTENT = "show_card"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.content.topics import topic_groups, topic_ids
-from bot.directory.replies import city_country, city_name, country_code, need_key, province_name
+from bot.directory.lookups import city_country, city_name, country_code, need_key, province_name
 from bot.vietnamese.places import extract_places
 from bot.vietnamese.text import fold
 

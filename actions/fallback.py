@@ -31,10 +31,10 @@ _NOT_SUGGESTED = {"greet", "goodbye", "thanks", "bot_challenge", "out_of_scope",
 
 def suggestions(ranking: list[dict[str, Any]], known: set) -> list[str]:
     """The 2-3 likeliest answerable topics from an intent ranking."""
-    picked = []
+    picked: list[str] = []
     for entry in ranking:
         name = entry.get("name")
-        if name in known and name not in _NOT_SUGGESTED and name not in picked:
+        if isinstance(name, str) and name in known and name not in _NOT_SUGGESTED and name not in picked:
             picked.append(name)
         if len(picked) == MAX_SUGGESTIONS:
             break

@@ -1,6 +1,6 @@
 """Directory look-ups in conversation: consular contacts and referral partners.
 
-Thin layer over `bot.directory.replies`: read the entities of the latest message (falling
+Thin layer over `bot.directory.lookups`: read the entities of the latest message (falling
 back to the slots) and answer through `actions.replies`, which asks for what is missing
 (setting `requested_slot`, so the next message fills it whatever its intent), runs the
 query off the event loop and remembers what was used in slots.
@@ -14,8 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import latest_entity, latest_text
 from actions.conversation import ConversationAction
 from actions.replies import Events, consular_answer, partner_answer
-from bot.directory.format import NATIONWIDE
-from bot.directory.replies import city_country, city_name, country_code, need_key, province_name
+from bot.directory.lookups import city_country, city_name, country_code, need_key, province_name
+from bot.directory.render import NATIONWIDE
 
 
 def _page(value: str | None) -> int:

@@ -23,7 +23,6 @@ from actions.common import user_language
 from bot.i18n import gettext
 from bot.privacy import forget_everything
 
-
 FORGET_ACTION = "action_forget_me"
 FORGOTTEN_MARKER = {"forgotten": True}
 DONE = (

@@ -27,8 +27,8 @@ from bot.content import default_library
 from bot.content.search import card_index
 from bot.content.topics import topic_groups, topic_ids
 from bot.directory import db
-from bot.directory.format import Reply, ask_need, ask_place
-from bot.directory.replies import consular_lookup, partner_lookup, unavailable
+from bot.directory.lookups import consular_lookup, partner_lookup, unavailable
+from bot.directory.render import Reply, ask_need, ask_place
 from bot.i18n import gettext
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_events, latest_entity, user_language
 from actions.dialogue import URGENT_TOPIC
 from actions.replies import REQUESTED, consular_answer, partner_answer, truncation_notice
-from bot.directory.format import NATIONWIDE
-from bot.directory.replies import city_country, city_name, country_code, need_key, province_name
+from bot.directory.lookups import city_country, city_name, country_code, need_key, province_name
+from bot.directory.render import NATIONWIDE
 
 
 class ActionUrgentFollowUp(Action):

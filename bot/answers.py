@@ -7,7 +7,7 @@ CLI alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from bot.content import default_library, render_card
 from bot.content.topics import topic_groups, topic_ids
@@ -47,7 +47,7 @@ def card_reply(card_id: str, lang: str, country: str | None = None) -> Reply | N
     if card is None:
         return None
     reply = render_card(card, library, country)
-    buttons: list[dict[str, str]] = list(reply.get("buttons") or [])
+    buttons: list[dict[str, str]] = list(cast("list[dict[str, str]]", reply.get("buttons") or []))
     for title, action in _ACTION_BUTTONS.get(card_id, []):
         buttons.append({"title": gettext(lang, title), "payload": action})
     reply["buttons"] = buttons + vote_buttons(card_id)

@@ -1,6 +1,6 @@
 """Benchmarks behind `make bench`, written to docs/benchmarks.md with the machine noted.
 
-Everything is measured through the in-process assistant (`bot.ask.Assistant`: model,
+Everything is measured through the in-process assistant (`bot.assistant.Assistant`: model,
 dialogue, action server, cards), as a user would meet it:
 
 - intent accuracy (with its Wilson 95 % interval) and macro-F1 on the held-out messages
@@ -633,7 +633,7 @@ def run(time_train: bool = True, measure: Callable[[], Results] | None = None) -
     """Check the held-out set, measure, time training, and write docs/benchmarks.md."""
     check_held_out()
     if measure is None:
-        from bot.ask import Assistant
+        from bot.assistant import Assistant
 
         with Assistant.running(newest_model()) as assistant:
             results = evaluate(assistant)

@@ -73,7 +73,7 @@ ENGLISH = {
 
 @pytest.fixture(scope="module")
 def assistant():
-    from bot.ask import Assistant
+    from bot.assistant import Assistant
 
     with Assistant.running() as running:
         yield running
@@ -168,7 +168,7 @@ def test_urgent_help_is_answered_even_when_the_action_server_is_down():
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.ask import Assistant
+    from bot.assistant import Assistant
     from bot.services import free_port, newest_model
 
     dead_port = free_port()  # nothing listens here

@@ -83,7 +83,7 @@ def test_malformed_conversation_is_reported_with_its_file(tmp_path):
 
 
 class ScriptedAssistant:
-    """Answers from a table, as `bot.ask.Assistant` would shape them."""
+    """Answers from a table, as `bot.assistant.Assistant` would shape them."""
 
     def __init__(self, answers):
         self.answers = answers

@@ -35,7 +35,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if not args.jsonl and not args.message:
         print("error: give a message, or --jsonl with messages on stdin", file=sys.stderr)
         return 2
-    from bot.ask import Assistant
+    from bot.assistant import Assistant
 
     metadata = {"locale": args.lang} if args.lang else None
     try:

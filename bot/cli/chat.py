@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    from bot.ask import Assistant
+    from bot.assistant import Assistant
 
     sender = f"chat-{uuid.uuid4().hex}"
     buttons: list = []

@@ -93,7 +93,7 @@ def run_load(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     from bot.directory import db
-    from bot.directory.replies import (
+    from bot.directory.lookups import (
         city_name,
         consular_lookup,
         country_code,

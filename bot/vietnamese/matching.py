@@ -277,9 +277,10 @@ class Gazetteer:
                     gap = prepared.folded[words[last - 1][1] : words[last][0]]
                     if not _INNER_GAP.fullmatch(gap):
                         break
-                node = node.get(words[last][2])
-                if node is None:
+                child = node.get(words[last][2])
+                if child is None:
                     break
+                node = child
                 key = node.get(None)
                 if key is None:
                     continue

@@ -422,7 +422,7 @@ async def test_a_place_named_in_the_question_gets_the_card_then_three_local_cont
 
 
 async def test_a_card_with_local_contacts_ends_with_them_and_the_more_button(loaded_url: str) -> None:
-    from bot.directory.replies import partner_lookup
+    from bot.directory.lookups import partner_lookup
 
     chat = Chat("vi")
     reply = await chat.say("em buồn quá, ở Hà Nội có ai tư vấn tâm lý không", "psychosocial_support", 0.9)

@@ -64,8 +64,8 @@ def test_bench_reports_median_and_p95() -> None:
 def _msgids() -> set[str]:
     found: set[str] = set()
     for path in (
-        REPO / "bot/directory/format.py",
-        REPO / "bot/directory/replies.py",
+        REPO / "bot/directory/render.py",
+        REPO / "bot/directory/lookups.py",
         REPO / "actions/lookup.py",
     ):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -1,5 +1,5 @@
 """The held-out conversations of tests/conversations/*.yml (written by others, format in
-TEAM.md), replayed turn by turn through the in-process assistant (`bot.ask.Assistant`:
+TEAM.md), replayed turn by turn through the in-process assistant (`bot.assistant.Assistant`:
 the trained model, the in-process urgent card and the action server).
 
 Never tune the bot to these: they measure it. The test holds the bot to issue 8's target
@@ -60,7 +60,7 @@ def turn_problems(turn: dict[str, Any], result: dict[str, Any], topic: str | Non
 def assistant():
     if not list((REPO_ROOT / "models").glob("*.tar.gz")):
         pytest.skip("no trained model in models/ (run `make train`)")
-    from bot.ask import Assistant
+    from bot.assistant import Assistant
 
     with Assistant.running() as running:
         yield running

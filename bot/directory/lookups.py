@@ -8,7 +8,7 @@ The reply functions block on the database; the actions run them in a worker thre
 from __future__ import annotations
 
 from bot.directory import db, queries
-from bot.directory.format import (
+from bot.directory.render import (
     NATIONWIDE,
     Reply,
     ask_country,
