@@ -17,6 +17,15 @@ def payload(intent: str, **entities: object) -> str:
     return f"/{intent}" + json.dumps(values, ensure_ascii=False)
 
 
+def compact_payload(intent: str, **entities: object) -> str:
+    """`payload` without spaces in the JSON, for buttons whose payload a platform limits in
+    size (Telegram's 64-byte callback_data: the directory's place and need buttons)."""
+    values = {name: value for name, value in entities.items() if value is not None and value != ""}
+    if not values:
+        return f"/{intent}"
+    return f"/{intent}" + json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
 def is_payload(text: str) -> bool:
     """True for text Rasa would read as an intent payload rather than a message."""
     return text.startswith("/")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import content as content_cli
-from bot.content import CardError, ContentLibrary, check_content, load_card, render_card, strip_markup
+from bot.content import CardError, ContentLibrary, check_content, load_card, render_card
 from bot.content.checks import figures, find_phone_numbers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -266,8 +266,10 @@ def test_render_card_adds_lookup_button(repo: Path, monkeypatch: pytest.MonkeyPa
     assert buttons == [{"title": "Find the embassy contacts", "payload": "/consular_contact"}]
 
 
-def test_strip_markup_removes_bold_markers() -> None:
-    assert strip_markup("**Title**\n\nPay **now**.") == "Title\n\nPay now."
+def test_plain_text_rendering_removes_bold_markers() -> None:
+    from bot.markup import to_plain
+
+    assert to_plain("**Title**\n\nPay **now**.") == "Title\n\nPay now."
 
 
 # --- checks: each one can fail -----------------------------------------------------

@@ -9,7 +9,7 @@
 
 from bot.content.cards import Card, CardError, ContentLibrary, default_library, load_card
 from bot.content.checks import check_content
-from bot.content.render import render_card, strip_markup
+from bot.content.render import render_card
 from bot.content.topics import load_topics, topic_groups, topic_ids
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "load_card",
     "load_topics",
     "render_card",
-    "strip_markup",
     "topic_groups",
     "topic_ids",
 ]

@@ -3,7 +3,7 @@
 Follow-up cards become buttons whose payload bypasses NLU (`/<topic id>` for topics,
 `/show_card{"card": "<id>"}` for sub-cards); a card with `lookup` also gets a button
 that starts the directory look-up. Turning `**bold**` into HTML or a platform's own
-formatting is the channels' job; `strip_markup` is for plain-text channels.
+formatting is the channels' job (`bot.markup`).
 
 Country lines: a body line that starts with a tag such as `[KR]` (after an optional
 "- " list marker; several countries as `[SA, AE]`) belongs to those countries. The
@@ -23,6 +23,7 @@ import re
 from bot.content.cards import Card, ContentLibrary
 from bot.content.topics import topic_ids
 from bot.i18n import gettext
+from bot.payloads import payload
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ LOOKUP_BUTTON_TITLES = {
     "consular_contact": "Find the embassy contacts",
 }
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 # "- [KR] text", "[SA, AE] text", "1. [JP] text": list marker, tag, rest of the line.
 COUNTRY_TAG = re.compile(r"^(\s*(?:[-*]|\d+\.)?\s*)\[([A-Z]{2}(?:\s*,\s*[A-Z]{2})*)\]\s?")
 
@@ -60,9 +60,7 @@ def body_for_country(body: str, country: str | None = None) -> str:
 
 
 def _payload(card_id: str, topics: list[str]) -> str:
-    if card_id in topics:
-        return f"/{card_id}"
-    return "/show_card" + json.dumps({"card": card_id}, ensure_ascii=False)
+    return payload(card_id) if card_id in topics else payload("show_card", card=card_id)
 
 
 def render_card(card: Card, library: ContentLibrary, country: str | None = None) -> dict[str, object]:
@@ -96,8 +94,3 @@ def render_card(card: Card, library: ContentLibrary, country: str | None = None)
             }
         )
     return {"text": f"**{card.title}**\n\n{body_for_country(card.body, country)}", "buttons": buttons}
-
-
-def strip_markup(text: str) -> str:
-    """The text without `**` bold markers, for channels that show plain text only."""
-    return _BOLD.sub(r"\1", text).replace("**", "")

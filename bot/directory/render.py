@@ -7,7 +7,6 @@ gives the national fallback, so a user is never left without somewhere to turn.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from bot.directory.queries import (
     PartnerPage,
 )
 from bot.i18n import format_date, gettext
+from bot.payloads import compact_payload as payload
 from bot.vietnamese.countries import COUNTRY_NAMES
 from bot.vietnamese.needs import NEED_LABELS, NEEDS
 
@@ -41,14 +41,6 @@ class Reply:
 
 def _(lang: str, msgid: str, **params: object) -> str:
     return gettext(lang, msgid, domain=DOMAIN, **params)
-
-
-def payload(intent: str, **entities: str | None) -> str:
-    """Rasa's button payload syntax, compact (chat platforms limit callback size)."""
-    values = {k: v for k, v in entities.items() if v}
-    if not values:
-        return f"/{intent}"
-    return f"/{intent}" + json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
 def _pick(lang: str, vi: str | None, en: str | None) -> str | None:
