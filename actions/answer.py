@@ -21,12 +21,11 @@ from bot.answers import card_title, menu_button
 from bot.content import default_library
 from bot.directory.lookups import country_code, province_name
 from bot.i18n import format_date, gettext
+from bot.payloads import HANDOFF_CARD, SHOW_CARD_INTENT
 
-SHOW_CARD_INTENT = "show_card"
 SOURCES_INTENT = "ask_sources"
 INSULT_INTENT = "insult"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
-HANDOFF_CARD = "human_handoff"
 
 
 def sources_text(topic: str | None, lang: str) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from bot.content.topics import topic_groups, topic_ids
 from bot.directory.lookups import city_country, city_name, country_code, need_key, province_name
+from bot.payloads import FALLBACK_INTENT
 from bot.vietnamese.places import extract_places
 from bot.vietnamese.text import fold
 
@@ -29,7 +30,6 @@ CONSULAR = "consular_contact"
 URGENT_TOPIC = "emergency_help"
 REFERRAL = "referral_partner"
 LOOKUP_TOPICS = (CONSULAR, REFERRAL)
-FALLBACK_INTENT = "nlu_fallback"
 PLACE_SLOTS = ("country", "province", "city")
 # Slot values a pending question may wait for.
 PENDING_SLOTS = ("country", "province", "need")

@@ -22,8 +22,8 @@ from bot.answers import card_reply, menu_button
 from bot.content.topics import topic_ids
 from bot.handoff import offer as handoff_offer
 from bot.i18n import gettext
+from bot.payloads import FALLBACK_INTENT
 
-FALLBACK_INTENT = "nlu_fallback"
 MAX_SUGGESTIONS = 3
 # Conversation intents are never worth suggesting in place of a question.
 _NOT_SUGGESTED = {"greet", "goodbye", "thanks", "bot_challenge", "out_of_scope", FALLBACK_INTENT}

@@ -25,11 +25,10 @@ from actions.replies import REQUESTED, Events, in_thread, parent_topic
 from bot import db, feedback
 from bot.answers import VOTE_DOWN_INTENT, VOTE_TITLES, VOTE_UP_INTENT, card_title, menu_button
 from bot.i18n import gettext
-from bot.payloads import is_payload
+from bot.payloads import HANDOFF_CARD, is_payload
 
 log = logging.getLogger(__name__)
 
-HANDOFF_CARD = "human_handoff"
 VOTE_INTENTS = {VOTE_UP_INTENT: "up", VOTE_DOWN_INTENT: "down"}
 
 

@@ -21,9 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import user_language
 from bot.i18n import gettext
+from bot.payloads import FORGET_ACTION
 from bot.privacy import forget_everything
 
-FORGET_ACTION = "action_forget_me"
 FORGOTTEN_MARKER = {"forgotten": True}
 DONE = (
     "Done. I have deleted our conversation and everything I kept about you. "

@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from bot.payloads import EMERGENCY_INTENT
 from bot.services import REPO_ROOT, newest_model
 from bot.settings import child_environment
 from bot.vietnamese.text import fold, normalize
@@ -50,7 +51,6 @@ TRAINING_DATA = REPO_ROOT / "data" / "nlu"
 FORMS = ("accented", "unaccented", "colloquial", "english")
 FORM_LANGUAGE = {"accented": "vi", "unaccented": "vi", "colloquial": "vi", "english": "en"}
 REPORT = REPO_ROOT / "docs" / "benchmarks.md"
-EMERGENCY_INTENT = "emergency_help"
 ENTITY_TYPES = ("country", "province")
 SWITCHES_LANGUAGE = frozenset({"change_language"})
 

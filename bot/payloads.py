@@ -8,6 +8,15 @@ from __future__ import annotations
 
 import json
 
+# Intent, card and action names that code refers to (the topic ids are in topics.yml).
+FORGET_ACTION = "action_forget_me"
+EMERGENCY_INTENT = "emergency_help"
+HANDOFF_CARD = "human_handoff"
+FALLBACK_INTENT = "nlu_fallback"
+CONSULAR_INTENT = "consular_contact"
+REFERRAL_INTENT = "referral_partner"
+SHOW_CARD_INTENT = "show_card"
+
 
 def payload(intent: str, **entities: object) -> str:
     """`/intent` plus the entities that are set, as JSON (non-ASCII kept readable)."""

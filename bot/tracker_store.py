@@ -22,9 +22,9 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-logger = logging.getLogger(__name__)
+from bot.payloads import FORGET_ACTION
 
-FORGET_ACTION = "action_forget_me"
+logger = logging.getLogger(__name__)
 
 
 def asked_to_forget(tracker: DialogueStateTracker) -> bool:

@@ -18,13 +18,12 @@ from bot.directory.queries import (
     PartnerPage,
 )
 from bot.i18n import format_date, gettext
+from bot.payloads import CONSULAR_INTENT, REFERRAL_INTENT
 from bot.payloads import compact_payload as payload
 from bot.vietnamese.countries import COUNTRY_NAMES
 from bot.vietnamese.needs import NEED_LABELS, NEEDS
 
 DOMAIN = "directory"
-CONSULAR_INTENT = "consular_contact"
-REFERRAL_INTENT = "referral_partner"
 NATIONWIDE = "nationwide"
 
 # The national fallback (content.md §3 row 1, HIGH). The Department of Overseas Labour's

@@ -21,10 +21,10 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.emergency import detect_danger
 from bot.nlu.base import StatelessComponent
+from bot.payloads import EMERGENCY_INTENT
 
 logger = logging.getLogger(__name__)
 
-EMERGENCY_INTENT = "emergency_help"
 PREDICTED_CONFIDENCE_KEY = "confidence"
 ALSO_ASKED_KEY = "also_asked"
 
