@@ -31,7 +31,10 @@ def purge_command(args: argparse.Namespace) -> int:
     from bot.privacy import purge_all
 
     settings = get_settings()
-    days = args.days or settings.retention_days
+    days = args.days if args.days is not None else settings.retention_days
+    if days < 1:
+        print("error: --days must be at least 1")
+        return 2
     counts = purge_all(settings.database_url, settings.tracker_store_url, days)
     print(f"Purged data older than {days} days:")
     for name, count in counts.items():

@@ -198,10 +198,12 @@ async def test_send_card_sends_the_card_in_the_users_language(engine, env, fake_
     ).reason == handoff.REASON_NO_CARD
 
 
-def test_forget_me_in_the_tracker_store_deletes_the_handoffs_too(engine, db_url):
-    from bot.tracker_store import forget_identity
+def test_forget_me_deletes_the_handoffs_too(engine, db_url):
+    from bot.privacy import forget_everything
 
     handoff_id = _open(engine, sender="telegram-me")
     IdentityStore(engine).remember("telegram-me", "telegram", 4242)
-    assert forget_identity("telegram-me", db_url) == 1
+    result = forget_everything("telegram-me", db_url, db_url)
+    assert result.ok and result.deleted["pseudonym map"] == 1
+    assert result.deleted["handoff transcripts"] >= 1
     assert handoff.get(engine, handoff_id) is None and handoff.inbox(engine) == []

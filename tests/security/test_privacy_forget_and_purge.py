@@ -99,7 +99,13 @@ def test_forget_everything_deletes_the_conversation_and_the_pseudonym_map(stores
 
     result = privacy.forget_everything("telegram-me", url, url)
 
-    assert result.ok and result.deleted == {"conversation": 2, "pseudonym map": 1}
+    assert result.ok and result.deleted == {
+        "conversation": 2,
+        "pseudonym map": 1,
+        "handoff transcripts": 0,
+        "feedback and unanswered questions": 0,
+        "web-chat messages waiting": 0,
+    }
     assert _senders(engine, events) == {"telegram-other": 1}
     assert IdentityStore(engine).lookup("telegram-me") is None
 
