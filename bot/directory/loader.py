@@ -38,13 +38,12 @@ from bot.directory.models import (
 )
 from bot.vietnamese.countries import normalize_country
 from bot.vietnamese.needs import NEEDS
-from bot.vietnamese.provinces import CURRENT_PROVINCES, normalize_province
+from bot.vietnamese.provinces import CURRENT_PROVINCES, is_nationwide, normalize_province
 from bot.vietnamese.text import fold
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "directory"
 # Bumped when the meaning of the files changes, so that ensure_loaded reloads them.
 FORMAT_VERSION = "2"
-NATIONWIDE_WORDS = {"nationwide", "toàn quốc", "toan quoc", "*"}
 ALL_COUNTRIES_WORDS = {"all", "tất cả", "tat ca", "*"}
 ALL_COUNTRIES = "*"
 PHONE_COLUMNS = {
@@ -418,7 +417,7 @@ def _parse_partners(rows: Iterable[_Row], out: _Parsed, errors: list[str]) -> No
         areas: list[tuple[str, str]] = []
         places_named = bool(_split(v.get("provinces")) or _split(v.get("countries")))
         for item in _split(v.get("provinces")):
-            if item.lower() in NATIONWIDE_WORDS:
+            if is_nationwide(item):
                 areas.append(("nationwide", ""))
                 continue
             province = _province(item)

@@ -20,9 +20,7 @@ from bot.i18n import gettext
 from bot.vietnamese.cities import CITY_COUNTRY, normalize_city
 from bot.vietnamese.countries import normalize_country
 from bot.vietnamese.needs import NEEDS, normalize_need
-from bot.vietnamese.provinces import CURRENT_PROVINCES, normalize_province
-
-_NATIONWIDE_WORDS = {NATIONWIDE, "toàn quốc", "toan quoc", "all of viet nam", "cả nước", "ca nuoc"}
+from bot.vietnamese.provinces import CURRENT_PROVINCES, is_nationwide, normalize_province
 
 
 def country_code(value: str | None) -> str | None:
@@ -52,7 +50,7 @@ def province_name(value: str | None) -> str | None:
     """The current province for any old or new spelling; NATIONWIDE for "toàn quốc"."""
     if not value:
         return None
-    if value.strip().lower() in _NATIONWIDE_WORDS:
+    if is_nationwide(value):
         return NATIONWIDE
     return value if value in CURRENT_PROVINCES else normalize_province(value)
 

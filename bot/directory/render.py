@@ -22,9 +22,9 @@ from bot.payloads import CONSULAR_INTENT, REFERRAL_INTENT
 from bot.payloads import compact_payload as payload
 from bot.vietnamese.countries import COUNTRY_NAMES
 from bot.vietnamese.needs import NEED_LABELS, NEEDS
+from bot.vietnamese.provinces import NATIONWIDE
 
 DOMAIN = "directory"
-NATIONWIDE = "nationwide"
 
 # The national fallback (content.md §3 row 1, HIGH). The Department of Overseas Labour's
 # own hotline is UNCONFIRMED there, so the office is named without a number.

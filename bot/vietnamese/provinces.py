@@ -18,6 +18,18 @@ from __future__ import annotations
 
 from bot.vietnamese.matching import Alias, Gazetteer, Match, Rule, aliases
 
+# "All of Viet Nam": the same words in a directory CSV cell and in a chat message.
+NATIONWIDE = "nationwide"
+NATIONWIDE_WORDS = frozenset(
+    {NATIONWIDE, "toàn quốc", "toan quoc", "cả nước", "ca nuoc", "all of viet nam", "*"}
+)
+
+
+def is_nationwide(value: str | None) -> bool:
+    """True for a word that means all of Viet Nam rather than one province."""
+    return value is not None and value.strip().lower() in NATIONWIDE_WORDS
+
+
 __all__ = [
     "CITY_UNITS",
     "CURRENT_PROVINCES",

@@ -299,3 +299,14 @@ def test_a_partner_must_say_where_it_serves(data_dir: Path) -> None:
         f"partners.csv:{_line_of(path, 'cdi')}: say where it serves: provinces (or "
         "'nationwide') or countries" in raised.value.errors
     )
+
+
+def test_a_csv_cell_and_a_chat_message_mean_nationwide_with_the_same_words():
+    """One list of words (bot.vietnamese.provinces) for the loader and the look-ups."""
+    from bot.directory.lookups import province_name
+    from bot.vietnamese.provinces import NATIONWIDE, NATIONWIDE_WORDS, is_nationwide
+
+    for word in NATIONWIDE_WORDS:
+        assert is_nationwide(word) and is_nationwide(word.upper())
+        assert province_name(word) == NATIONWIDE
+    assert not is_nationwide("Hà Tĩnh") and province_name("Ha Tinh") == "Hà Tĩnh"
