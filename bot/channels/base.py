@@ -3,9 +3,14 @@ sends text plus buttons, and one policy for failed sends.
 
 `WebhookInput` runs the turn for every platform, in this order: verify the request →
 parse it into an `InboundEvent` → dedupe (a redelivery gets no second reply; when the
-store is down, 503 with Retry-After so the platform retries) → answer 200 and continue in
-the background → pseudonym → one turn at a time per chat → unsupported / location /
-button / text → Rasa's `UserMessage` → the error reply if Rasa fails. A platform
+store is down, 503 with Retry-After so the platform retries) → a turn ticket (arrival
+order, shared by the replicas when `REDIS_URL` is set) → answer 200 and continue in the
+background → one turn at a time per chat, in ticket order → unsupported / location /
+button / text → Rasa's `UserMessage` → the error reply if Rasa fails.
+
+On shutdown (SIGTERM) the webhook stops accepting at once (503 with Retry-After: a load
+balancer passes the update to another replica, a platform retries) and the turns already
+accepted are finished before the server stops, within `DRAIN_SECONDS`. A platform
 implements `verify`, `parse` and its output; a new platform is one file.
 
 `ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
@@ -30,6 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.commands import GREET_PAYLOAD, location_payload, text_to_rasa
+from bot.channels.concurrency import SequencerUnavailable
 from bot.channels.context import ChannelContext
 from bot.channels.delivery import Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
@@ -49,6 +55,9 @@ CHOOSE_OPTION = "Please choose:"
 MORE_OPTIONS = "More options:"
 
 RETRY_AFTER_SECONDS = 5
+# Accepted turns still running at SIGTERM get this long to finish (under `bot run`'s own
+# 15 s grace before it kills Rasa, and Sanic's 15 s for open connections).
+DRAIN_SECONDS = 12.0
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
@@ -221,8 +230,19 @@ class WebhookInput(InputChannel, ABC):
         """Shown while the turn runs; none by default."""
         return contextlib.nullcontext()
 
+    _stopping: bool = False
+
+    async def stop_and_drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Refuse new updates from now on (503) and finish the accepted turns."""
+        self._stopping = True
+        await self.context.tasks.drain(timeout)
+
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @webhook.listener("before_server_stop")
+        async def finish_accepted_turns(*_: Any) -> None:
+            await self.stop_and_drain()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -234,7 +254,15 @@ class WebhookInput(InputChannel, ABC):
 
         return webhook
 
+    @staticmethod
+    def _try_again() -> HTTPResponse:
+        return response.json(
+            {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
+
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        if self._stopping:
+            return self._try_again()
         rejected = await self.verify(request)
         if rejected is not None:
             return rejected
@@ -250,14 +278,18 @@ class WebhookInput(InputChannel, ABC):
         try:
             first = await self.context.dedupe.claim(event.dedupe_key)
         except DedupeUnavailable:
-            return response.json(
-                {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-            )
+            return self._try_again()
         if not first:
             return response.json({"status": "duplicate"})
+        sender_id = self.context.pseudonym(self.name(), event.user_id)
+        try:
+            ticket = await self.context.sequencer.ticket(sender_id)
+        except SequencerUnavailable:
+            logger.warning("%s webhook: no turn ticket; the turn runs unordered", self.name())
+            ticket = None
         if event.ack_id is not None:
             self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
-        self.context.tasks.spawn(self.handle(event, on_new_message), f"{self.name()} turn")
+        self.context.tasks.spawn(self.handle(event, on_new_message, ticket), f"{self.name()} turn")
         return response.json({"status": "ok"})
 
     async def _rasa_text(self, event: InboundEvent, sender_id: str) -> tuple[str | None, dict[str, Any]]:
@@ -274,13 +306,15 @@ class WebhookInput(InputChannel, ABC):
                 return payload, {}
         return text_to_rasa(event.text), {}
 
-    async def handle(self, event: InboundEvent, on_new_message: OnNewMessage) -> None:
-        """The turn, after the webhook has answered."""
+    async def handle(
+        self, event: InboundEvent, on_new_message: OnNewMessage, ticket: int | None = None
+    ) -> None:
+        """The turn, after the webhook has answered; `ticket` orders it within its chat."""
         platform = self.name()
         sender_id = self.context.pseudonym(platform, event.user_id)
         lang = supported(event.locale)
         output = self.output(event, sender_id, lang)
-        async with self.context.sequencer.hold(sender_id):
+        async with self.context.sequencer.hold(sender_id, ticket):
             await self.context.remember(sender_id, platform, event.user_id)
             if event.kind is Kind.UNSUPPORTED:
                 await output.send_text_message(sender_id, t(lang, TEXT_ONLY))

@@ -1,20 +1,34 @@
 """Turn ordering and background work for the webhooks.
 
 Webhooks answer at once and run the turn in the background (`BackgroundTasks`), one turn
-at a time per conversation in arrival order (`ChatSequencer`), with a "typing" indicator
-when a turn takes a while (`Typing`).
+at a time per conversation in arrival order, with a "typing" indicator when a turn takes a
+while (`Typing`).
+
+Arrival order is kept by a sequencer. In one process, `ChatSequencer` (a FIFO lock per
+chat) is enough. With several replicas (`REDIS_URL`), one chat's updates can reach two
+processes, e.g. while one replica drains before a restart and its chats move to the other:
+`RedisChatSequencer` hands out a numbered ticket per chat in Redis when the webhook accepts
+the update (atomic INCR, so in arrival order across replicas) and a turn runs only after
+every lower ticket has finished. Rasa's own Redis lock store cannot do this: its ticket is
+taken later, when the turn enters Rasa, and issuing it is a read-modify-write that races
+across servers (RasaHQ/rasa#9213).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+
+class SequencerUnavailable(RuntimeError):
+    """No ticket could be issued; the webhook answers 503 so the platform retries."""
 
 
 class ChatSequencer:
@@ -24,8 +38,12 @@ class ChatSequencer:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: Counter[str] = Counter()
 
+    async def ticket(self, key: str) -> int | None:
+        """Taken when the webhook accepts an update; in one process the lock's FIFO suffices."""
+        return None
+
     @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str, ticket: int | None = None) -> AsyncIterator[None]:
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] += 1
         try:
@@ -36,6 +54,116 @@ class ChatSequencer:
             if self._users[key] <= 0:
                 del self._users[key]
                 self._locks.pop(key, None)
+
+
+# Atomic: the first ticket of a chat (or of a chat whose keys expired) starts a fresh count.
+_TICKET_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('DEL', KEYS[2]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return n
+"""
+# "Finished up to ticket n" only ever grows (a turn that overran its lifetime may end late).
+_FINISH_SCRIPT = """
+local done = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > done then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1
+"""
+
+
+class RedisChatSequencer:
+    """Arrival order per conversation across replicas, with numbered tickets in Redis.
+
+    `ticket` runs in the webhook before it answers 200; `hold` waits until the chat's
+    previous tickets have finished. A ticket whose turn never finishes (its replica was
+    killed) holds the chat up for `lifetime` seconds at most, as Rasa's own lock does
+    (60 s), after which the next turn goes on. Keys hold a hash of the pseudonym, never a
+    platform id, and expire a day after the chat's last update.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        lifetime: float = 60.0,
+        ttl_seconds: int = 86_400,
+        prefix: str = "bot:turns:",
+        poll: tuple[float, float] = (0.01, 0.1),
+    ) -> None:
+        self._url = url
+        self._lifetime = lifetime
+        self._ttl = ttl_seconds
+        self._prefix = prefix
+        self._poll = poll
+        self._client: Any = None
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            import redis.asyncio as aioredis
+
+            # Created lazily so it binds to the server's running event loop.
+            self._client = aioredis.from_url(self._url)
+        return self._client
+
+    def _keys(self, key: str) -> tuple[str, str]:
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        return f"{self._prefix}{digest}:issued", f"{self._prefix}{digest}:done"
+
+    async def ticket(self, key: str) -> int | None:
+        from redis.exceptions import RedisError
+
+        try:
+            number = await self._redis().eval(_TICKET_SCRIPT, 2, *self._keys(key), self._ttl)
+        except (RedisError, OSError) as exc:
+            raise SequencerUnavailable(type(exc).__name__) from exc
+        return int(number)
+
+    async def _wait_turn(self, done_key: str, ticket: int) -> None:
+        from redis.exceptions import RedisError
+
+        loop = asyncio.get_running_loop()
+        delay, longest = self._poll
+        seen, since = -1, loop.time()
+        while True:
+            try:
+                done = int(await self._redis().get(done_key) or 0)
+            except (RedisError, OSError) as exc:
+                # Answering matters more than order: go on, and say so.
+                logger.warning("turn order: Redis unavailable (%s); turn runs unordered", type(exc).__name__)
+                return
+            if done >= ticket - 1:
+                return
+            if done != seen:
+                seen, since = done, loop.time()
+            elif loop.time() - since > self._lifetime:
+                logger.warning(
+                    "turn order: an earlier turn did not finish within %.0f s; going on", self._lifetime
+                )
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str, ticket: int | None = None) -> AsyncIterator[None]:
+        from redis.exceptions import RedisError
+
+        if ticket is None:  # an update accepted without a ticket: nothing to wait for
+            yield
+            return
+        done_key = self._keys(key)[1]
+        await self._wait_turn(done_key, ticket)
+        try:
+            yield
+        finally:
+            try:
+                await self._redis().eval(_FINISH_SCRIPT, 1, done_key, ticket, self._ttl)
+            except (RedisError, OSError) as exc:
+                logger.warning("turn order: could not record a finished turn (%s)", type(exc).__name__)
+
+
+def build_sequencer(redis_url: str | None) -> ChatSequencer | RedisChatSequencer:
+    """Tickets in Redis when a URL is configured (several replicas), else in-process order."""
+    return RedisChatSequencer(redis_url) if redis_url else ChatSequencer()
 
 
 class BackgroundTasks:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from bot.channels.concurrency import BackgroundTasks, ChatSequencer
+from bot.channels.concurrency import BackgroundTasks, ChatSequencer, RedisChatSequencer, build_sequencer
 from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
 from bot.db import get_engine
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
@@ -27,12 +27,12 @@ class ChannelContext:
     payloads: PayloadStore
     dedupe: DedupeStore
     secret: str
-    sequencer: ChatSequencer
+    sequencer: ChatSequencer | RedisChatSequencer
     tasks: BackgroundTasks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelContext:
-        """Built from DATABASE_URL, REDIS_URL and SENDER_ID_SECRET."""
+        """Built from DATABASE_URL, REDIS_URL (dedupe and turn order) and SENDER_ID_SECRET."""
         engine = get_engine(settings.database_url)
         return cls(
             engine=engine,
@@ -40,7 +40,7 @@ class ChannelContext:
             payloads=PayloadStore(engine),
             dedupe=build_dedupe_store(engine, settings.redis_url),
             secret=sender_id_secret(engine, settings.sender_secret),
-            sequencer=ChatSequencer(),
+            sequencer=build_sequencer(settings.redis_url),
             tasks=BackgroundTasks(),
         )
 
