@@ -22,6 +22,7 @@ dropped: later pieces out of context would mislead.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -55,9 +56,9 @@ CHOOSE_OPTION = "Please choose:"
 MORE_OPTIONS = "More options:"
 
 RETRY_AFTER_SECONDS = 5
-# Accepted turns still running at SIGTERM get this long to finish (under `bot run`'s own
-# 15 s grace before it kills Rasa, and Sanic's 15 s for open connections).
-DRAIN_SECONDS = 12.0
+# Accepted turns still running at SIGTERM get this long to finish (within `bot run`'s
+# 30 s grace before it kills Rasa; systemd's default stop timeout is 90 s).
+DRAIN_SECONDS = 25.0
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
@@ -231,11 +232,19 @@ class WebhookInput(InputChannel, ABC):
         return contextlib.nullcontext()
 
     _stopping: bool = False
+    _receiving: int = 0  # requests past the "stopping" check that have not answered yet
 
     async def stop_and_drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        """Refuse new updates from now on (503) and finish the accepted turns."""
+        """Refuse new updates from now on (503) and finish the accepted turns.
+
+        Requests already being accepted (claim and ticket taken, turn not yet spawned) are
+        waited for first, so that no accepted turn starts after the drain has ended."""
         self._stopping = True
-        await self.context.tasks.drain(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._receiving and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        await self.context.tasks.drain(max(0.0, deadline - loop.time()))
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint(f"{self.name()}_webhook", __name__)
@@ -263,6 +272,13 @@ class WebhookInput(InputChannel, ABC):
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if self._stopping:
             return self._try_again()
+        self._receiving += 1
+        try:
+            return await self._accept(request, on_new_message)
+        finally:
+            self._receiving -= 1
+
+    async def _accept(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         rejected = await self.verify(request)
         if rejected is not None:
             return rejected

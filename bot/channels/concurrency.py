@@ -56,19 +56,32 @@ class ChatSequencer:
                 self._locks.pop(key, None)
 
 
-# Atomic: the first ticket of a chat (or of a chat whose keys expired) starts a fresh count.
+# Atomic: the ticket, and its "alive" mark (the first ticket of a chat, or of a chat whose
+# keys expired, starts a fresh count).
 _TICKET_SCRIPT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('DEL', KEYS[2]) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3] .. n, '1', 'EX', ARGV[2])
 return n
 """
-# "Finished up to ticket n" only ever grows (a turn that overran its lifetime may end late).
+# "Finished up to ticket n" only ever grows (a turn skipped as dead may still end late).
 _FINISH_SCRIPT = """
 local done = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > done then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+redis.call('DEL', KEYS[2])
 return 1
+"""
+# Skip ticket done+1 when nobody keeps it alive any more (its replica died), unless another
+# waiter already moved on.
+_SKIP_SCRIPT = """
+local done = tonumber(redis.call('GET', KEYS[1]) or '0')
+if done == tonumber(ARGV[1]) and redis.call('EXISTS', KEYS[2] .. (done + 1)) == 0 then
+  redis.call('SET', KEYS[1], done + 1, 'EX', ARGV[2])
+  return 1
+end
+return 0
 """
 
 
@@ -76,22 +89,25 @@ class RedisChatSequencer:
     """Arrival order per conversation across replicas, with numbered tickets in Redis.
 
     `ticket` runs in the webhook before it answers 200; `hold` waits until the chat's
-    previous tickets have finished. A ticket whose turn never finishes (its replica was
-    killed) holds the chat up for `lifetime` seconds at most, as Rasa's own lock does
-    (60 s), after which the next turn goes on. Keys hold a hash of the pseudonym, never a
-    platform id, and expire a day after the chat's last update.
+    previous tickets have finished. While a turn waits or runs, its replica keeps its
+    ticket "alive" (a key refreshed every `heartbeat` seconds, expiring after `alive_for`).
+    A ticket nobody keeps alive (its replica was killed) is skipped after `alive_for`
+    seconds at most; a slow turn on a live replica is never overtaken. Keys hold a hash of
+    the pseudonym, never a platform id, and expire a day after the chat's last update.
     """
 
     def __init__(
         self,
         url: str,
-        lifetime: float = 60.0,
+        alive_for: int = 30,
+        heartbeat: float = 10.0,
         ttl_seconds: int = 86_400,
         prefix: str = "bot:turns:",
         poll: tuple[float, float] = (0.01, 0.1),
     ) -> None:
         self._url = url
-        self._lifetime = lifetime
+        self._alive_for = alive_for
+        self._heartbeat = heartbeat
         self._ttl = ttl_seconds
         self._prefix = prefix
         self._poll = poll
@@ -105,41 +121,47 @@ class RedisChatSequencer:
             self._client = aioredis.from_url(self._url)
         return self._client
 
-    def _keys(self, key: str) -> tuple[str, str]:
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-        return f"{self._prefix}{digest}:issued", f"{self._prefix}{digest}:done"
+    def _keys(self, key: str) -> tuple[str, str, str]:
+        """(tickets issued, finished up to, prefix of the "alive" marks) for a chat."""
+        base = self._prefix + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        return f"{base}:issued", f"{base}:done", f"{base}:alive:"
 
     async def ticket(self, key: str) -> int | None:
         from redis.exceptions import RedisError
 
         try:
-            number = await self._redis().eval(_TICKET_SCRIPT, 2, *self._keys(key), self._ttl)
+            number = await self._redis().eval(_TICKET_SCRIPT, 3, *self._keys(key), self._ttl, self._alive_for)
         except (RedisError, OSError) as exc:
             raise SequencerUnavailable(type(exc).__name__) from exc
         return int(number)
 
-    async def _wait_turn(self, done_key: str, ticket: int) -> None:
+    async def _keep_alive(self, alive_key: str) -> None:
         from redis.exceptions import RedisError
 
-        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            try:
+                await self._redis().set(alive_key, b"1", ex=self._alive_for)
+            except (RedisError, OSError) as exc:
+                logger.debug("turn order: heartbeat failed (%s)", type(exc).__name__)
+
+    async def _wait_turn(self, done_key: str, alive_prefix: str, ticket: int) -> None:
+        from redis.exceptions import RedisError
+
         delay, longest = self._poll
-        seen, since = -1, loop.time()
         while True:
             try:
                 done = int(await self._redis().get(done_key) or 0)
+                if done >= ticket - 1:
+                    return
+                skipped = await self._redis().eval(_SKIP_SCRIPT, 2, done_key, alive_prefix, done, self._ttl)
             except (RedisError, OSError) as exc:
                 # Answering matters more than order: go on, and say so.
                 logger.warning("turn order: Redis unavailable (%s); turn runs unordered", type(exc).__name__)
                 return
-            if done >= ticket - 1:
-                return
-            if done != seen:
-                seen, since = done, loop.time()
-            elif loop.time() - since > self._lifetime:
-                logger.warning(
-                    "turn order: an earlier turn did not finish within %.0f s; going on", self._lifetime
-                )
-                return
+            if skipped:
+                logger.warning("turn order: skipped a turn whose replica stopped keeping it alive")
+                continue
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
 
@@ -150,13 +172,16 @@ class RedisChatSequencer:
         if ticket is None:  # an update accepted without a ticket: nothing to wait for
             yield
             return
-        done_key = self._keys(key)[1]
-        await self._wait_turn(done_key, ticket)
+        _, done_key, alive_prefix = self._keys(key)
+        alive_key = f"{alive_prefix}{ticket}"
+        heartbeat = asyncio.get_running_loop().create_task(self._keep_alive(alive_key))
         try:
+            await self._wait_turn(done_key, alive_prefix, ticket)
             yield
         finally:
+            heartbeat.cancel()
             try:
-                await self._redis().eval(_FINISH_SCRIPT, 1, done_key, ticket, self._ttl)
+                await self._redis().eval(_FINISH_SCRIPT, 2, done_key, alive_key, ticket, self._ttl)
             except (RedisError, OSError) as exc:
                 logger.warning("turn order: could not record a finished turn (%s)", type(exc).__name__)
 

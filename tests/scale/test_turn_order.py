@@ -19,11 +19,12 @@ from tests.fakes.http import eventually
 from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, text_update
 
 
-def _replicas(redis_url: str, lifetime: float = 60.0) -> tuple[RedisChatSequencer, RedisChatSequencer]:
+def _replicas(redis_url: str, alive_for: int = 30) -> tuple[RedisChatSequencer, RedisChatSequencer]:
     prefix = f"test:turns:{uuid.uuid4().hex[:8]}:"
+    heartbeat = alive_for / 3
     return (
-        RedisChatSequencer(redis_url, lifetime=lifetime, prefix=prefix),
-        RedisChatSequencer(redis_url, lifetime=lifetime, prefix=prefix),
+        RedisChatSequencer(redis_url, alive_for=alive_for, heartbeat=heartbeat, prefix=prefix),
+        RedisChatSequencer(redis_url, alive_for=alive_for, heartbeat=heartbeat, prefix=prefix),
     )
 
 
@@ -66,20 +67,39 @@ async def test_other_chats_do_not_wait(redis_url):
     await asyncio.wait_for(turn(), timeout=1)
 
 
-async def test_a_ticket_whose_replica_died_holds_the_chat_up_for_its_lifetime_only(redis_url):
-    first, second = _replicas(redis_url, lifetime=0.4)
-    await first.ticket("chat-a")  # taken, then the replica was killed: never finishes
+async def test_a_ticket_whose_replica_died_is_skipped_once_it_is_no_longer_kept_alive(redis_url):
+    first, second = _replicas(redis_url, alive_for=1)
+    await first.ticket("chat-a")  # taken, then the replica was killed: never held, never finished
     ticket = await second.ticket("chat-a")
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with second.hold("chat-a", ticket):
         waited = loop.time() - started
-    assert 0.4 <= waited < 2.0
+    assert 0.5 <= waited < 3.0
     # and the next turn of the chat does not wait again
     after = await first.ticket("chat-a")
     started = loop.time()
     async with first.hold("chat-a", after):
-        assert loop.time() - started < 0.3
+        assert loop.time() - started < 0.5
+
+
+async def test_a_slow_turn_on_a_live_replica_is_not_overtaken(redis_url):
+    first, second = _replicas(redis_url, alive_for=1)  # heartbeat every 1/3 s
+    order: list[str] = []
+    slow_ticket = await first.ticket("chat-a")
+    fast_ticket = await second.ticket("chat-a")
+
+    async def slow() -> None:
+        async with first.hold("chat-a", slow_ticket):
+            await asyncio.sleep(2.5)  # longer than alive_for: kept alive by its heartbeat
+            order.append("slow")
+
+    async def fast() -> None:
+        async with second.hold("chat-a", fast_ticket):
+            order.append("fast")
+
+    await asyncio.gather(slow(), fast())
+    assert order == ["slow", "fast"]
 
 
 async def test_shutdown_refuses_new_updates_and_finishes_accepted_turns(
