@@ -135,11 +135,17 @@ class RedisChatSequencer:
             raise SequencerUnavailable(type(exc).__name__) from exc
         return int(number)
 
-    async def _keep_alive(self, alive_key: str) -> None:
+    async def _keep_alive(self, alive_key: str, stopped: asyncio.Event) -> None:
         from redis.exceptions import RedisError
 
+        # Stopped by an event, not by cancelling: redis-py may turn a cancellation in the
+        # middle of a command into a connection error, which would keep this loop alive.
         while True:
-            await asyncio.sleep(self._heartbeat)
+            try:
+                await asyncio.wait_for(stopped.wait(), self._heartbeat)
+                return
+            except asyncio.TimeoutError:
+                pass
             try:
                 await self._redis().set(alive_key, b"1", ex=self._alive_for)
             except (RedisError, OSError) as exc:
@@ -174,16 +180,18 @@ class RedisChatSequencer:
             return
         _, done_key, alive_prefix = self._keys(key)
         alive_key = f"{alive_prefix}{ticket}"
-        heartbeat = asyncio.get_running_loop().create_task(self._keep_alive(alive_key))
+        stopped = asyncio.Event()
+        heartbeat = asyncio.get_running_loop().create_task(self._keep_alive(alive_key, stopped))
         try:
             await self._wait_turn(done_key, alive_prefix, ticket)
             yield
         finally:
-            heartbeat.cancel()
+            stopped.set()
             try:
                 await self._redis().eval(_FINISH_SCRIPT, 2, done_key, alive_key, ticket, self._ttl)
             except (RedisError, OSError) as exc:
                 logger.warning("turn order: could not record a finished turn (%s)", type(exc).__name__)
+            await heartbeat
 
 
 def build_sequencer(redis_url: str | None) -> ChatSequencer | RedisChatSequencer:

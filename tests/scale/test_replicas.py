@@ -3,7 +3,8 @@
 `deploy/local_replicas.py` starts the deployment of docs/deploy.md on 127.0.0.1 (nginx,
 two Rasa replicas, two action servers) on PostgreSQL and Redis; the fake Bot API receives
 the replies. 50 Telegram chats send 10 messages each through nginx, several in flight per
-chat (two at a time, then the chat waits for the replies, as a person typing on would);
+chat (two at a time: the second once the first was acknowledged, then the chat waits for
+the replies, as a person typing on would);
 replica 0 gets SIGTERM a few seconds in and is started again; the 10th message of every
 chat is sent once it is back. The driver redelivers an update whose webhook did not
 answer 200, as Telegram does (bounded).
@@ -218,11 +219,12 @@ def test_50_chats_through_nginx_lose_nothing_and_keep_order_across_a_replica_res
         """Questions first..last-1, IN_FLIGHT at a time (a person typing on while waiting)."""
         await asyncio.sleep(index * STAGGER_SECONDS)
         for start in range(first, last, IN_FLIGHT):
-            sends = []
+            # Each update once the previous one was acknowledged (200), without waiting for
+            # its reply: its turn is still running when the next one arrives. The order the
+            # webhook acknowledged them in is the order the replies must come in.
             for number in range(start, min(start + IN_FLIGHT, last)):
-                sends.append(asyncio.create_task(driver.deliver(client, chat, QUESTIONS[number])))
+                await driver.deliver(client, chat, QUESTIONS[number])
                 await asyncio.sleep(GAP_SECONDS)
-            await asyncio.gather(*sends)
             await replies_for(chat, sum(len(texts) for texts in per_question[: start + IN_FLIGHT]))
 
     async def phase(first: int, last: int, stagger: bool) -> None:
