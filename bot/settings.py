@@ -132,7 +132,8 @@ class Settings(BaseModel):
         description="where conversations are kept (SQLite or PostgreSQL)",
     )
     redis_url: str | None = Field(
-        default=None, description="Redis lock store, channel dedupe and turn order (needed for several replicas)"
+        default=None,
+        description="Redis lock store, channel dedupe and turn order (needed for several replicas)",
     )
     sender_id_secret: SecretStr | None = Field(
         default=None,
