@@ -174,7 +174,9 @@ class LocalDeployment:
         self.action_ports = [free_port() for _ in range(self.action_servers)]
         try:
             for index, port in enumerate(self.action_ports):
-                self.processes[f"actions-{index}"] = start_action_server(port, self._env(), quiet=True)
+                # Its own log file: the errors of actions show only there.
+                log = self._log(f"actions-{index}")
+                self.processes[f"actions-{index}"] = start_action_server(port, self._env(), stderr=log)  # type: ignore[arg-type]
             for index in range(self.replicas):
                 self.start_replica(index)
             config = self.write_nginx_config()
