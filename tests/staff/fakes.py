@@ -1,48 +1,19 @@
 """In-memory stand-ins for `bot.handoff` and `bot.feedback` (the TEAM2.md contracts), so
 the console is tested before those branches are merged. Same function names and
-signatures; the dataclasses copy the contract's fields. They record what the console
+signatures and the real modules' dataclasses. They record what the console
 asked (replies sent, cards sent, outcomes) so tests can assert on it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from bot.feedback import QueueGroup
+from bot.handoff import Delivery, HandoffSummary, Turn
+
 UTC = _dt.timezone.utc
-
-
-@dataclass(frozen=True)
-class HandoffSummary:
-    id: int
-    label: str
-    channel: str
-    lang: str
-    country: str | None
-    province: str | None
-    topic: str | None
-    state: str
-    urgent: bool
-    claimed_by: str | None
-    created_at: _dt.datetime
-    last_user_message_at: _dt.datetime | None
-    can_reply: bool
-    reply_note: str | None
-
-
-@dataclass(frozen=True)
-class Turn:
-    author: str
-    text: str
-    at: _dt.datetime
-    staff: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    ok: bool
-    reason: str | None = None
 
 
 class FakeHandoff:
@@ -142,19 +113,6 @@ class FakeHandoff:
 
     def changes_since(self, engine: Any, cursor: int) -> tuple[int, list[int]]:
         return len(self.events), sorted(set(self.events[cursor:]))
-
-
-@dataclass(frozen=True)
-class QueueGroup:
-    key: str
-    sample: str
-    count: int
-    kinds: tuple[str, ...]
-    langs: tuple[str, ...]
-    first_seen: _dt.datetime
-    last_seen: _dt.datetime
-    status: str
-    topic: str | None
 
 
 class FakeFeedback:
