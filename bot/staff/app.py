@@ -21,6 +21,7 @@ import asyncio
 import datetime as _dt
 import functools
 import hashlib
+import importlib
 import itertools
 import secrets
 from collections.abc import Callable, Coroutine
@@ -144,13 +145,11 @@ class Console:
         return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
 
-def _console(request: Request) -> Console:
+def console_of(request: Request) -> Console:
     return request.app.ctx.console
 
 
 def _default_module(name: str) -> ModuleType | None:
-    import importlib
-
     try:
         return importlib.import_module(name)
     except ImportError:  # the branch that provides it is not merged yet
@@ -158,6 +157,10 @@ def _default_module(name: str) -> ModuleType | None:
 
 
 _APP_NUMBERS = itertools.count(1)
+
+# Modules that declare more pages with `@page` (one per console area). This module's own
+# pages (login, inbox, queue, accounts) are declared below.
+PAGE_MODULES: tuple[str, ...] = ()
 
 
 def build_app(
@@ -193,6 +196,10 @@ def build_app(
         poll_seconds=poll_seconds,
         library=ContentLibrary(settings.content_dir),
     )
+    # Each area of the console (inbox, cards, directory, statistics, ...) declares its pages
+    # with `@page` in its own module; importing it registers them.
+    for module in PAGE_MODULES:
+        importlib.import_module(module)
     for index, spec in enumerate(PAGES):
         app.add_route(_guarded(spec), spec.path, methods=list(spec.methods), name=f"page_{index}")
     app.static("/static", str(HERE / "static"), name="static")
@@ -205,7 +212,7 @@ def build_app(
 
 
 def _https(request: Request) -> bool:
-    console = _console(request)
+    console = console_of(request)
     if console.settings.staff_secure_cookies or request.scheme == "https":
         return True
     return request.ip in console.settings.trusted_proxies and (
@@ -216,7 +223,7 @@ def _https(request: Request) -> bool:
 def client_ip(request: Request) -> str:
     """The peer's address, or the one a trusted proxy says it forwarded for."""
     forwarded = request.headers.get("x-forwarded-for", "")
-    if forwarded and request.ip in _console(request).settings.trusted_proxies:
+    if forwarded and request.ip in console_of(request).settings.trusted_proxies:
         return forwarded.split(",")[-1].strip()[:64] or request.ip
     return request.ip
 
@@ -253,7 +260,7 @@ def _safe_next(target: str | None, default: str = "/inbox") -> str:
 
 def _guarded(spec: Page) -> Handler:
     async def guarded(request: Request, **params: Any) -> HTTPResponse:
-        console = _console(request)
+        console = console_of(request)
         request.ctx.lang = _lang(request)
         session = await console.run(
             accounts.load_session, console.engine, request.cookies.get(SESSION_COOKIE)
@@ -269,11 +276,11 @@ def _guarded(spec: Page) -> Handler:
             if session.user.must_change_password and spec.role != LOGGED_IN:
                 return response.redirect("/password")
             if spec.role != LOGGED_IN and not at_least(session.user.role, spec.role):
-                return _render(
+                return render(
                     request, "error.html", status=403, message="Your role does not allow this page."
                 )
         if request.method == "POST" and not _csrf_ok(request):
-            return _render(
+            return render(
                 request,
                 "error.html",
                 status=403,
@@ -306,7 +313,7 @@ async def _not_found(request: Request, _exception: Exception) -> HTTPResponse:
     request.ctx.lang = _lang(request)
     if not hasattr(request.ctx, "session"):
         request.ctx.session = None
-    return _render(request, "error.html", status=404, message="There is no such page.")
+    return render(request, "error.html", status=404, message="There is no such page.")
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -327,8 +334,8 @@ def _ago(value: _dt.datetime | None, lang: str) -> str:
     return gettext(lang, "{n} days ago", domain="staff", n=minutes // (60 * 24))
 
 
-def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
-    console = _console(request)
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
+    console = console_of(request)
     lang = request.ctx.lang
     session = getattr(request.ctx, "session", None)
 
@@ -355,7 +362,7 @@ def _render(request: Request, template: str, status: int = 200, **context: Any) 
 
 
 def _unavailable(request: Request, what: str) -> HTTPResponse:
-    return _render(request, "error.html", status=503, message=what)
+    return render(request, "error.html", status=503, message=what)
 
 
 # --- login, logout, password, language -------------------------------------------------------------
@@ -383,7 +390,7 @@ def _login_page(
     request: Request, status: int = 200, error: str | None = None, email: str = ""
 ) -> HTTPResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    resp = _render(
+    resp = render(
         request,
         "login.html",
         status=status,
@@ -405,7 +412,7 @@ async def login_form(request: Request) -> HTTPResponse:
 
 @page("/login", PUBLIC, methods=("POST",))
 async def login(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     email = (request.form.get("email") or "").strip()[:254]
     password = request.form.get("password") or ""
     try:
@@ -426,7 +433,7 @@ async def login(request: Request) -> HTTPResponse:
 
 @page("/logout", LOGGED_IN, methods=("POST",))
 async def logout(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     await console.run(accounts.end_session, console.engine, request.cookies.get(SESSION_COOKIE))
     await console.run(audit.record, console.engine, request.ctx.session.user.email, "logout", "")
     resp = response.redirect("/login", status=303)
@@ -436,12 +443,12 @@ async def logout(request: Request) -> HTTPResponse:
 
 @page("/password", LOGGED_IN)
 async def password_form(request: Request) -> HTTPResponse:
-    return _render(request, "password.html")
+    return render(request, "password.html")
 
 
 @page("/password", LOGGED_IN, methods=("POST",))
 async def change_password(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     user = request.ctx.session.user
     form = request.form
     try:
@@ -454,7 +461,7 @@ async def change_password(request: Request) -> HTTPResponse:
             form.get("confirm") or "",
         )
     except accounts.AccountError as error:
-        return _render(request, "password.html", status=400, error=str(error))
+        return render(request, "password.html", status=400, error=str(error))
     await console.run(audit.record, console.engine, user.email, "password.change", "")
     # Every session of the account ended with the change: this one starts afresh.
     token = await console.run(accounts.start_session, console.engine, user)
@@ -476,25 +483,25 @@ async def _cursor(console: Console) -> int:
 
 @page("/inbox", "agent")
 async def inbox(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     if console.handoff is None:
         return _unavailable(request, NO_HANDOFF)
     items = await console.run(console.handoff.inbox, console.engine)
-    return _render(request, "inbox.html", items=items, cursor=await _cursor(console))
+    return render(request, "inbox.html", items=items, cursor=await _cursor(console))
 
 
 @page("/inbox/list", "agent")
 async def inbox_list(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     if console.handoff is None:
         return _unavailable(request, NO_HANDOFF)
     items = await console.run(console.handoff.inbox, console.engine)
-    return _render(request, "_inbox_list.html", items=items)
+    return render(request, "_inbox_list.html", items=items)
 
 
 @page("/changes", "agent", json=True)
 async def changes(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     if console.handoff is None:
         return response.json({"error": "unavailable"}, status=503)
     try:
@@ -506,7 +513,7 @@ async def changes(request: Request) -> HTTPResponse:
 
 
 async def _handoff_or_404(request: Request, handoff_id: int) -> Any:
-    console = _console(request)
+    console = console_of(request)
     if console.handoff is None:
         return None
     return await console.run(console.handoff.get, console.engine, handoff_id)
@@ -515,10 +522,10 @@ async def _handoff_or_404(request: Request, handoff_id: int) -> Any:
 async def _handoff_page(
     request: Request, summary: Any, status: int = 200, error: str | None = None
 ) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     turns = await console.run(console.handoff.transcript, console.engine, summary.id, 30)
     likely = await console.run(console.handoff.likely_topics, console.engine, summary.id)
-    return _render(
+    return render(
         request,
         "handoff.html",
         status=status,
@@ -541,12 +548,12 @@ async def handoff_page(request: Request, handoff_id: int) -> HTTPResponse:
 
 @page("/handoffs/<handoff_id:int>/turns", "agent")
 async def handoff_turns(request: Request, handoff_id: int) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     summary = await _handoff_or_404(request, handoff_id)
     if summary is None:
         return await _not_found(request, NotFound("handoff"))
     turns = await console.run(console.handoff.transcript, console.engine, handoff_id, 30)
-    return _render(request, "_transcript.html", item=summary, turns=turns)
+    return render(request, "_transcript.html", item=summary, turns=turns)
 
 
 CLOSED = "This conversation is closed."
@@ -557,7 +564,7 @@ REFUSALS = (CLOSED, HELD_BY_OTHER)
 async def _hold(request: Request, summary: Any) -> str | None:
     """Claim the conversation for the current staff member unless they hold it; None when
     they hold it now, else the reason they cannot act on it."""
-    console = _console(request)
+    console = console_of(request)
     me = request.ctx.session.user.email
     if summary.state == "closed":
         return CLOSED
@@ -586,7 +593,7 @@ async def claim(request: Request, handoff_id: int) -> HTTPResponse:
 
 @page("/handoffs/<handoff_id:int>/release", "agent", methods=("POST",))
 async def release(request: Request, handoff_id: int) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     summary = await _handoff_or_404(request, handoff_id)
     if summary is None:
         return await _not_found(request, NotFound("handoff"))
@@ -600,7 +607,7 @@ async def release(request: Request, handoff_id: int) -> HTTPResponse:
 
 @page("/handoffs/<handoff_id:int>/reply", "agent", methods=("POST",))
 async def reply(request: Request, handoff_id: int) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     summary = await _handoff_or_404(request, handoff_id)
     if summary is None:
         return await _not_found(request, NotFound("handoff"))
@@ -627,7 +634,7 @@ async def reply(request: Request, handoff_id: int) -> HTTPResponse:
 
 @page("/handoffs/<handoff_id:int>/card", "agent", methods=("POST",))
 async def send_card(request: Request, handoff_id: int) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     summary = await _handoff_or_404(request, handoff_id)
     if summary is None:
         return await _not_found(request, NotFound("handoff"))
@@ -656,7 +663,7 @@ async def send_card(request: Request, handoff_id: int) -> HTTPResponse:
 
 @page("/handoffs/<handoff_id:int>/end", "agent", methods=("POST",))
 async def end(request: Request, handoff_id: int) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     summary = await _handoff_or_404(request, handoff_id)
     if summary is None:
         return await _not_found(request, NotFound("handoff"))
@@ -691,14 +698,14 @@ def _group_ref(key: str) -> str:
 
 @page("/queue", "editor")
 async def queue(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     if console.feedback is None:
         return _unavailable(request, NO_FEEDBACK)
     status = request.args.get("status", "open")
     if status not in QUEUE_STATUSES:
         status = "open"
     groups = await console.run(console.feedback.queue, console.engine, status)
-    return _render(
+    return render(
         request,
         "queue.html",
         groups=groups,
@@ -711,7 +718,7 @@ async def queue(request: Request) -> HTTPResponse:
 
 @page("/queue/handled", "editor", methods=("POST",))
 async def queue_handled(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     if console.feedback is None:
         return _unavailable(request, NO_FEEDBACK)
     key = request.form.get("key") or ""
@@ -723,13 +730,13 @@ async def queue_handled(request: Request) -> HTTPResponse:
 
 @page("/queue/link", "editor", methods=("POST",))
 async def queue_link(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     if console.feedback is None:
         return _unavailable(request, NO_FEEDBACK)
     key = request.form.get("key") or ""
     topic = request.form.get("topic") or ""
     if topic not in console.topics:
-        return _render(request, "error.html", status=400, message="Unknown topic.")
+        return render(request, "error.html", status=400, message="Unknown topic.")
     me = request.ctx.session.user.email
     await console.run(console.feedback.link_topic, console.engine, key, topic, me)
     await console.run(audit.record, console.engine, me, "queue.link", f"group {_group_ref(key)} -> {topic}")
@@ -741,10 +748,10 @@ async def queue_link(request: Request) -> HTTPResponse:
 
 @page("/admin/audit", "admin")
 async def audit_page(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     who = request.args.get("staff") or None
     entries = await console.run(audit.recent, console.engine, 300, who)
-    return _render(request, "audit.html", entries=entries, who=who or "")
+    return render(request, "audit.html", entries=entries, who=who or "")
 
 
 @page("/admin/users", "admin")
@@ -753,14 +760,14 @@ async def users_page(request: Request) -> HTTPResponse:
 
 
 async def _users(request: Request, status: int = 200, **extra: Any) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     users = await console.run(accounts.list_users, console.engine)
-    return _render(request, "users.html", status=status, users=users, roles=ROLES, **extra)
+    return render(request, "users.html", status=status, users=users, roles=ROLES, **extra)
 
 
 @page("/admin/users", "admin", methods=("POST",))
 async def create_user(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     me = request.ctx.session.user.email
     email = request.form.get("email") or ""
     role = request.form.get("role") or ""
@@ -775,7 +782,7 @@ async def create_user(request: Request) -> HTTPResponse:
 
 @page("/admin/users/role", "admin", methods=("POST",))
 async def set_role(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     me = request.ctx.session.user.email
     email = request.form.get("email") or ""
     try:
@@ -788,7 +795,7 @@ async def set_role(request: Request) -> HTTPResponse:
 
 @page("/admin/users/disable", "admin", methods=("POST",))
 async def disable_user(request: Request) -> HTTPResponse:
-    console = _console(request)
+    console = console_of(request)
     me = request.ctx.session.user.email
     email = request.form.get("email") or ""
     disabled = request.form.get("disabled") != "0"
