@@ -318,6 +318,46 @@ job_leases = sa.Table(
 )
 
 
+# --- answer-card revisions and the verification queue (bot.content.revisions, .verification) --
+
+# Every version of an answer card the console has seen: both languages' whole files, so a
+# revision is one unit that the checks (same figures in vi and en) can judge. Drafts,
+# reviews, the live version and the ones it replaced are all kept; nothing here names a user.
+content_revisions = sa.Table(
+    "content_revisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("card_id", sa.String(80), nullable=False, index=True),
+    sa.Column("vi_text", sa.Text, nullable=False),
+    sa.Column("en_text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # draft, review, live, superseded, rejected
+    sa.Column("author", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("based_on", sa.Integer, nullable=True),  # the live revision the draft started from
+    sa.Column("note", sa.String(300), nullable=False, default=""),
+    sa.Column("reviewer", sa.String(254), nullable=True),
+    sa.Column("reviewed_at", sa.DateTime, nullable=True),
+    sa.Column("published_at", sa.DateTime, nullable=True),
+    info={"doc": "every revision of an answer card (vi + en files), its review and publication"},
+)
+
+# A fact an agent saw questioned in a conversation: the topic and the agent's own note only,
+# never the user's words, so it outlives the conversation without holding anything personal.
+fact_flags = sa.Table(
+    "fact_flags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("topic", sa.String(80), nullable=False),
+    sa.Column("note", sa.String(500), nullable=False),
+    sa.Column("flagged_by", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("resolved_by", sa.String(254), nullable=True),
+    sa.Column("resolved_at", sa.DateTime, nullable=True),
+    sa.Column("resolution", sa.String(300), nullable=True),
+    info={"doc": "facts flagged for review by an agent: topic and the agent's note, no user text"},
+)
+
+
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""
     import bot.directory.models  # noqa: F401 - declares the directory tables on `metadata`

@@ -7,8 +7,9 @@ files directly, so:
 - every problem is reported as a `CardError` that names the file and the line of the
   offending front-matter key ("content/vi/x.md:3: reason"), in words a non-developer
   can act on;
-- `ContentLibrary` re-reads a file when its modification time changes, so an edit is
-  live at the next answer, without retraining or restarting the bot; while a file is
+- `ContentLibrary` re-reads a file when its modification time, size or inode changes
+  (every process that answers, Rasa's and the action server's, checks on each read), so
+  an edit, or a card published from the staff console, is live at the next answer, without retraining or restarting the bot; while a file is
   broken the library keeps serving the last version that loaded, and logs the error.
 """
 
@@ -110,6 +111,13 @@ def load_card(path: Path, lang: str) -> Card:
         raise CardError(path, 1, "the file is not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise CardError(path, 1, f"cannot read the file ({exc.strerror})") from None
+    return parse_card(text, path, lang)
+
+
+def parse_card(text: str, path: Path, lang: str) -> Card:
+    """Validate a card's whole text as if it were the file at `path` (the staff console
+    checks a draft this way before it is ever written); raise CardError like `load_card`."""
+    path = Path(path)
     front, body, _ = _split_front_matter(path, text.lstrip("\ufeff"))
     try:
         meta = yaml.safe_load(front)
@@ -197,7 +205,7 @@ class ContentLibrary:
         self.root = Path(root)
         self._lock = threading.Lock()
         # (lang, card_id) -> (stat signature, last good card or None, last error or None)
-        self._cache: dict[tuple[str, str], tuple[tuple[int, int], Card | None, CardError | None]] = {}
+        self._cache: dict[tuple[str, str], tuple[tuple[int, int, int], Card | None, CardError | None]] = {}
 
     def _path(self, card_id: str, lang: str) -> Path:
         return self.root / lang / f"{card_id}.md"
@@ -213,7 +221,9 @@ class ContentLibrary:
             with self._lock:
                 self._cache.pop((lang, card_id), None)
             return None, None
-        signature = (stat.st_mtime_ns, stat.st_size)
+        # The inode too: a card published by the console replaces the file (os.replace), so
+        # even a same-size rewrite within the clock's resolution is seen as a change.
+        signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         key = (lang, card_id)
         with self._lock:
             cached = self._cache.get(key)

@@ -39,6 +39,7 @@ Dates in the front matter (`last_reviewed`) are not part of the body and do not 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -376,20 +377,67 @@ def check_content(root: Path = DEFAULT_CONTENT_DIR, topics_file: Path | None = N
             problems.extend(_phone_problems(card, known, root.name))
 
     for card_id in sorted(set(cards["vi"]) & set(cards["en"])):
-        vi_card, en_card = cards["vi"][card_id], cards["en"][card_id]
-        vi, en = figures(vi_card.body), figures(en_card.body)
-        vi_phones = {f for f in vi if f.startswith("tel:")}
-        en_phones = {f for f in en if f.startswith("tel:")}
-        if vi_phones != en_phones:
-            detail = _difference({f[4:] for f in vi_phones}, {f[4:] for f in en_phones})
-            problems.append(CardError(en_card.path, 1, f"phone numbers differ from the vi card: {detail}"))
-        if vi - vi_phones != en - en_phones:
-            detail = _difference(vi - vi_phones, en - en_phones)
-            problems.append(CardError(en_card.path, 1, f"figures differ from the vi card: {detail}"))
-        vi_tags, en_tags = _country_tags(vi_card.body), _country_tags(en_card.body)
-        if vi_tags != en_tags:
-            detail = _difference(vi_tags, en_tags)
-            problems.append(CardError(en_card.path, 1, f"country lines differ from the vi card: {detail}"))
+        problems.extend(_pair_problems(cards["vi"][card_id], cards["en"][card_id]))
+    return problems
+
+
+def _pair_problems(vi_card: Card, en_card: Card) -> list[Problem]:
+    """Check 6: the two languages state the same figures, phone numbers and country lines."""
+    problems: list[Problem] = []
+    vi, en = figures(vi_card.body), figures(en_card.body)
+    vi_phones = {f for f in vi if f.startswith("tel:")}
+    en_phones = {f for f in en if f.startswith("tel:")}
+    if vi_phones != en_phones:
+        detail = _difference({f[4:] for f in vi_phones}, {f[4:] for f in en_phones})
+        problems.append(CardError(en_card.path, 1, f"phone numbers differ from the vi card: {detail}"))
+    if vi - vi_phones != en - en_phones:
+        detail = _difference(vi - vi_phones, en - en_phones)
+        problems.append(CardError(en_card.path, 1, f"figures differ from the vi card: {detail}"))
+    vi_tags, en_tags = _country_tags(vi_card.body), _country_tags(en_card.body)
+    if vi_tags != en_tags:
+        detail = _difference(vi_tags, en_tags)
+        problems.append(CardError(en_card.path, 1, f"country lines differ from the vi card: {detail}"))
+    return problems
+
+
+def check_card_texts(card_id: str, texts: dict[str, str], root: Path = DEFAULT_CONTENT_DIR) -> list[Problem]:
+    """Every check above that concerns one card, run on texts not yet written (a draft in
+    the staff console): each language loads, its follow-ups exist in `root`, markup,
+    length, phone numbers by `root`'s allow-list, and the same figures in vi and en.
+
+    The texts are written to a private temporary copy so that every check runs exactly as
+    `check_content` runs it on files (line numbers included); problems name the card as
+    "content/<lang>/<card_id>.md:line". Card texts are published content, not user data.
+    """
+    root = Path(root)
+    problems: list[Problem] = []
+    cards: dict[str, Card] = {}
+    known, allow_problems = _load_allow_list(root / ALLOW_LIST)
+    problems.extend(allow_problems)
+    with tempfile.TemporaryDirectory(prefix="card-check-") as tmp:
+        copy = Path(tmp) / root.name
+        for lang in LANGUAGES:
+            text = texts.get(lang)
+            if text is None:
+                problems.append(f"{root.name}/{lang}/{card_id}.md: missing card in {lang}")
+                continue
+            path = copy / lang / f"{card_id}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            try:
+                cards[lang] = load_card(path, lang)
+            except CardError as exc:
+                problems.append(exc)
+        for lang, card in cards.items():
+            for target in card.follow_up:
+                if target != card_id and not (root / lang / f"{target}.md").exists():
+                    problems.append(
+                        CardError(card.path, _follow_up_line(card.path), f"follow_up '{target}' has no card in {lang}")
+                    )
+            problems.extend(_markup_problems(card))
+            problems.extend(_phone_problems(card, known, root.name))
+        if len(cards) == len(LANGUAGES):
+            problems.extend(_pair_problems(cards["vi"], cards["en"]))
     return problems
 
 

@@ -115,7 +115,9 @@ def page(
 
 
 def route_roles() -> dict[tuple[str, str], str]:
-    """(method, path) -> minimum role, for every declared route."""
+    """(method, path) -> minimum role, for every declared route (the area modules' too)."""
+    for module in PAGE_MODULES:
+        importlib.import_module(module)
     return {(method, p.path): p.role for p in PAGES for method in p.methods}
 
 
@@ -160,7 +162,10 @@ _APP_NUMBERS = itertools.count(1)
 
 # Modules that declare more pages with `@page` (one per console area). This module's own
 # pages (login, inbox, queue, accounts) are declared below.
-PAGE_MODULES: tuple[str, ...] = ()
+PAGE_MODULES: tuple[str, ...] = (
+    "bot.staff.cards",
+    "bot.staff.verification",
+)
 
 
 def build_app(
@@ -535,6 +540,7 @@ async def _handoff_page(
         outcomes=OUTCOMES,
         error=error,
         cursor=await _cursor(console),
+        topics=console.topics,
     )
 
 
