@@ -119,5 +119,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     imported.add_argument("--root", default=None, help="content folder (default: CONTENT_DIR)")
     imported.add_argument("--from", dest="source", required=True, help="the exported folder")
-    imported.add_argument("--as", dest="who", default="import", help="name for the audit log (default: %(default)s)")
+    imported.add_argument(
+        "--as", dest="who", default="import", help="name for the audit log (default: %(default)s)"
+    )
     imported.set_defaults(func=_import)

@@ -432,7 +432,11 @@ def check_card_texts(card_id: str, texts: dict[str, str], root: Path = DEFAULT_C
             for target in card.follow_up:
                 if target != card_id and not (root / lang / f"{target}.md").exists():
                     problems.append(
-                        CardError(card.path, _follow_up_line(card.path), f"follow_up '{target}' has no card in {lang}")
+                        CardError(
+                            card.path,
+                            _follow_up_line(card.path),
+                            f"follow_up '{target}' has no card in {lang}",
+                        )
                     )
             problems.extend(_markup_problems(card))
             problems.extend(_phone_problems(card, known, root.name))

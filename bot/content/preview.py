@@ -111,6 +111,8 @@ async def preview_card(card: Card, library: ContentLibrary) -> list[PlatformPrev
     web = web_fields(str(reply["text"]), urgent=card.id in URGENT_CARDS)
     buttons = [str(b.get("title") or "") for b in reply["buttons"]]  # type: ignore[attr-defined]
     previews.append(
-        PlatformPreview("webchat", None, [Message(str(web.get("html", "")), len(str(reply["text"])), buttons)])
+        PlatformPreview(
+            "webchat", None, [Message(str(web.get("html", "")), len(str(reply["text"])), buttons)]
+        )
     )
     return previews

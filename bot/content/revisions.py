@@ -185,7 +185,7 @@ def waiting_for_review(engine: Engine) -> list[Revision]:
 
 def diff(card_id: str, old: dict[str, str] | None, new: dict[str, str]) -> str:
     """A unified diff of both languages (what the audit log keeps), cut at DIFF_LIMIT."""
-    parts = []
+    parts: list[str] = []
     for lang in LANGUAGES:
         before = (old or {}).get(lang, "")
         after = new.get(lang, "")
@@ -398,7 +398,9 @@ def approve(engine: Engine, root: Path, revision_id: int, reviewer: str) -> Revi
     if revision.status != "review":
         raise RevisionError(NOT_IN_REVIEW)
     if revision.author == reviewer:
-        audit.record(engine, reviewer, "card.approve_refused", f"{revision.card_id} revision {revision_id}: own change")
+        audit.record(
+            engine, reviewer, "card.approve_refused", f"{revision.card_id} revision {revision_id}: own change"
+        )
         raise RevisionError(REVIEW_OWN)
     current = sync_with_files(engine, root, revision.card_id)
     if current is not None and revision.based_on is not None and current.id != revision.based_on:
@@ -431,7 +433,9 @@ def reject(engine: Engine, revision_id: int, reviewer: str, note: str = "") -> R
         conn.execute(
             sa.update(content_revisions)
             .where(content_revisions.c.id == revision_id)
-            .values(status="rejected", reviewer=reviewer, reviewed_at=_now(), note=(note or revision.note)[:300])
+            .values(
+                status="rejected", reviewer=reviewer, reviewed_at=_now(), note=(note or revision.note)[:300]
+            )
         )
     audit.record(engine, reviewer, "card.reject", f"{revision.card_id} revision {revision_id}")
     rejected = get(engine, revision_id)

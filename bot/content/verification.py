@@ -141,12 +141,18 @@ def _card_items(root: Path, cutoff: _dt.date) -> list[Item]:
                 reasons.append(REVIEW_OLD)
         if reasons:
             unique = tuple(dict.fromkeys(reasons))
-            items.append(Item("card", card_id, title, min(dates) if dates else None, unique, f"/cards/{card_id}"))
+            items.append(
+                Item("card", card_id, title, min(dates) if dates else None, unique, f"/cards/{card_id}")
+            )
     return items
 
 
 def phone_entries(root: Path) -> list[dict[str, Any]]:
-    data = yaml.safe_load((root / ALLOW_LIST).read_text(encoding="utf-8")) if (root / ALLOW_LIST).exists() else []
+    data = (
+        yaml.safe_load((root / ALLOW_LIST).read_text(encoding="utf-8"))
+        if (root / ALLOW_LIST).exists()
+        else []
+    )
     return [entry for entry in data or [] if isinstance(entry, dict) and entry.get("number")]
 
 
@@ -192,7 +198,14 @@ def _directory_items(directory_dir: Path, cutoff: _dt.date) -> list[Item]:
                 if reasons:
                     name = row.get("name_vi") or row.get("name_en") or row_id
                     items.append(
-                        Item("directory", f"{table}/{row_id}", name, checked, tuple(reasons), f"/directory/{table}/{row_id}")
+                        Item(
+                            "directory",
+                            f"{table}/{row_id}",
+                            name,
+                            checked,
+                            tuple(reasons),
+                            f"/directory/{table}/{row_id}",
+                        )
                     )
     return items
 
@@ -202,7 +215,9 @@ def open_flags(engine: Engine) -> list[Item]:
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [
-        Item("flag", str(row.id), row.topic, row.created_at.date(), (FLAGGED,), f"/cards/{row.topic}", row.note)
+        Item(
+            "flag", str(row.id), row.topic, row.created_at.date(), (FLAGGED,), f"/cards/{row.topic}", row.note
+        )
         for row in rows
     ]
 
@@ -243,7 +258,12 @@ def _verified_text(text: str, day: _dt.date, source: str) -> str:
     front = lines[1:closing]
     meta = yaml.safe_load("\n".join(front)) or {}
     sources = [str(s) for s in meta.get("sources") or []]
-    wanted = {**meta, "last_reviewed": day, "verified": True, "sources": sources + ([source] if source not in sources else [])}
+    wanted = {
+        **meta,
+        "last_reviewed": day,
+        "verified": True,
+        "sources": sources + ([source] if source not in sources else []),
+    }
 
     def replace(key: str, value: str) -> bool:
         for index, line in enumerate(front):
@@ -273,7 +293,9 @@ def _verified_text(text: str, day: _dt.date, source: str) -> str:
     return "\n".join(["---", *front, *lines[closing:]])
 
 
-def verify_card(engine: Engine, root: Path, card_id: str, on: str, source: str, who: str) -> revisions.Revision:
+def verify_card(
+    engine: Engine, root: Path, card_id: str, on: str, source: str, who: str
+) -> revisions.Revision:
     """Mark both languages of a card verified on `on` from `source`, as a new live revision."""
     day, source = parse_verification(on, source)
     current = revisions.sync_with_files(engine, root, card_id)
@@ -307,7 +329,8 @@ def _set_key(entry_lines: list[str], key: str, rendered: str) -> list[str]:
         if match:
             entry_lines[index] = f"{match.group(1)}{key}: {rendered}"
             return entry_lines
-    indent = re.match(r"^(\s*)", entry_lines[-1] if len(entry_lines) > 1 else "  ").group(1) or "  "
+    last = entry_lines[-1] if len(entry_lines) > 1 else "  "
+    indent = last[: len(last) - len(last.lstrip())] or "  "
     return [*entry_lines, f"{indent}{key}: {rendered}"]
 
 
@@ -349,9 +372,13 @@ def verify_phone(
     revisions.write_atomically(path, after)
     problems = [str(p) for p in check_content(Path(root))] if _cards_use(root, number) else []
     diff = "\n".join(
-        difflib.unified_diff(before.splitlines(), after.splitlines(), f"a/{ALLOW_LIST}", f"b/{ALLOW_LIST}", n=0, lineterm="")
+        difflib.unified_diff(
+            before.splitlines(), after.splitlines(), f"a/{ALLOW_LIST}", f"b/{ALLOW_LIST}", n=0, lineterm=""
+        )
     )
-    audit.record(engine, who, "phone.verify", f"{number}: verified on {day} from {source}, {confidence}\n{diff}")
+    audit.record(
+        engine, who, "phone.verify", f"{number}: verified on {day} from {source}, {confidence}\n{diff}"
+    )
     if problems:  # the cards' rule for the number changed: say so, the change itself is kept
         raise VerificationError(
             PHONE_BREAKS_CARD,
@@ -380,9 +407,7 @@ def flag_fact(engine: Engine, topic: str, note: str, who: str, topics: list[str]
         raise VerificationError(BAD_NOTE)
     with engine.begin() as conn:
         result = conn.execute(
-            sa.insert(fact_flags).values(
-                topic=topic, note=note, flagged_by=who, created_at=_now()
-            )
+            sa.insert(fact_flags).values(topic=topic, note=note, flagged_by=who, created_at=_now())
         )
         flag_id = int(result.inserted_primary_key[0])
     audit.record(engine, who, "fact.flag", f"flag {flag_id}: {topic}")

@@ -63,13 +63,17 @@ def _form_texts(request: Request) -> dict[str, str]:
     return {lang: (request.form.get(lang) or "")[:TEXT_LIMIT] for lang in LANGUAGES}
 
 
-async def _previews(request: Request, card_id: str, texts: dict[str, str]) -> dict[str, list[PlatformPreview]]:
+async def _previews(
+    request: Request, card_id: str, texts: dict[str, str]
+) -> dict[str, list[PlatformPreview]]:
     """Per language, the card as each platform shows it (none for a text that does not load)."""
     console = console_of(request)
     shown: dict[str, list[PlatformPreview]] = {}
     for lang in LANGUAGES:
         try:
-            card = parse_card(revisions.normalise(texts.get(lang, "")), _root(request) / lang / f"{card_id}.md", lang)
+            card = parse_card(
+                revisions.normalise(texts.get(lang, "")), _root(request) / lang / f"{card_id}.md", lang
+            )
         except CardError:
             continue
         shown[lang] = await preview_card(card, console.library)
@@ -107,7 +111,11 @@ async def cards_index(request: Request) -> HTTPResponse:
     console = console_of(request)
     waiting = await console.run(revisions.waiting_for_review, console.engine)
     return render(
-        request, "cards_list.html", groups=_card_listing(request), waiting=waiting, status_labels=STATUS_LABELS
+        request,
+        "cards_list.html",
+        groups=_card_listing(request),
+        waiting=waiting,
+        status_labels=STATUS_LABELS,
     )
 
 
@@ -178,9 +186,17 @@ async def card_save(request: Request, card_id: str) -> HTTPResponse:
     except revisions.RevisionError as refused:
         status = 404 if refused.message == revisions.UNKNOWN_CARD else 400
         return await _edit_page(
-            request, card_id, texts, status=status, error=refused.message, problems=refused.problems or None, note=note
+            request,
+            card_id,
+            texts,
+            status=status,
+            error=refused.message,
+            problems=refused.problems or None,
+            note=note,
         )
-    return response.redirect(f"/cards/{card_id}?notice={'sent_for_review' if submit else 'draft_saved'}", status=303)
+    return response.redirect(
+        f"/cards/{card_id}?notice={'sent_for_review' if submit else 'draft_saved'}", status=303
+    )
 
 
 @page("/cards/<card_id>/check", "editor", methods=("POST",), json=True)
@@ -207,7 +223,10 @@ async def _revision_or_404(request: Request, revision_id: int) -> revisions.Revi
 
 
 async def _revision_page(
-    request: Request, revision: revisions.Revision, status: int = 200, error: str | None = None,
+    request: Request,
+    revision: revisions.Revision,
+    status: int = 200,
+    error: str | None = None,
     problems: list[str] | None = None,
 ) -> HTTPResponse:
     console = console_of(request)
@@ -262,7 +281,9 @@ async def _act(request: Request, revision_id: int, action: str) -> HTTPResponse:
         await console.run(call)
     except revisions.RevisionError as refused:
         status = 403 if refused.message == revisions.REVIEW_OWN else 409
-        return await _revision_page(request, revision, status=status, error=refused.message, problems=refused.problems)
+        return await _revision_page(
+            request, revision, status=status, error=refused.message, problems=refused.problems
+        )
     return response.redirect(f"/cards/{revision.card_id}?notice={notice}", status=303)
 
 
@@ -284,4 +305,3 @@ async def revision_reject(request: Request, revision_id: int) -> HTTPResponse:
 @page("/cards/revisions/<revision_id:int>/restore", "reviewer", methods=("POST",))
 async def revision_restore(request: Request, revision_id: int) -> HTTPResponse:
     return await _act(request, revision_id, "restore")
-

@@ -12,6 +12,8 @@ and "forget me" has nothing of theirs to find here.
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Callable
 from pathlib import Path
 
 from sanic import response
@@ -58,7 +60,7 @@ async def _queue_page(
         kind=kind,
         kind_labels=KIND_LABELS,
         confidences=verification.VERIFIED_CONFIDENCE,
-        today=verification._now().date().isoformat(),
+        today=_dt.date.today().isoformat(),
         error=error,
         problems=problems or [],
     )
@@ -69,7 +71,7 @@ async def verification_queue(request: Request) -> HTTPResponse:
     return await _queue_page(request)
 
 
-async def _verify(request: Request, call: object) -> HTTPResponse:
+async def _verify(request: Request, call: Callable[[], object]) -> HTTPResponse:
     console = console_of(request)
     try:
         await console.run(call)

@@ -64,7 +64,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     content = _copy_content(tmp)
     port, actions_port, staff_port = free_port(), free_port(), free_port()
     database_url = f"sqlite:///{tmp / 'bot.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_")) and k != "REDIS_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_")) and k != "REDIS_URL"
+    }
     env.update(
         {
             "RASA_TELEMETRY_ENABLED": "false",
@@ -108,7 +110,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
 
 def _ask(base: str, text: str) -> str:
     response = httpx.post(
-        base + "/webhooks/rest/webhook", json={"sender": f"cards-{uuid.uuid4().hex}", "message": text}, timeout=120
+        base + "/webhooks/rest/webhook",
+        json={"sender": f"cards-{uuid.uuid4().hex}", "message": text},
+        timeout=120,
     )
     response.raise_for_status()
     return "\n".join(str(m.get("text") or "") for m in response.json())
@@ -233,5 +237,3 @@ def test_script_in_a_card_is_escaped_in_the_preview(console, chromium):
     assert page.locator("#card-check script, #card-check img").count() == 0
     assert page.evaluate("window.__pwned") is None
     page.context.close()
-
-

@@ -90,7 +90,12 @@ def test_restore_puts_an_earlier_revision_back_in_one_step(engine, root):
 def test_a_draft_started_before_another_change_went_live_is_stale(engine, root):
     first = revisions.save_draft(engine, root, CARD, _edited(root), "a@ngo", submit=True)
     second = revisions.save_draft(
-        engine, root, CARD, _edited(root, "thanh lý hợp đồng", "thanh lý hợp đồng lao động"), "b@ngo", submit=True
+        engine,
+        root,
+        CARD,
+        _edited(root, "thanh lý hợp đồng", "thanh lý hợp đồng lao động"),
+        "b@ngo",
+        submit=True,
     )
     revisions.approve(engine, root, first.id, "reviewer@ngo")
     with pytest.raises(revisions.RevisionError) as refused:
@@ -130,13 +135,17 @@ def test_an_import_that_conflicts_with_a_newer_console_revision_is_refused(engin
     # ... and in git, another change to the exported (older) text:
     edited = folder / "vi" / f"{CARD}.md"
     edited.write_text(
-        edited.read_text(encoding="utf-8").replace("thanh lý hợp đồng", "thanh lý hợp đồng lao động"), encoding="utf-8"
+        edited.read_text(encoding="utf-8").replace("thanh lý hợp đồng", "thanh lý hợp đồng lao động"),
+        encoding="utf-8",
     )
     report = revisions.import_cards(engine, root, folder, who="git")
     assert report.applied == []
     [(card, reason)] = report.refused
     assert card == CARD
-    assert f"live revision {live.id}" in reason and f"revision {exported[CARD]} these files were exported from" in reason
+    assert (
+        f"live revision {live.id}" in reason
+        and f"revision {exported[CARD]} these files were exported from" in reason
+    )
     assert NEW in _texts(root)["vi"]  # the console's change stays live
     assert any(e.action == "card.import_refused" for e in audit.recent(engine))
 

@@ -27,12 +27,16 @@ def _directory(tmp: Path) -> Path:
         "kr-fine,Tốt,Fine,x,2026-11-01,high\n",
         encoding="utf-8",
     )
-    (folder / "partners.csv").write_text("id,name_vi,name_en,source,last_checked,confidence\n", encoding="utf-8")
+    (folder / "partners.csv").write_text(
+        "id,name_vi,name_en,source,last_checked,confidence\n", encoding="utf-8"
+    )
     return folder
 
 
 def test_the_queue_lists_what_to_check_oldest_first(engine, root, tmp_path):
-    flag = verification.flag_fact(engine, "deposit_refund", "the interest rule may have changed", "agent@ngo", ["deposit_refund"])
+    flag = verification.flag_fact(
+        engine, "deposit_refund", "the interest rule may have changed", "agent@ngo", ["deposit_refund"]
+    )
     items = verification.queue(engine, root, _directory(tmp_path), today=TODAY)
     keys = {(item.kind, item.key) for item in items}
     assert ("directory", "offices/kr-old") in keys and ("directory", "offices/kr-low") in keys
@@ -50,7 +54,9 @@ def test_the_queue_lists_what_to_check_oldest_first(engine, root, tmp_path):
 
 def test_verifying_a_card_updates_both_languages_and_the_log(engine, root):
     card = "deposit_refund"
-    verification.verify_card(engine, root, card, "2026-11-29", "Luật 69/2020/QH14 Điều 25, đọc lại", "reviewer@ngo")
+    verification.verify_card(
+        engine, root, card, "2026-11-29", "Luật 69/2020/QH14 Điều 25, đọc lại", "reviewer@ngo"
+    )
     for lang in ("vi", "en"):
         loaded = load_card(root / lang / f"{card}.md", lang)
         assert loaded.verified is True
@@ -66,7 +72,9 @@ def test_verifying_a_card_updates_both_languages_and_the_log(engine, root):
 def test_verifying_a_phone_number_rewrites_only_its_entry(engine, root):
     path = root / "phone_numbers.yml"
     before = path.read_text(encoding="utf-8")
-    verification.verify_phone(engine, root, "02 2119 2400", "2026-11-28", "called it, answered", "MEDIUM", "reviewer@ngo")
+    verification.verify_phone(
+        engine, root, "02 2119 2400", "2026-11-28", "called it, answered", "MEDIUM", "reviewer@ngo"
+    )
     after = path.read_text(encoding="utf-8")
     assert after.splitlines()[:5] == before.splitlines()[:5]  # the comments stay
     entry = next(e for e in yaml.safe_load(after) if e["number"] == "02 2119 2400")
@@ -93,7 +101,9 @@ def test_a_verification_needs_a_real_date_and_a_source(engine, root, on, source,
 def test_a_flag_keeps_only_the_topic_and_the_agents_note(engine, root):
     with pytest.raises(verification.VerificationError):
         verification.flag_fact(engine, "no_such_topic", "a note", "agent@ngo", ["deposit_refund"])
-    flag = verification.flag_fact(engine, "deposit_refund", "  hotline   changed?  ", "agent@ngo", ["deposit_refund"])
+    flag = verification.flag_fact(
+        engine, "deposit_refund", "  hotline   changed?  ", "agent@ngo", ["deposit_refund"]
+    )
     [item] = verification.open_flags(engine)
     assert item.key == str(flag) and item.note == "hotline changed?" and item.title == "deposit_refund"
     verification.resolve_flag(engine, root, flag, "2026-11-29", "checked the law text", "reviewer@ngo")
