@@ -5,6 +5,10 @@
 - `render`: a card as reply text plus follow-up and look-up buttons (`render_card`).
 - `checks`: the library-wide checks behind `python -m bot content check`.
 - `topics`: the topic ids and groups from `topics.yml`.
+- `revisions`: draft -> review -> live, history, restore, export/import (the staff console
+  and `python -m bot content export|import`).
+- `verification`: the verification queue and "verified on DATE from SOURCE".
+- `preview`: a card as Telegram, Zalo and the web chat will show it.
 """
 
 from bot.content.cards import Card, CardError, ContentLibrary, default_library, load_card

@@ -13,4 +13,6 @@ and a few lines of JavaScript for polling, so they load on a cheap phone and nee
 - `accounts.py`: accounts, Argon2 passwords, sessions, the login rate limit.
 - `audit.py`: the audit log (`record`).
 - `app.py`: the routes, each with its minimum role; CSRF; security headers.
+- `cards.py`: answer cards (edit with live checks and preview, review, history, restore).
+- `verification.py`: the verification queue and the agents' "flag a fact" form.
 """

@@ -1,7 +1,9 @@
 """Staff roles, least to most privileged: each role can do everything the ones before it can.
 
-agent: the inbox (answer people). editor: also the unanswered queue (and, later, content).
-reviewer: also approves content (later issues). admin: also accounts and the audit log.
+agent: the inbox (answer people, flag a fact for review). editor: also the unanswered queue,
+editing answer cards and sending them for review, the verification queue. reviewer: also
+approves, sends back and restores cards (never their own change) and verifies facts.
+admin: also accounts and the audit log.
 """
 
 from __future__ import annotations
