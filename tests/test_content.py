@@ -532,6 +532,22 @@ COUNTRY_BODY = (
 )
 
 
+# Cards with phone numbers end with the date their facts were last checked (last_reviewed).
+CHECKED_VI = "Các số điện thoại trong thẻ này được kiểm tra lần cuối ngày 24 thg 11, 2026."
+
+
+def test_a_card_with_phone_numbers_says_when_they_were_last_checked(repo: Path) -> None:
+    write(repo / "content" / "en" / "eps_deposit.md", card_text("Contacts", "Call **+84 981 84 84 84**."))
+    write(repo / "content" / "en" / "emergency_help.md", card_text("Urgent", "Call **+84 981 84 84 84**."))
+    write(repo / "content" / "en" / "early_return.md", card_text("No phone", "Ask the bank for 2 forms."))
+    library = ContentLibrary(repo / "content")
+    text = render_card(library.get("eps_deposit", "en"), library)["text"]
+    assert text.endswith("\n\nPhone numbers in this card were last checked on Nov 24, 2026.")
+    # Not on the urgent card (read in seconds), nor where no number is shown.
+    assert "last checked" not in render_card(library.get("emergency_help", "en"), library)["text"]
+    assert "last checked" not in render_card(library.get("early_return", "en"), library)["text"]
+
+
 def test_render_without_country_shows_every_line_in_file_order_untagged(repo: Path) -> None:
     write(repo / "content" / "vi" / "eps_deposit.md", card_text("Khẩn cấp", COUNTRY_BODY))
     library = ContentLibrary(repo / "content")
@@ -547,11 +563,11 @@ def test_render_with_country_keeps_only_that_countrys_lines(repo: Path) -> None:
     text = render_card(library.get("eps_deposit", "vi"), library, "KR")["text"]
     assert text == (
         "**Khẩn cấp**\n\n**Gọi ngay:**\n- Hàn Quốc: cảnh sát **112**.\n\n"
-        "**+84 981 84 84 84**: bảo hộ công dân.\n\n- Hàn Quốc: **109**."
+        "**+84 981 84 84 84**: bảo hộ công dân.\n\n- Hàn Quốc: **109**.\n\n" + CHECKED_VI
     )
     me = render_card(library.get("eps_deposit", "vi"), library, "ae")["text"]
     assert "Trung Đông" in me and "113" not in me and "112" not in me and "109" not in me
-    assert me.endswith("bảo hộ công dân."), "the emptied block leaves no blank lines behind"
+    assert me.endswith("bảo hộ công dân.\n\n" + CHECKED_VI), "the emptied block leaves no blank lines behind"
     assert "\n\n\n" not in me
 
 

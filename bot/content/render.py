@@ -12,6 +12,11 @@ must find their own in seconds: when the user's country is known and the card ha
 line for it, the other countries' lines are left out, so under each heading the user's
 own country comes first. Without a country (or with one the card has no line for)
 every line is shown in file order, so editors put Viet Nam first for returnees.
+
+Contacts age: a card that shows phone numbers ends with the date its facts were last
+checked (`last_reviewed`, which the staff console's "verified on DATE" sets), so a person
+can judge a number before calling it. The urgent-help card is left without it: it must
+read in seconds, and its numbers are the best-established ones.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import re
 
 from bot.content.cards import Card, ContentLibrary
 from bot.content.topics import topic_ids
-from bot.i18n import gettext
+from bot.i18n import format_date, gettext
 from bot.payloads import payload
 
 logger = logging.getLogger(__name__)
@@ -31,6 +36,9 @@ LOOKUP_BUTTON_TITLES = {
     "referral_partner": "Find organisations near me",
     "consular_contact": "Find the embassy contacts",
 }
+
+URGENT_CARDS = ("emergency_help",)
+CHECKED_ON = "Phone numbers in this card were last checked on {date}."
 
 # "- [KR] text", "[SA, AE] text", "1. [JP] text": list marker, tag, rest of the line.
 COUNTRY_TAG = re.compile(r"^(\s*(?:[-*]|\d+\.)?\s*)\[([A-Z]{2}(?:\s*,\s*[A-Z]{2})*)\]\s?")
@@ -93,4 +101,14 @@ def render_card(card: Card, library: ContentLibrary, country: str | None = None)
                 "payload": "/consular_contact",
             }
         )
-    return {"text": f"**{card.title}**\n\n{body_for_country(card.body, country)}", "buttons": buttons}
+    body = body_for_country(card.body, country)
+    text = f"**{card.title}**\n\n{body}"
+    if card.id not in URGENT_CARDS and _shows_phone_numbers(body):
+        text += "\n\n" + gettext(card.lang, CHECKED_ON, date=format_date(card.last_reviewed, card.lang))
+    return {"text": text, "buttons": buttons}
+
+
+def _shows_phone_numbers(body: str) -> bool:
+    from bot.content.checks import find_phone_numbers  # the cards' one phone-number rule
+
+    return bool(find_phone_numbers(body))
