@@ -68,7 +68,9 @@ def test_an_agent_flags_a_fact_from_a_handoff_without_the_persons_words(console)
     assert [(r.topic, r.note, r.flagged_by) for r in rows] == [
         ("deposit_refund", "interest rule may be outdated", "agent@ngo.example")
     ]
-    bad = agent.post(f"/handoffs/{handoff}/flag", data={"csrf": csrf_of(page), "topic": "nope", "note": "x y z"})
+    bad = agent.post(
+        f"/handoffs/{handoff}/flag", data={"csrf": csrf_of(page), "topic": "nope", "note": "x y z"}
+    )
     assert bad.status_code == 400
 
     reviewer = console.as_role("reviewer")
