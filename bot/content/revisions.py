@@ -12,6 +12,10 @@ change goes live only through this module:
 - publishing writes `content/<lang>/<card_id>.md` atomically (a temporary file in the
   same folder, then `os.replace`, mode 0644), so the assistant never reads half a card;
   `ContentLibrary` sees the new file at the next answer in every process, no restart.
+  The two languages are two files replaced one after the other, so for a moment a
+  Vietnamese answer can be new while an English one is still old; each is whole. The
+  files are written inside the database transaction: a failed write records nothing, and
+  if the commit itself failed after the write, `sync_with_files` records the files later.
 - every revision is kept. `restore` puts an earlier published revision back in one
   step; it is a reviewer's action and goes live directly (it was reviewed once already,
   and a rollback is needed fastest when something wrong is live), still only if it

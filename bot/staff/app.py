@@ -11,8 +11,9 @@ defaults import the real modules when they are installed. Their synchronous call
 a worker thread so a slow database does not stall the other staff members' pages.
 
 Pages with conversation text are sent with `Cache-Control: no-store` (every page is), and
-a Content-Security-Policy that allows no inline script: the only script is
-static/staff.js, which polls `changes_since` and swaps in a server-rendered fragment.
+a Content-Security-Policy that allows no inline script: the only scripts are
+static/staff.js, which polls `changes_since` and swaps in a server-rendered fragment, and
+static/cards.js, which does the same with the card editor's checks and preview.
 """
 
 from __future__ import annotations
