@@ -82,6 +82,11 @@ class Item:
     reasons: tuple[str, ...]
     link: str | None = None  # where it is edited (cards, directory rows)
     note: str = ""  # an agent's note, for flags
+    checked: str = ""  # the date as the source gives it ("2011" for a number's source_date)
+
+    @property
+    def last_checked(self) -> str:
+        return self.checked or (self.since.isoformat() if self.since else "")
 
 
 def _now() -> _dt.datetime:
@@ -170,6 +175,7 @@ def _phone_items(root: Path) -> list[Item]:
                 f"{entry['number']} · {purpose[:120]}",
                 _partial_date(entry.get("source_date")),
                 (LOW if confidence == "LOW" else UNCONFIRMED,),
+                checked=str(entry.get("source_date") or ""),
             )
         )
     return items
