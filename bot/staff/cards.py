@@ -134,15 +134,26 @@ async def _edit_page(
     if current is None:
         return await _not_found(request)
     started_from = None
+    history = await console.run(revisions.history, console.engine, card_id)
     if texts is None:
         texts = current.texts
         wanted = request.args.get("from", "")
+        # Your own draft of the live version comes back when you open the card again.
+        mine = next(
+            (
+                r
+                for r in history
+                if r.status == "draft" and r.author == request.ctx.session.user.email and r.id > current.id
+            ),
+            None,
+        )
+        chosen = mine.id if mine else None
         if wanted.isdigit():
-            older = await console.run(revisions.get, console.engine, int(wanted))
-            if older is not None and older.card_id == card_id:
-                texts, started_from = older.texts, older.id
+            chosen = int(wanted)
+        older = next((r for r in history if r.id == chosen), None)
+        if older is not None:
+            texts, started_from = older.texts, older.id
     checked = await _checked(request, card_id, texts)
-    history = await console.run(revisions.history, console.engine, card_id)
     return render(
         request,
         "cards_edit.html",

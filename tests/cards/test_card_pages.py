@@ -3,6 +3,7 @@ on the handoff page (no user text stored), and "verified on DATE from SOURCE".""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +109,19 @@ def test_verified_on_date_from_source_is_one_action_for_reviewers_only(console, 
     card = load_card(tmp_path / "content" / "en" / f"{CARD}.md", "en")
     assert card.verified and str(card.last_reviewed) == "2026-11-29"
     assert f'href="/cards/{CARD}"' not in reviewer.get("/verification?kind=card").text
+
+
+def _textarea(page: str, name: str) -> str:
+    return html.unescape(page.split(f'name="{name}"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0])
+
+
+def test_a_saved_draft_comes_back_to_its_author_only(console):
+    editor = console.as_role("editor")
+    page = editor.get(f"/cards/{CARD}").text
+    texts = {lang: _textarea(page, lang) for lang in ("vi", "en")}
+    assert "Tiền ký quỹ nằm trong" in texts["vi"]
+    texts["vi"] = texts["vi"].replace("Tiền ký quỹ nằm trong", "Tiền ký quỹ (bản nháp) nằm trong")
+    saved = editor.post(f"/cards/{CARD}", data={"csrf": csrf_of(page), "action": "draft", **texts})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("notice=draft_saved")
+    assert "(bản nháp)" in _textarea(editor.get(f"/cards/{CARD}").text, "vi")
+    assert "(bản nháp)" not in _textarea(console.as_role("reviewer").get(f"/cards/{CARD}").text, "vi")
