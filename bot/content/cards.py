@@ -9,8 +9,9 @@ files directly, so:
   can act on;
 - `ContentLibrary` re-reads a file when its modification time, size or inode changes
   (every process that answers, Rasa's and the action server's, checks on each read), so
-  an edit, or a card published from the staff console, is live at the next answer, without retraining or restarting the bot; while a file is
-  broken the library keeps serving the last version that loaded, and logs the error.
+  an edit, or a card published from the staff console, is live at the next answer,
+  without retraining or restarting the bot; while a file is broken the library keeps
+  serving the last version that loaded, and logs the error.
 """
 
 from __future__ import annotations
