@@ -188,3 +188,28 @@ def test_every_handoff_reason_has_both_translations(reason):
 
     assert reason in _catalog("vi", "staff") and reason in _catalog("en", "staff")
     assert _catalog("vi", "staff")[reason] != reason
+
+
+def _page_strings() -> list[str]:
+    from bot.staff import directory
+    from bot.staff import statistics as stats_pages
+
+    strings = [directory.NOTICES[k] for k in ("draft_saved", "published", "rejected", "verified")]
+    for table in (
+        directory.TABLE_LABELS,
+        directory.ACTION_LABELS,
+        directory.STATUS_LABELS,
+        stats_pages.DIMENSION_LABELS,
+    ):
+        strings += table.values()
+    strings += [
+        getattr(editing, n) for n in dir(editing) if n.isupper() and isinstance(getattr(editing, n), str)
+    ]
+    return [s for s in strings if " " in s or s[0].isupper()]
+
+
+@pytest.mark.parametrize("msgid", _page_strings())
+def test_every_directory_and_statistics_string_is_in_both_catalogs(msgid):
+    from bot.i18n import _catalog
+
+    assert msgid in _catalog("vi", "staff") and msgid in _catalog("en", "staff")

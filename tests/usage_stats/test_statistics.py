@@ -22,8 +22,9 @@ NEXT_WEEK = MONDAY + _dt.timedelta(days=7)
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    engine = db.ensure_schema(db.get_engine(f"sqlite:///{tmp_path / 'bot.db'}"))
+def engine(database_url: str):
+    """SQLite, then PostgreSQL."""
+    engine = db.ensure_schema(db.get_engine(database_url))
     yield engine
     db.dispose_engines()
 
@@ -83,7 +84,7 @@ def test_with_enough_conversations_every_cell_shows(engine):
 
 
 def test_a_turn_is_counted_once_from_the_tracker_store(tmp_path: Path, engine):
-    url = str(engine.url)
+    url = engine.url.render_as_string(hide_password=False)
     store = PrivacyTrackerStore(
         domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "t.db"), identity_database_url=url
     )
