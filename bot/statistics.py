@@ -382,7 +382,7 @@ def bar_chart(
     """An accessible SVG bar chart; a hidden value is drawn as an empty, dashed bar "<10"."""
     height, bottom, top = 180, 28, 16
     shown = [v for _l, v in points if v is not None]
-    peak = float(max(shown) if shown else 0) or 1.0
+    peak = 1.0 if percent else float(max(shown) if shown else 0) or 1.0
     slot = width / max(len(points), 1)
     bar = max(slot * 0.6, 4)
     parts = [

@@ -13,12 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.directory import editing
 from bot.directory.models import CONFIDENCE_LEVELS
+from bot.markup import to_html
 from bot.staff import audit
 from bot.staff.app import NOTICES, console_of, page, render
 from bot.staff.roles import at_least
@@ -57,10 +59,12 @@ def _form(request: Request) -> dict[str, str]:
     return {k: (request.form.get(k) or "") for k in request.form} if request.form else {}
 
 
-def _previews(proposal: editing.Proposal | None) -> dict[str, str]:
+def _previews(proposal: editing.Proposal | None) -> dict[str, Markup]:
+    """The reply in each language as the chat shows it (bold, bullets); `to_html` escapes
+    the text first, so a cell holding markup is shown as text."""
     if proposal is None:
         return {}
-    return {lang: editing.preview(proposal, lang) for lang in ("vi", "en")}
+    return {lang: Markup(to_html(editing.preview(proposal, lang))) for lang in ("vi", "en")}
 
 
 def _changes_text(changes: list[tuple[str, str, str]]) -> str:

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,14 @@ def bot_run(
             wait_for_http(f"http://127.0.0.1:{port}{ready_path}", timeout=420, process=process)
         except ServiceError as error:
             pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
+        # The staff console starts after Rasa, and only then does `bot run` print its banner
+        # and handle SIGTERM (cleaning up its runtime files): wait for it, so that a short
+        # test module does not stop the server half-started.
+        deadline = time.monotonic() + 180
+        while "Press Ctrl+C" not in stdout.read_text(encoding="utf-8", errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"`python -m bot run` did not finish starting:\n{stderr.read_text()[-3000:]}")
+            time.sleep(0.5)
         yield BotRun(
             base=f"http://127.0.0.1:{port}",
             staff=f"http://127.0.0.1:{staff_port}/",

@@ -213,3 +213,12 @@ def test_every_directory_and_statistics_string_is_in_both_catalogs(msgid):
     from bot.i18n import _catalog
 
     assert msgid in _catalog("vi", "staff") and msgid in _catalog("en", "staff")
+
+
+def test_markup_in_a_cell_is_shown_as_text_in_the_preview(console):
+    editor = console.as_role("editor")
+    evil = {**PARTNER, "description_en": "<script>alert(1)</script> **bold**", "step": "preview"}
+    page = _post(editor, "/directory/partners/new", "/directory/partners/new", evil)
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<b>bold</b>" in page.text
