@@ -33,6 +33,7 @@ NOTICES.update(
         "verified": "Marked as verified.",
     }
 )
+NO_FILES = "The directory files cannot be read: check DIRECTORY_DIR on the server."
 TABLE_LABELS = {"offices": "Offices", "partners": "Partners"}
 ACTION_LABELS = {"add": "New entry", "edit": "Change", "retire": "Retire"}
 STATUS_LABELS = {"pending": "Waiting for review", "published": "Published", "rejected": "Rejected"}
@@ -84,7 +85,10 @@ async def directory_home(request: Request) -> HTTPResponse:
     data_dir = _data_dir(request)
     tables = {}
     for table in editing.TABLES:
-        file = await console.run(editing.read_file, data_dir, table)
+        try:
+            file = await console.run(editing.read_file, data_dir, table)
+        except OSError:
+            return render(request, "error.html", status=503, message=NO_FILES)
         tables[table] = list(file.rows().values())
     pending = await console.run(editing.drafts, console.engine, editing.PENDING)
     return render(

@@ -195,6 +195,7 @@ def _page_strings() -> list[str]:
     from bot.staff import statistics as stats_pages
 
     strings = [directory.NOTICES[k] for k in ("draft_saved", "published", "rejected", "verified")]
+    strings.append(directory.NO_FILES)
     for table in (
         directory.TABLE_LABELS,
         directory.ACTION_LABELS,
@@ -222,3 +223,9 @@ def test_markup_in_a_cell_is_shown_as_text_in_the_preview(console):
     assert page.status_code == 200
     assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "<b>bold</b>" in page.text
+
+
+def test_missing_directory_files_are_a_clear_page_not_a_crash(sqlite_url, tmp_path):
+    for console in start_console(sqlite_url, DIRECTORY_DIR=str(tmp_path / "nowhere")):
+        page = console.as_role("editor").get("/directory")
+        assert page.status_code == 503 and "DIRECTORY_DIR" in page.text
