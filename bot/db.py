@@ -355,6 +355,68 @@ fact_flags = sa.Table(
     sa.Column("resolved_at", sa.DateTime, nullable=True),
     sa.Column("resolution", sa.String(300), nullable=True),
     info={"doc": "facts flagged for review by an agent: topic and the agent's note, no user text"},
+# --- directory edits and statistics (branch staffdir; bot/directory/editing.py, bot/statistics.py)
+
+# A change to data/directory/ proposed in the staff console: written by an editor, published
+# by a reviewer other than the author (the CSV row is then written and the directory
+# reloaded). `cells` is the proposed row (CSV column -> text) as JSON; `base` the row as it
+# was when the draft was written, so a draft over a row changed since is refused. Directory
+# rows are public contacts, never user data.
+directory_drafts = sa.Table(
+    "directory_drafts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("table_name", sa.String(20), nullable=False),  # offices | partners
+    sa.Column("row_id", sa.String(80), nullable=False, index=True),
+    sa.Column("action", sa.String(10), nullable=False),  # add | edit | retire
+    sa.Column("cells", sa.Text, nullable=False),
+    sa.Column("base", sa.Text, nullable=True),
+    sa.Column("author", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, index=True),  # pending | published | rejected
+    sa.Column("reviewer", sa.String(254), nullable=True),
+    sa.Column("decided_at", sa.DateTime, nullable=True),
+    sa.Column("note", sa.String(500), nullable=True),
+    info={"doc": "directory changes proposed in the console, waiting for or past review"},
+)
+
+# Statistics without identities. A conversation is counted through a key that is an HMAC of
+# the pseudonym under a random salt of the current week; the salt is deleted when the week
+# ends and the week's keyed rows are rolled up into `stats_weekly` (counts only), so no row
+# can be joined back to a conversation. No text, no platform id, no time finer than a week.
+stats_week_salts = sa.Table(
+    "stats_week_salts",
+    metadata,
+    sa.Column("week", sa.Date, primary_key=True),  # the Monday of the week (UTC)
+    sa.Column("salt", sa.String(64), nullable=False),
+    info={"doc": "the random salt of the current week's conversation keys; deleted when the week ends"},
+)
+
+stats_turns = sa.Table(
+    "stats_turns",
+    metadata,
+    sa.Column("week", sa.Date, primary_key=True),
+    sa.Column("conversation", sa.String(32), primary_key=True),  # HMAC(week salt, pseudonym)
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("lang", sa.String(5), primary_key=True),
+    sa.Column("topic", sa.String(80), primary_key=True),  # "" when none
+    sa.Column("country", sa.String(2), primary_key=True),  # "" when none
+    sa.Column("province", sa.String(80), primary_key=True),  # "" when none
+    sa.Column("answered", sa.Boolean, primary_key=True),
+    sa.Column("turns", sa.Integer, nullable=False),
+    info={"doc": "the current week's turn counts per unlinkable conversation key and cell"},
+)
+
+stats_weekly = sa.Table(
+    "stats_weekly",
+    metadata,
+    sa.Column("week", sa.Date, primary_key=True),
+    sa.Column("dimension", sa.String(20), primary_key=True),  # all | channel | lang | topic | ...
+    sa.Column("value", sa.String(80), primary_key=True),
+    sa.Column("conversations", sa.Integer, nullable=False),
+    sa.Column("turns", sa.Integer, nullable=False),
+    sa.Column("unanswered", sa.Integer, nullable=False),
+    info={"doc": "past weeks' counts per dimension value (conversations, turns, unanswered); no keys"},
 )
 
 

@@ -85,6 +85,12 @@ def _forget_webchat_outbox(engine: Engine, sender_id: str) -> int:
     return forget(engine, sender_id)
 
 
+def _forget_statistics(engine: Engine, sender_id: str) -> int:
+    from bot.statistics import forget
+
+    return forget(engine, sender_id)
+
+
 # The per-user stores in DATABASE_URL that "forget me" empties, besides the conversation:
 # each takes (engine, sender_id) and returns the rows deleted. (Imported when called: the
 # action server need not load the channels or the staff modules to start.)
@@ -93,6 +99,7 @@ FORGET_STORES: dict[str, Callable[[Engine, str], int]] = {
     "handoff transcripts": _forget_handoffs,
     "feedback and unanswered questions": _forget_feedback,
     "web-chat messages waiting": _forget_webchat_outbox,
+    "this week's statistics keys": _forget_statistics,
 }
 
 
@@ -245,6 +252,13 @@ def _purge_webchat_outbox(engine: Engine, now: _dt.datetime, retention_days: int
     return purge(engine, now)
 
 
+def _roll_up_statistics(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
+    # Not a retention purge: ended weeks lose their conversation keys and salts.
+    from bot.statistics import purge
+
+    return purge(engine, now, retention_days)
+
+
 # Purges of per-user rows in DATABASE_URL, each (engine, now, retention_days) -> rows deleted.
 DATABASE_PURGES: dict[str, Callable[[Engine, _dt.datetime, int], int]] = {
     "pseudonym maps": purge_identities,
@@ -252,6 +266,7 @@ DATABASE_PURGES: dict[str, Callable[[Engine, _dt.datetime, int], int]] = {
     "handoffs": _purge_handoffs,
     "feedback and unanswered questions": _purge_feedback,
     "web-chat messages waiting": _purge_webchat_outbox,
+    "statistics weeks rolled up": _roll_up_statistics,
 }
 
 

@@ -228,6 +228,11 @@ class Settings(BaseModel):
         default=None,
         description="Telegram supergroup (with topics, the bot an admin) where staff answer handoffs; unset: no bridge",
     )
+    # --- directory editing in the staff console (branch staffdir) ---
+    directory_dir: Path = Field(
+        default=REPO_ROOT / "data" / "directory",
+        description="the directory's CSV files: loaded at start, written when the staff console publishes a change",
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 

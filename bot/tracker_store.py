@@ -87,7 +87,9 @@ class PrivacyTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         count_fallback(tracker)
         if not asked_to_forget(tracker):
+            new_events = self._unsaved_events(tracker)
             await super().save(tracker)
+            self._count_turns(tracker, new_events)
             return
         # The forget action has already deleted everything and told the user whether it
         # worked (`bot.privacy.forget_everything`); this turn must not be written back.
@@ -96,6 +98,65 @@ class PrivacyTrackerStore(SQLTrackerStore):
 
         result = forget_everything(tracker.sender_id, self._identity_database_url, tracker_engine=self.engine)
         logger.info("Forgot a conversation on request (complete: %s).", result.ok)
+
+    def _unsaved_events(self, tracker: DialogueStateTracker) -> list[Any]:
+        """The events this save will write (Rasa's own rule), so a turn is counted once."""
+        if not self._identity_database_url:
+            return []
+        try:
+            with self.session_scope() as session:
+                return list(self._additional_events(session, tracker))
+        except Exception:  # statistics must never cost a reply
+            logger.warning("Could not read the stored events for statistics.")
+            return []
+
+    def _count_turns(self, tracker: DialogueStateTracker, new_events: list[Any]) -> None:
+        turns = turn_facts(tracker, new_events)
+        if not turns or not self._identity_database_url:
+            return
+        try:
+            from bot.db import get_engine
+            from bot.statistics import record_turns
+
+            record_turns(get_engine(self._identity_database_url), tracker.sender_id, turns)
+        except Exception:  # statistics must never cost a reply
+            logger.warning("Could not count a turn for the statistics.", exc_info=False)
+
+
+def turn_facts(tracker: DialogueStateTracker, new_events: list[Any]) -> list[Any]:
+    """What `bot.statistics` counts of each user message among `new_events`: its channel,
+    the conversation's language, topic and place after the turn, and whether the turn ended
+    in the fallback. Nothing else of the event is read."""
+    from bot.statistics import TurnFacts
+
+    turns = []
+    current: UserUttered | None = None
+    answered = True
+    for event in new_events:
+        if isinstance(event, UserUttered):
+            if current is not None:
+                turns.append((current, answered))
+            current, answered = event, True
+        elif isinstance(event, ActionExecuted) and event.action_name in FALLBACK_ACTIONS:
+            answered = False
+    if current is not None:
+        turns.append((current, answered))
+
+    def slot(name: str) -> str | None:
+        value = tracker.get_slot(name)
+        return value if isinstance(value, str) else None
+
+    return [
+        TurnFacts(
+            channel=event.input_channel or "unknown",
+            lang=slot("language") or "",
+            topic=slot("topic"),
+            country=slot("country"),
+            province=slot("province"),
+            answered=ok,
+        )
+        for event, ok in turns
+    ]
 
 
 def count_fallback(tracker: DialogueStateTracker) -> None:

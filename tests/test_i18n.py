@@ -124,7 +124,7 @@ def _staff_msgids() -> list[str]:
                 continue
             called = getattr(node.func, "id", getattr(node.func, "attr", None))
             values = list(node.args) if called in ("AccountError", "_unavailable") else []
-            values += [k.value for k in node.keywords if k.arg in ("error", "message")]
+            values += [k.value for k in node.keywords if k.arg in ("error", "message", "failed")]
             for value in values:
                 parts = value.values if isinstance(value, ast.BoolOp) else [value]
                 found.update(

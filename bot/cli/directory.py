@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument(
         "--dir",
         type=Path,
-        default=DEFAULT_DATA_DIR,
-        help="folder with countries.csv, offices.csv, partners.csv (default: %(default)s)",
+        default=None,
+        help=f"folder with countries.csv, offices.csv, partners.csv (default: $DIRECTORY_DIR or {DEFAULT_DATA_DIR})",
     )
     load.add_argument("--check", action="store_true", help="only check the files; do not touch the database")
     load.set_defaults(func=run_load)
@@ -76,6 +76,10 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
 def run_load(args: argparse.Namespace) -> int:
     from bot.directory.loader import LoadError, load_directory, read_directory
 
+    if args.dir is None:  # the files the assistant and the staff console use
+        from bot.settings import get_settings
+
+        args.dir = get_settings().directory_dir
     try:
         if args.check:
             parsed = read_directory(args.dir)

@@ -12,7 +12,7 @@ from bot.directory.loader import LoadError, LoadReport, ensure_loaded, load_dire
 __all__ = ["LoadError", "LoadReport", "ensure_loaded", "ensure_loaded_or_warn", "load_directory"]
 
 
-def ensure_loaded_or_warn(database_url: str) -> str:
+def ensure_loaded_or_warn(database_url: str, data_dir: str | None = None) -> str:
     """Load the directory if its files changed; on bad files keep the previous data.
 
     A typo in a CSV must not take the assistant down: the errors (file:line: reason) go to
@@ -21,7 +21,11 @@ def ensure_loaded_or_warn(database_url: str) -> str:
     import sys
 
     try:
-        return str(ensure_loaded(database_url))
+        if data_dir is None:
+            from bot.settings import get_settings
+
+            data_dir = str(get_settings().directory_dir)
+        return str(ensure_loaded(database_url, data_dir))
     except LoadError as error:
         print("Directory files have errors; serving the previous data:", file=sys.stderr)
         for line in error.errors:

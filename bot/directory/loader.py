@@ -162,6 +162,11 @@ def _read_csv(path: Path, errors: list[str]) -> list[_Row]:
     except UnicodeDecodeError as exc:
         errors.append(f"{name}:1: not UTF-8 text ({exc.reason}); save it as 'CSV UTF-8'")
         return []
+    return _read_csv_text(name, text, errors)
+
+
+def _read_csv_text(name: str, text: str, errors: list[str]) -> list[_Row]:
+    """The rows of one file's text (the console checks a proposed file before writing it)."""
     header_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=header_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -543,16 +548,18 @@ def _line_order(error: str) -> tuple[str, int]:
     return (name, int(line) if line.isdigit() else 0)
 
 
+_PARSERS = {
+    "countries.csv": _parse_countries,
+    "offices.csv": _parse_offices,
+    "partners.csv": _parse_partners,
+}
+
+
 def read_directory(data_dir: Path | str = DEFAULT_DATA_DIR) -> _Parsed:
     """Read and check every file; raises LoadError listing every bad row."""
     data_dir = Path(data_dir)
     errors: list[str] = []
     out = _Parsed()
-    parsers = {
-        "countries.csv": _parse_countries,
-        "offices.csv": _parse_offices,
-        "partners.csv": _parse_partners,
-    }
     for name in FILES:
         path = data_dir / name
         if not path.exists():
@@ -560,7 +567,23 @@ def read_directory(data_dir: Path | str = DEFAULT_DATA_DIR) -> _Parsed:
             continue
         rows = _read_csv(path, errors)
         out.rows_read[name] = len(rows)
-        parsers[name](rows, out, errors)
+        _PARSERS[name](rows, out, errors)
+    return _finish(out, errors)
+
+
+def check_texts(texts: dict[str, str]) -> _Parsed:
+    """The same checks over the files' texts (name -> text), without touching the disk:
+    how the staff console validates a proposed row with the loader's own words."""
+    errors: list[str] = []
+    out = _Parsed()
+    for name in FILES:
+        rows = _read_csv_text(name, texts[name], errors)
+        out.rows_read[name] = len(rows)
+        _PARSERS[name](rows, out, errors)
+    return _finish(out, errors)
+
+
+def _finish(out: _Parsed, errors: list[str]) -> _Parsed:
     if not errors:
         errors += _low_number_errors(out)
     if errors:

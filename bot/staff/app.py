@@ -166,6 +166,8 @@ _APP_NUMBERS = itertools.count(1)
 PAGE_MODULES: tuple[str, ...] = (
     "bot.staff.cards",
     "bot.staff.verification",
+    "bot.staff.directory",
+    "bot.staff.statistics",
 )
 
 
@@ -612,6 +614,34 @@ async def release(request: Request, handoff_id: int) -> HTTPResponse:
     return _back(handoff_id, "released")
 
 
+async def _deliver(
+    request: Request,
+    summary: Any,
+    send: Callable[[Engine, str], Coroutine[Any, Any, Any]],
+    action: str,
+    what: str,
+    failed: str,
+    notice: str,
+) -> HTTPResponse:
+    """What a reply and a card share: the Zalo window, claiming, sending through the
+    user's channel, the audit log (`what` names the card, never message text), the outcome."""
+    console = console_of(request)
+    if not summary.can_reply:
+        return await _handoff_page(
+            request, summary, status=409, error=summary.reply_note or "A reply cannot be sent now."
+        )
+    problem = await _hold(request, summary)
+    if problem:
+        return await _handoff_page(request, summary, status=409, error=problem)
+    me = request.ctx.session.user.email
+    delivery = await send(console.engine, me)
+    outcome = "delivered" if delivery.ok else f"not delivered: {delivery.reason}"
+    await console.run(audit.record, console.engine, me, action, f"handoff {summary.id}: {what}{outcome}")
+    if not delivery.ok:
+        return await _handoff_page(request, summary, status=502, error=delivery.reason or failed)
+    return _back(summary.id, notice)
+
+
 @page("/handoffs/<handoff_id:int>/reply", "agent", methods=("POST",))
 async def reply(request: Request, handoff_id: int) -> HTTPResponse:
     console = console_of(request)
@@ -621,22 +651,13 @@ async def reply(request: Request, handoff_id: int) -> HTTPResponse:
     text = (request.form.get("text") or "").strip()
     if not text:
         return await _handoff_page(request, summary, status=400, error="Write a reply first.")
-    if not summary.can_reply:
-        return await _handoff_page(
-            request, summary, status=409, error=summary.reply_note or "A reply cannot be sent now."
-        )
-    problem = await _hold(request, summary)
-    if problem:
-        return await _handoff_page(request, summary, status=409, error=problem)
-    me = request.ctx.session.user.email
-    delivery = await console.handoff.send_staff_reply(console.engine, handoff_id, me, text[:4000])
-    outcome = "delivered" if delivery.ok else f"not delivered: {delivery.reason}"
-    await console.run(audit.record, console.engine, me, "handoff.reply", f"handoff {handoff_id}: {outcome}")
-    if not delivery.ok:
-        return await _handoff_page(
-            request, summary, status=502, error=delivery.reason or "The reply was not delivered."
-        )
-    return _back(handoff_id, "sent")
+
+    def send(engine: Engine, me: str) -> Coroutine[Any, Any, Any]:
+        return console.handoff.send_staff_reply(engine, handoff_id, me, text[:4000])
+
+    return await _deliver(
+        request, summary, send, "handoff.reply", "", failed="The reply was not delivered.", notice="sent"
+    )
 
 
 @page("/handoffs/<handoff_id:int>/card", "agent", methods=("POST",))
@@ -648,24 +669,19 @@ async def send_card(request: Request, handoff_id: int) -> HTTPResponse:
     topic = request.form.get("topic") or ""
     if topic not in console.topics:
         return await _handoff_page(request, summary, status=400, error="Unknown topic.")
-    if not summary.can_reply:
-        return await _handoff_page(
-            request, summary, status=409, error=summary.reply_note or "A reply cannot be sent now."
-        )
-    problem = await _hold(request, summary)
-    if problem:
-        return await _handoff_page(request, summary, status=409, error=problem)
-    me = request.ctx.session.user.email
-    delivery = await console.handoff.send_card(console.engine, handoff_id, me, topic)
-    outcome = "delivered" if delivery.ok else f"not delivered: {delivery.reason}"
-    await console.run(
-        audit.record, console.engine, me, "handoff.card", f"handoff {handoff_id}: {topic}, {outcome}"
+
+    def send(engine: Engine, me: str) -> Coroutine[Any, Any, Any]:
+        return console.handoff.send_card(engine, handoff_id, me, topic)
+
+    return await _deliver(
+        request,
+        summary,
+        send,
+        "handoff.card",
+        f"{topic}, ",
+        failed="The card was not delivered.",
+        notice="card_sent",
     )
-    if not delivery.ok:
-        return await _handoff_page(
-            request, summary, status=502, error=delivery.reason or "The card was not delivered."
-        )
-    return _back(handoff_id, "card_sent")
 
 
 @page("/handoffs/<handoff_id:int>/end", "agent", methods=("POST",))

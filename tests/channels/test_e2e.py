@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +20,8 @@ import pytest
 import yaml
 
 from bot.channels.zalo_api import signature
-from bot.services import ServiceError, free_port, wait_for_http
+from bot.services import wait_for_http
+from tests.fakes.bot_run import bot_run, require_model
 from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, FakeTelegram, callback_update, text_update
 from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, FakeZalo
 
@@ -69,24 +66,12 @@ class RunningBot:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
-    if not list((REPO_ROOT / "models").glob("*.tar.gz")):
-        reason = "no trained model in models/ (run `make train`)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
+    require_model()
     tmp = tmp_path_factory.mktemp("e2e")
+    (tmp / "tmp").mkdir()
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
     zalo = FakeZalo(ZALO_APP_ID, ZALO_APP_SECRET, "access-0", "refresh-0").start()
-    port, actions_port, staff_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PORT": str(port),
-        "ACTIONS_PORT": str(actions_port),
-        "STAFF_PORT": str(staff_port),
-        "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
-        "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
-        "SENDER_ID_SECRET": "e2e-secret",
+    settings = {
         "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
         "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
         "TELEGRAM_API_BASE_URL": telegram.api_base_url,
@@ -99,44 +84,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
         "ZALO_OAUTH_BASE_URL": zalo.base,
         "TMPDIR": str(tmp / "tmp"),  # every temporary file of the run lands here, to be checked
     }
-    env.pop("REDIS_URL", None)
-    (tmp / "tmp").mkdir()
-    stdout, stderr = tmp / "stdout.log", tmp / "stderr.log"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
     try:
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=420, process=process)
-        except ServiceError as error:
-            pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
-        yield RunningBot(
-            f"http://127.0.0.1:{port}",
-            telegram,
-            zalo,
-            tmp / "tracker.db",
-            stdout,
-            stderr,
-            staff=f"http://127.0.0.1:{staff_port}/",
-        )
+        with bot_run(tmp, settings, ready_path="/webhooks/telegram/") as run:
+            yield RunningBot(
+                run.base, telegram, zalo, run.tracker_db, run.stdout, run.stderr, staff=run.staff
+            )
     finally:
-        # Our own child and its process group only (started with its own session above).
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
         telegram.stop()
         zalo.stop()
     leftovers = [p.name for p in (tmp / "tmp").glob("bot-run-*")]

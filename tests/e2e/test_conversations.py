@@ -8,13 +8,6 @@ Slow (the server loads TensorFlow once for the module): marked `e2e`.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +17,7 @@ import pytest
 import yaml
 
 from bot.vietnamese.text import fold
+from tests.fakes.bot_run import bot_run, require_model
 
 pytestmark = pytest.mark.e2e
 
@@ -36,73 +30,12 @@ def title(card_id: str, lang: str) -> str:
     return yaml.safe_load(text.split("---")[1])["title"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not list((REPO_ROOT / "models").glob("*.tar.gz")):
-        reason = "no trained model in models/ (run `make train`)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
+    require_model()
     tmp = tmp_path_factory.mktemp("conversations")
-    port, actions_port = _free_port(), _free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "ZALO_")) and key != "REDIS_URL"
-    }
-    env.update(
-        {
-            "RASA_TELEMETRY_ENABLED": "false",
-            "PORT": str(port),
-            "ACTIONS_PORT": str(actions_port),
-            "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
-            "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
-            "SENDER_ID_SECRET": "conversations-secret",
-        }
-    )
-    stderr = tmp / "stderr.log"
-    with (tmp / "stdout.log").open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 420
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"`python -m bot run` exited ({process.returncode}):\n{stderr.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the bot did not start in time:\n{stderr.read_text()[-3000:]}")
-                time.sleep(1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        # Our own child and its process group only (started in its own session above).
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
+    with bot_run(tmp, {"SENDER_ID_SECRET": "conversations-secret"}, drop=("TELEGRAM_", "ZALO_")) as run:
+        yield run.base
 
 
 class Chat:

@@ -9,19 +9,17 @@ Skipped without a trained model unless REQUIRE_SERVICES=1 (like tests/channels/t
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
+import httpx
 import pytest
+import sqlalchemy as sa
 
 from bot import db, handoff
-from bot.services import ServiceError, free_port, wait_for_http
+from bot.staff import accounts
 from tests.channels.test_e2e import post_telegram, telegram_messages, wait_until
+from tests.fakes.bot_run import bot_run, require_model
 from tests.fakes.telegram import (
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
@@ -31,10 +29,10 @@ from tests.fakes.telegram import (
     text_update,
 )
 from tests.handoff.conftest import STAFF_CHAT
+from tests.staff.conftest import csrf_of
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 USER = 555000999
 
 
@@ -44,26 +42,15 @@ class RunningBot:
     telegram: FakeTelegram
     env: dict[str, str]
     database_url: str
+    staff: str = ""  # the staff console `bot run` started
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
-    if not list((REPO_ROOT / "models").glob("*.tar.gz")):
-        reason = "no trained model in models/ (run `make train`)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
+    require_model()
     tmp = tmp_path_factory.mktemp("handoff-e2e")
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
-    port, actions_port = free_port(), free_port()
-    database_url = f"sqlite:///{tmp / 'bot.db'}"
-    ours = {
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PORT": str(port),
-        "ACTIONS_PORT": str(actions_port),
-        "DATABASE_URL": database_url,
-        "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
-        "SENDER_ID_SECRET": "e2e-secret",
+    settings = {
         "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
         "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
         "TELEGRAM_API_BASE_URL": telegram.api_base_url,
@@ -71,35 +58,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
         "HANDOFF_HOURS": "always",
         "TMPDIR": str(tmp),
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZALO_", "REDIS_URL"))}
-    env.update(ours)
-    stderr = tmp / "stderr.log"
-    with (tmp / "stdout.log").open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
     try:
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/webhooks/telegram/", timeout=420, process=process)
-        except ServiceError as error:
-            pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
-        yield RunningBot(f"http://127.0.0.1:{port}", telegram, ours, database_url)
+        with bot_run(tmp, settings, drop=("ZALO_",), ready_path="/webhooks/telegram/") as run:
+            yield RunningBot(run.base, telegram, run.env, run.database_url, run.staff)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
         telegram.stop()
         db.dispose_engines()
 
@@ -154,3 +116,75 @@ def test_a_telegram_handoff_end_to_end_with_the_staff_group(bot, monkeypatch):
     told = len(texts(bot, USER))
     post_telegram(bot, text_update(900007, "làm sao lấy lại tiền ký quỹ", user_id=USER))
     assert wait_until(lambda: len(texts(bot, USER)) > told)
+
+
+STAFF_PASSWORD = "correct horse battery"
+STAFF_USER = 555000777
+QUEUE_USERS = (555000778, 555000779)
+
+
+def _staff_client(bot: RunningBot, engine) -> httpx.Client:  # type: ignore[no-untyped-def]
+    """A staff member logged in to the console that `bot run` started beside the assistant."""
+    user, one_time = accounts.create_user(engine, "lan@ngo.example", "editor")
+    accounts.change_password(engine, user, one_time, STAFF_PASSWORD, STAFF_PASSWORD)
+    client = httpx.Client(base_url=bot.staff, follow_redirects=False, timeout=60)
+    token = csrf_of(client.get("/login").text)
+    login = client.post(
+        "/login", data={"csrf": token, "email": "lan@ngo.example", "password": STAFF_PASSWORD}
+    )
+    assert login.status_code == 303, login.text
+    return client
+
+
+def test_a_handoff_through_the_real_console_pages(bot):
+    """Issue 11 through the console itself (no fakes): the request in the inbox, a staff
+    reply that reaches the user through the Telegram API, the end of the handoff, and a
+    fallback in the queue, masked and grouped; every turn also counted in the statistics."""
+    engine = db.get_engine(bot.database_url)
+    post_telegram(bot, text_update(910001, "/human", user_id=STAFF_USER, language="vi"))
+    assert wait_until(lambda: any("Họ sẽ không thấy số điện thoại" in t for t in texts(bot, STAFF_USER)))
+    offer = [m for m in telegram_messages(bot, STAFF_USER) if "reply_markup" in m][-1]
+    yes = offer["reply_markup"]["inline_keyboard"][0][0]
+    post_telegram(bot, callback_update(910002, yes["callback_data"], user_id=STAFF_USER))
+    assert wait_until(lambda: any("Tôi đã chuyển cuộc trò chuyện" in t for t in texts(bot, STAFF_USER)))
+    [summary] = [s for s in handoff.inbox(engine) if s.state == "waiting"]
+
+    staff = _staff_client(bot, engine)
+    inbox = staff.get("/inbox")
+    assert inbox.status_code == 200 and summary.label in inbox.text and str(STAFF_USER) not in inbox.text
+    page = staff.get(f"/handoffs/{summary.id}")
+    assert page.status_code == 200
+    sent = staff.post(
+        f"/handoffs/{summary.id}/reply",
+        data={"csrf": csrf_of(page.text), "text": "Chào bạn, mình là nhân viên."},
+    )
+    assert sent.status_code == 303, sent.text
+    assert wait_until(lambda: texts(bot, STAFF_USER)[-1] == "Nhân viên: Chào bạn, mình là nhân viên.")
+    ended = staff.post(
+        f"/handoffs/{summary.id}/end", data={"csrf": csrf_of(page.text), "outcome": "resolved"}
+    )
+    assert ended.status_code == 303
+    assert wait_until(lambda: "trợ lý tự động" in texts(bot, STAFF_USER)[-1])
+    assert handoff.get(engine, summary.id).state == "closed"
+
+    # A question the bot cannot answer, from two people, with their phone numbers.
+    for update_id, (user, text) in enumerate(
+        zip(
+            QUEUE_USERS,
+            ("thời tiết hôm nay thế nào, gọi 0912 345 678", "thoi tiet hom nay the nao, goi 0987654321"),
+            strict=True,
+        ),
+        start=910010,
+    ):
+        post_telegram(bot, text_update(update_id, text, user_id=user, language="vi"))
+        assert wait_until(lambda user=user: texts(bot, user))
+    queue = staff.get("/queue")
+    assert queue.status_code == 200
+    assert "thoi tiet hom nay the nao, goi [phone]" in queue.text and "2 lần" in queue.text
+    assert "0912" not in queue.text and "0987654321" not in queue.text
+
+    with engine.connect() as conn:
+        counted = conn.execute(
+            sa.select(sa.func.sum(db.stats_turns.c.turns)).where(db.stats_turns.c.channel == "telegram")
+        ).scalar()
+    assert counted and counted >= 4

@@ -58,6 +58,20 @@ EXPECTED_ROUTES = {
     ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/role"): "admin",
     ("POST", "/admin/users/disable"): "admin",
+    # --- staffdir: the directory and statistics pages (bot/staff/directory.py, statistics.py)
+    ("GET", "/directory"): "editor",
+    ("GET", "/directory/export/<table>"): "editor",
+    ("GET", "/directory/<table>/new"): "editor",
+    ("POST", "/directory/<table>/new"): "editor",
+    ("GET", "/directory/<table>/<row_id>"): "editor",
+    ("POST", "/directory/<table>/<row_id>"): "editor",
+    ("POST", "/directory/<table>/<row_id>/retire"): "editor",
+    ("POST", "/directory/<table>/<row_id>/verify"): "reviewer",
+    ("GET", "/directory/drafts/<draft_id:int>"): "editor",
+    ("POST", "/directory/drafts/<draft_id:int>/approve"): "reviewer",
+    ("POST", "/directory/drafts/<draft_id:int>/reject"): "reviewer",
+    ("GET", "/stats"): "editor",
+    ("GET", "/stats/export.csv"): "editor",
 }
 
 
