@@ -160,7 +160,7 @@ _APP_NUMBERS = itertools.count(1)
 
 # Modules that declare more pages with `@page` (one per console area). This module's own
 # pages (login, inbox, queue, accounts) are declared below.
-PAGE_MODULES: tuple[str, ...] = ()
+PAGE_MODULES: tuple[str, ...] = ("bot.staff.understanding",)
 
 
 def build_app(
