@@ -63,7 +63,7 @@ def _describe(agent: Any) -> dict[str, Any]:
     processor = getattr(agent, "processor", None)
     path = getattr(processor, "model_path", None)
     return {
-        "model_file": str(path) if path else None,
+        "model_file": str(Path(path).resolve()) if path else None,
         "model_name": Path(path).name if path else None,
         "model_id": agent.model_id if processor else None,
     }

@@ -216,7 +216,12 @@ def mark_stale(engine: Engine, grace_seconds: float = 60.0) -> None:
     started = (_dt.datetime.now(_dt.timezone.utc) - job.started_at).total_seconds()
     gone = _alive(job.pid) is False if job.pid else started > grace_seconds
     if gone:
-        finish(engine, job.id, FAILED, "The training process stopped before it finished (was the server restarted?).")
+        finish(
+            engine,
+            job.id,
+            FAILED,
+            "The training process stopped before it finished (was the server restarted?).",
+        )
 
 
 # --- the steps ---------------------------------------------------------------------------------------
@@ -316,7 +321,9 @@ def current_model(settings: Settings) -> Path:
     try:
         served = served_model(settings).get("model_file")
     except SwapError as error:
-        raise RetrainError(f"The running assistant could not be asked which model it serves: {error}") from None
+        raise RetrainError(
+            f"The running assistant could not be asked which model it serves: {error}"
+        ) from None
     if not served or not Path(served).exists():
         raise RetrainError("The running assistant does not say which model file it serves.")
     return Path(served)
@@ -354,6 +361,7 @@ def run_job(
         set_step(engine, job_id, "checking")
         previous = served(settings)
         check_held_out(settings)
+        clear_candidates(settings)
         set_step(engine, job_id, "training")
         span = STEPS["evaluating_current"] - STEPS["training"]
         started = time.monotonic()
@@ -404,6 +412,12 @@ def run_job(
     job = get_job(engine, job_id)
     assert job is not None
     return job
+
+
+def clear_candidates(settings: Settings) -> None:
+    """Earlier jobs' refused or failed candidates: only the last one is kept, for a look."""
+    for old in (settings.models_dir / "candidates").glob("job-*.tar.gz"):
+        old.unlink(missing_ok=True)
 
 
 def publish(candidate: Path, settings: Settings, job_id: int) -> Path:

@@ -69,7 +69,9 @@ def clean_text(text: str) -> str:
     if len(cleaned) > MAX_EXAMPLE_CHARS:
         raise ExampleError("An example is one question: at most 300 characters.")
     if _ANNOTATION.search(cleaned):  # Rasa would read "[x](y)" as an entity annotation
-        raise ExampleError("Remove the brackets: ']' followed by '(' or '{' marks an entity in training data.")
+        raise ExampleError(
+            "Remove the brackets: ']' followed by '(' or '{' marks an entity in training data."
+        )
     return cleaned
 
 

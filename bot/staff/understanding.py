@@ -72,7 +72,9 @@ HELD_OUT_REFUSAL = (
     "This text is a held-out message: training on it would make the figures measure memory. "
     "Write it differently."
 )
-DUPLICATE_WARNING = "The same text (ignoring diacritics, case and punctuation) is already an example of: {topics}."
+DUPLICATE_WARNING = (
+    "The same text (ignoring diacritics, case and punctuation) is already an example of: {topics}."
+)
 JOB_RUNNING = "A retrain is already running."
 ROLLBACK_REFUSED = "This retrain cannot be rolled back."
 UNKNOWN_TOPIC = "Unknown topic."
@@ -195,9 +197,7 @@ async def add_example(request: Request) -> HTTPResponse:
         return await _page(request, status=400, error=UNKNOWN_TOPIC, **kept)
     nlu_dir = console.settings.training_data_dir / "nlu"
     try:
-        index = await console.run(
-            training_data.build_index, nlu_dir, console.settings.retrain_held_out_dir
-        )
+        index = await console.run(training_data.build_index, nlu_dir, console.settings.retrain_held_out_dir)
         check = training_data.check_example(index, topic, text)
     except training_data.ExampleError as error:
         return await _page(request, status=400, error=str(error), **kept)
@@ -213,9 +213,7 @@ async def add_example(request: Request) -> HTTPResponse:
             duplicate_warning=DUPLICATE_WARNING,
             **kept,
         )
-    path = await console.run(
-        training_data.add_example, nlu_dir, _group_of(console, topic), topic, check.text
-    )
+    path = await console.run(training_data.add_example, nlu_dir, _group_of(console, topic), topic, check.text)
     relative = str(path.relative_to(console.settings.training_data_dir.parent))
     source = "queue" if key else "typed"
     await console.run(_record_example, console.engine, topic, check.text, relative, source, me)
@@ -238,7 +236,11 @@ async def retrain(request: Request) -> HTTPResponse:
         job = await console.run(training.start_job, console.engine, me)
     except training.JobRunning:
         return await _page(request, status=409, error=JOB_RUNNING)
-    await console.run(training.launch, console.engine, job.id)
+    try:
+        await console.run(training.launch, console.engine, job.id)
+    except OSError as error:
+        reason = f"The training process could not start: {type(error).__name__}"
+        await console.run(training.finish, console.engine, job.id, training.FAILED, reason)
     await console.run(audit.record, console.engine, me, "understanding.retrain", f"job {job.id}")
     return response.redirect("/understanding?notice=retrain_started", status=303)
 

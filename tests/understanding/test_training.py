@@ -183,7 +183,9 @@ def test_a_training_failure_is_shown_with_its_reason(engine, settings):
     stubs = Stubs(settings, GOOD)
 
     def broken(*_args: Any) -> Path:
-        raise training.RetrainError("Training failed (exit code 1): InvalidDomain: intent 'x' is not in the domain")
+        raise training.RetrainError(
+            "Training failed (exit code 1): InvalidDomain: intent 'x' is not in the domain"
+        )
 
     job = training.run_job(
         engine,
@@ -217,3 +219,11 @@ def test_the_training_command_reads_the_configured_data(settings):
         str(data / "rules"),
         str(data / "stories"),
     ]
+
+
+def test_a_new_job_clears_the_candidates_of_earlier_ones(engine, settings):
+    stubs = Stubs(settings, {**GOOD, "overall": [200, 150]})
+    first = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
+    second = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
+    assert first.state == second.state == training.REFUSED
+    assert not Path(first.candidate or "").exists() and Path(second.candidate or "").exists()
