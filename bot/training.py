@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
+import hashlib
 import json
 import os
 import shutil
@@ -338,6 +339,37 @@ def _swap(model: Path, settings: Settings) -> dict[str, Any]:
         raise RetrainError(f"The new model could not be swapped in: {error}") from None
 
 
+def model_key(model: Path) -> str:
+    """A model archive's identity for reusing its figures: a digest of its content (a few MB)."""
+    digest = hashlib.sha256()
+    with model.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:24]
+
+
+def held_out_key(settings: Settings) -> str:
+    """A digest of the held-out messages and conversations the figures were measured on."""
+    digest = hashlib.sha256()
+    for directory in (settings.retrain_held_out_dir, settings.retrain_conversations_dir):
+        for path in sorted(directory.glob("*.yml")) if directory.exists() else []:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def known_figures(engine: Engine, model: str, held_out: str) -> dict[str, Any] | None:
+    """Figures an earlier job measured for this model on this held-out set (the model in use
+    was usually the last job's new model): one evaluation saved, a few minutes."""
+    for job in recent_jobs(engine, 20):
+        figures = job.figures or {}
+        if figures.get("held_out") != held_out:
+            continue
+        for side in ("after", "before"):
+            if figures.get(f"{side}_model") == model and figures.get(side):
+                return dict(figures[side])
+    return None
+
+
 def _expected_seconds(engine: Engine) -> float:
     for job in recent_jobs(engine, 20):
         if job.figures and job.figures.get("training_seconds"):
@@ -374,7 +406,11 @@ def run_job(
         figures["training_seconds"] = round(time.monotonic() - started, 1)
         _update(engine, job_id, candidate=str(candidate), figures=json.dumps(figures))
         set_step(engine, job_id, "evaluating_current")
-        figures["before"] = evaluate(previous, settings)
+        figures["held_out"] = held_out_key(settings)
+        figures["before_model"] = model_key(previous)
+        figures["before"] = known_figures(engine, figures["before_model"], figures["held_out"]) or evaluate(
+            previous, settings
+        )
         set_step(engine, job_id, "evaluating_new")
         figures["after"] = evaluate(candidate, settings)
         figures["dropped"] = regressions(figures["before"], figures["after"])
@@ -391,6 +427,7 @@ def run_job(
         else:
             set_step(engine, job_id, "publishing")
             published = publish(candidate, settings, job_id)
+            figures["after_model"] = model_key(published)
             try:
                 served_now = swap(published, settings)
             except Exception:

@@ -227,3 +227,21 @@ def test_a_new_job_clears_the_candidates_of_earlier_ones(engine, settings):
     second = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
     assert first.state == second.state == training.REFUSED
     assert not Path(first.candidate or "").exists() and Path(second.candidate or "").exists()
+
+
+def test_the_figures_of_the_model_in_use_are_reused_by_the_next_job(engine, settings):
+    stubs = Stubs(settings, GOOD)
+    first = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
+    assert first.state == training.PUBLISHED
+    assert stubs.evaluated == ["current.tar.gz", f"job-{first.id}.tar.gz"]
+    second = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
+    # The model in use is the first job's new model: measured already, on the same held-out set.
+    assert stubs.evaluated[2:] == [f"job-{second.id}.tar.gz"]
+    assert second.figures["before"] == first.figures["after"]  # type: ignore[index]
+    training.rollback(engine, second.id, "rev@ngo.example", settings, swap=stubs.swap)
+    (settings.retrain_held_out_dir / "english.yml").write_text(  # a changed held-out set: measured again
+        'version: "3.1"\nnlu:\n- intent: deposit_refund\n  examples: |\n    - deposit refund please\n',
+        encoding="utf-8",
+    )
+    third = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
+    assert stubs.evaluated[3:] == [Path(first.published_model or "").name, f"job-{third.id}.tar.gz"]
