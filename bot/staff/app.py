@@ -115,7 +115,9 @@ def page(
 
 
 def route_roles() -> dict[tuple[str, str], str]:
-    """(method, path) -> minimum role, for every declared route."""
+    """(method, path) -> minimum role, for every declared route (PAGE_MODULES' too)."""
+    for module in PAGE_MODULES:
+        importlib.import_module(module)
     return {(method, p.path): p.role for p in PAGES for method in p.methods}
 
 

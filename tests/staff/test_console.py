@@ -43,6 +43,13 @@ EXPECTED_ROUTES = {
     ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/role"): "admin",
     ("POST", "/admin/users/disable"): "admin",
+    # --- retrain: bot/staff/understanding.py ---
+    ("GET", "/understanding"): "editor",
+    ("POST", "/understanding/from-queue"): "editor",
+    ("POST", "/understanding/examples"): "editor",
+    ("POST", "/understanding/retrain"): "reviewer",
+    ("GET", "/understanding/jobs/<job_id:int>"): "editor",
+    ("POST", "/understanding/jobs/<job_id:int>/rollback"): "reviewer",
 }
 
 
