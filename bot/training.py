@@ -19,7 +19,8 @@ The steps (`run_job`):
    RETRAIN_CONVERSATIONS_DIR (all of tests/conversations/ by default; see the README for
    the time it takes);
 4. refuse when overall accuracy, a form's accuracy or conversation success drops by more
-   than one point (`regressions`); the candidate stays in candidates/, never served;
+   than one point, or when one danger message less gets the urgent answer
+   (`regressions`); the candidate stays in candidates/, never served;
 5. otherwise move it into MODELS_DIR (so a restart serves it too, being the newest) and
    swap it into the running Rasa server (`bot.live_model.swap`). The model it replaces
    is remembered in the row; `rollback` swaps that one back, moves the published archive
@@ -229,13 +230,16 @@ def mark_stale(engine: Engine, grace_seconds: float = 60.0) -> None:
 
 
 def regressions(before: dict[str, Any], after: dict[str, Any], max_drop: float = MAX_DROP) -> list[str]:
-    """The figures ("overall", a form, "conversations") that drop by more than `max_drop`."""
+    """The figures ("overall", a form, "conversations") that drop by more than `max_drop`,
+    and "danger" when fewer danger messages get the urgent answer: danger always wins, so
+    there no drop at all is accepted."""
     dropped = []
-    for name in ("overall", *FORMS, "conversations"):
+    for name in ("overall", *FORMS, "conversations", "danger"):
         old, new = before.get(name), after.get(name)
         if not old or not new or not old[0] or not new[0]:
             continue
-        if new[1] / new[0] < old[1] / old[0] - max_drop - 1e-9:
+        allowed = 0.0 if name == "danger" else max_drop
+        if new[1] / new[0] < old[1] / old[0] - allowed - 1e-9:
             dropped.append(name)
     return dropped
 
@@ -245,6 +249,11 @@ def summarise(results: Any) -> dict[str, Any]:
     figures: dict[str, Any] = {name: [n, right] for name, (n, right, _f1) in results.forms.items()}
     outcomes = [not failures for _conversation, failures in results.conversations]
     figures["conversations"] = [len(outcomes), sum(outcomes)]
+    if results.danger:
+        figures["danger"] = [
+            sum(n for n, _ in results.danger.values()),
+            sum(u for _, u in results.danger.values()),
+        ]
     return figures
 
 

@@ -66,8 +66,9 @@ FIGURE_LABELS = {
     "colloquial": "Colloquial Vietnamese",
     "english": "English",
     "conversations": "Conversations (every turn right)",
+    "danger": "Danger messages answered as urgent",
 }
-FIGURE_ORDER = ("overall", "accented", "unaccented", "colloquial", "english", "conversations")
+FIGURE_ORDER = ("overall", "accented", "unaccented", "colloquial", "english", "conversations", "danger")
 HELD_OUT_REFUSAL = (
     "This text is a held-out message: training on it would make the figures measure memory. "
     "Write it differently."

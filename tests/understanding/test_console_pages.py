@@ -175,7 +175,6 @@ def test_every_understanding_string_is_in_both_catalogs(lang):
     import re
 
     from bot.i18n import _catalog
-    from bot.nlu import training_data
     from bot.staff import understanding
 
     root = Path(__file__).resolve().parents[2]

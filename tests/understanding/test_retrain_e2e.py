@@ -3,10 +3,11 @@ phrase the assistant does not understand, retrains from the console, sees the pr
 and then the held-out figures, and the running assistant answers the phrase from the new
 model over the REST webhook without a restart; rollback serves the previous model again.
 
-Bounded cost: the training data is a copy of data/ (a full `rasa train` of this pipeline,
-1-2 minutes on 2 cores), and the held-out set is cut to 8 messages per form and 3
-conversations (two evaluations of about 30 s each, mostly loading the model). The whole
-test takes 4-6 minutes on a quiet 2-core machine, plus the start of `bot run`.
+Bounded cost: the training data is a copy of data/ (one full `rasa train` of this
+pipeline), and the held-out set is cut to 8 messages per form and 3 conversations (two
+evaluations, mostly loading the model). The whole test took 7 min 40 s on a shared 2-core
+machine at a load average of 15 (training 3 min 50 s of it, at nice 19); expect 3-4
+minutes on a quiet CI runner.
 
 Skipped without a trained model or chromium unless REQUIRE_SERVICES=1. The start-up of
 `bot run` is copied from tests/handoff/test_e2e.py (to be folded into the shared helper).

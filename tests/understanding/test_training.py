@@ -245,3 +245,10 @@ def test_the_figures_of_the_model_in_use_are_reused_by_the_next_job(engine, sett
     )
     third = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
     assert stubs.evaluated[3:] == [Path(first.published_model or "").name, f"job-{third.id}.tar.gz"]
+
+
+def test_one_danger_message_missed_is_enough_to_refuse(engine, settings):
+    stubs = Stubs(settings, {**GOOD, "danger": [200, 199]})
+    stubs.figures["current.tar.gz"] = {**GOOD, "danger": [200, 200]}
+    job = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
+    assert job.state == training.REFUSED and job.figures["dropped"] == ["danger"]  # type: ignore[index]
