@@ -252,3 +252,41 @@ def test_one_danger_message_missed_is_enough_to_refuse(engine, settings):
     stubs.figures["current.tar.gz"] = {**GOOD, "danger": [200, 200]}
     job = stubs.run(engine, training.start_job(engine, "rev@ngo.example").id)
     assert job.state == training.REFUSED and job.figures["dropped"] == ["danger"]  # type: ignore[index]
+
+
+@pytest.fixture
+def any_engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = db.get_engine(database_url)
+    db.upgrade(engine)
+    yield engine
+    db.dispose_engines()
+
+
+def test_the_database_allows_one_running_job_on_sqlite_and_postgresql(any_engine):
+    first = training.start_job(any_engine, "rev@ngo.example")
+    training._update(any_engine, first.id, pid=os.getpid())
+    with pytest.raises(training.JobRunning):
+        training.start_job(any_engine, "rev@ngo.example")
+    training.finish(any_engine, first.id, training.PUBLISHED)
+    second = training.start_job(any_engine, "rev@ngo.example")
+    training.finish(any_engine, second.id, training.REFUSED, "dropped")
+    assert [job.state for job in training.recent_jobs(any_engine)] == [training.REFUSED, training.PUBLISHED]
+
+
+def test_the_rasa_server_loads_only_archives_inside_models_dir(tmp_path):
+    from bot.live_model import allowed_model
+
+    models = tmp_path / "models"
+    (models / "candidates").mkdir(parents=True)
+    inside = models / "candidates" / "job-1.tar.gz"
+    inside.write_bytes(b"x")
+    outside = tmp_path / "elsewhere.tar.gz"
+    outside.write_bytes(b"x")
+    (models / "link.tar.gz").symlink_to(outside)
+    assert allowed_model(inside, models)
+    assert not allowed_model(outside, models)
+    assert not allowed_model(models / "link.tar.gz", models)  # a link out of MODELS_DIR
+    assert not allowed_model(models / "candidates" / ".." / ".." / "elsewhere.tar.gz", models)
+    assert not allowed_model(models / "missing.tar.gz", models)
+    (models / "notes.txt").write_text("x")
+    assert not allowed_model(models / "notes.txt", models)
