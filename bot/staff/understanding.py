@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from bot import training
 from bot.content.topics import load_topics
 from bot.db import ensure_schema, training_examples
+from bot.i18n import gettext
 from bot.nlu import training_data
 from bot.staff import audit
 from bot.staff.app import NOTICES, console_of, page, render
@@ -253,8 +254,6 @@ async def job_status(request: Request, job_id: int) -> HTTPResponse:
     job = await console.run(training.get_job, console.engine, job_id)
     if job is None:
         return response.json({"error": "no such job"}, status=404)
-    from bot.i18n import gettext
-
     return response.json(
         {
             "id": job.id,

@@ -190,3 +190,40 @@ def test_every_understanding_string_is_in_both_catalogs(lang):
     msgids |= set(re.findall(r'ExampleError\("((?:[^"\\]|\\.)*)"\)', source))
     assert len(msgids) > 40
     assert sorted(m for m in msgids if m not in _catalog(lang, "staff")) == []
+
+
+def test_a_rollback_that_cannot_reach_the_assistant_says_why(console, tmp_path):
+    previous = tmp_path / "models" / "current.tar.gz"
+    previous.parent.mkdir(exist_ok=True)
+    previous.write_bytes(b"old")
+    published = tmp_path / "models" / "console-1.tar.gz"
+    published.write_bytes(b"new")
+    job = training.start_job(console.engine, "reviewer@ngo.example")
+    training.finish(
+        console.engine,
+        job.id,
+        training.PUBLISHED,
+        published_model=str(published),
+        previous_model=str(previous),
+        figures=json.dumps({"before": {"overall": [4, 3]}, "after": {"overall": [4, 4]}, "dropped": []}),
+    )
+    editor = console.as_role("editor")
+    page = editor.get("/understanding").text
+    assert "console-1.tar.gz" in page and 'id="roll-back"' not in page  # editors cannot roll back
+    assert _post(editor, f"/understanding/jobs/{job.id}/rollback").status_code == 403
+    reviewer = console.as_role("reviewer")
+    assert 'id="roll-back"' in reviewer.get("/understanding").text
+    refused = _post(reviewer, f"/understanding/jobs/{job.id}/rollback")
+    assert refused.status_code == 409
+    assert "Không thể quay lại từ lần huấn luyện này." in refused.text
+    assert "MODEL_SWAP_TOKEN is not set" in refused.text  # the reason, not just a refusal
+    assert published.exists() and training.get_job(console.engine, job.id).state == training.PUBLISHED  # type: ignore[union-attr]
+
+
+def test_a_rolled_back_retrain_no_longer_names_a_model_in_use(console):
+    job = training.start_job(console.engine, "reviewer@ngo.example")
+    training.finish(console.engine, job.id, training.PUBLISHED, published_model="/m/console-2.tar.gz")
+    training._update(console.engine, job.id, state=training.ROLLED_BACK)
+    page = console.as_role("reviewer").get("/understanding").text
+    assert "Đã quay lại mô hình trước" in page
+    assert "console-2.tar.gz" not in page and 'id="roll-back"' not in page
