@@ -10,6 +10,7 @@ python -m bot telegram setup|info      register the Telegram webhook and command
 python -m bot zalo refresh-token       renew the Zalo OA access token now
 python -m bot staff                    the NGO staff console (add-user, list-users, ...)
 python -m bot privacy purge            delete what is older than RETENTION_DAYS now
+python -m bot retrain                  retrain, measure, publish live or refuse (as the console)
 
 Each command group is one module in `bot/cli/`, named as the command is typed.
 """
@@ -19,10 +20,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import ask, bench, chat, content, db, directory, privacy, run, staff, telegram, zalo
+from bot.cli import ask, bench, chat, content, db, directory, privacy, retrain, run, staff, telegram, zalo
 from bot.settings import SettingsError, get_settings
 
-COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, privacy, staff, telegram, zalo)
+COMMAND_GROUPS = (ask, chat, run, bench, db, content, directory, privacy, staff, telegram, zalo, retrain)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -355,6 +355,9 @@ fact_flags = sa.Table(
     sa.Column("resolved_at", sa.DateTime, nullable=True),
     sa.Column("resolution", sa.String(300), nullable=True),
     info={"doc": "facts flagged for review by an agent: topic and the agent's note, no user text"},
+)
+
+
 # --- directory edits and statistics (branch staffdir; bot/directory/editing.py, bot/statistics.py)
 
 # A change to data/directory/ proposed in the staff console: written by an editor, published
@@ -417,6 +420,48 @@ stats_weekly = sa.Table(
     sa.Column("turns", sa.Integer, nullable=False),
     sa.Column("unanswered", sa.Integer, nullable=False),
     info={"doc": "past weeks' counts per dimension value (conversations, turns, unanswered); no keys"},
+)
+
+
+# --- understanding: training examples added in the console, and retrain jobs (bot.training) ---
+# Examples are staff-chosen training text (from the masked unanswered queue, or typed), with
+# no sender: they also live in data/nlu/console/ in git. A job row is the progress bar the
+# console polls and the record of what was published and what it replaced (for rollback).
+# `active` is 1 while a job runs and NULL after: its unique index allows one running job.
+
+training_examples = sa.Table(
+    "training_examples",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.String(80), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("file", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False),
+    sa.Column("added_at", sa.DateTime, nullable=False),
+    info={"doc": "training examples added in the staff console (also written to data/nlu/console/)"},
+)
+
+training_jobs = sa.Table(
+    "training_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("step", sa.String(40), nullable=False),
+    sa.Column("progress", sa.Integer, nullable=False, default=0),
+    sa.Column("active", sa.Integer, nullable=True, unique=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("started_by", sa.String(200), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("figures", sa.Text, nullable=True),
+    sa.Column("candidate", sa.String(500), nullable=True),
+    sa.Column("published_model", sa.String(500), nullable=True),
+    sa.Column("previous_model", sa.String(500), nullable=True),
+    sa.Column("rolled_back_at", sa.DateTime, nullable=True),
+    sa.Column("rolled_back_by", sa.String(200), nullable=True),
+    info={"doc": "retrains started in the staff console: progress, held-out figures, published model"},
 )
 
 

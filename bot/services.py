@@ -26,9 +26,11 @@ class ServiceError(RuntimeError):
     """A service could not start; the message says what to do."""
 
 
-def newest_model(models_dir: Path = MODELS_DIR, settings: Settings | None = None) -> Path:
-    """MODEL when set (it must exist), else the newest archive in `models_dir`."""
-    configured = (settings or get_settings()).model
+def newest_model(models_dir: Path | None = None, settings: Settings | None = None) -> Path:
+    """MODEL when set (it must exist), else the newest archive in `models_dir` (MODELS_DIR)."""
+    settings = settings or get_settings()
+    models_dir = models_dir or settings.models_dir
+    configured = settings.model
     if configured is not None:
         if not configured.exists():
             raise ServiceError(f"MODEL={configured} does not exist")

@@ -235,6 +235,27 @@ class Settings(BaseModel):
     )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
+    # --- understanding: training examples, retraining and the live model swap (branch retrain) ---
+    models_dir: Path = Field(
+        default=REPO_ROOT / "models",
+        description="where trained models are kept; the newest is served unless MODEL is set",
+    )
+    training_data_dir: Path = Field(
+        default=REPO_ROOT / "data",
+        description="training data (nlu/, rules/, stories/) that a retrain from the staff console reads and adds examples to",
+    )
+    retrain_held_out_dir: Path = Field(
+        default=REPO_ROOT / "tests" / "nlu",
+        description="held-out messages a retrain is measured on before a new model is published",
+    )
+    retrain_conversations_dir: Path = Field(
+        default=REPO_ROOT / "tests" / "conversations",
+        description="held-out conversations a retrain is measured on before a new model is published",
+    )
+    model_swap_token: SecretStr | None = Field(
+        default=None,
+        description="token the staff console sends to make the Rasa server load a new model; `bot run` makes one per start",
+    )
 
     class Config:
         validate_assignment = True

@@ -27,6 +27,7 @@ def test_credentials_name_the_channels_that_are_on_and_hold_no_secret():
     credentials = channel_credentials(load_settings(env))
     assert credentials == {
         "bot.ops.OpsInput": None,
+        "bot.live_model.ModelInput": None,
         "bot.channels.rest.RestInput": None,
         "bot.channels.webchat.WebChatInput": None,
         "bot.channels.telegram.TelegramInput": None,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 REST_CLASS = "bot.channels.rest.RestInput"
 OPS_CLASS = "bot.ops.OpsInput"
+MODEL_CLASS = "bot.live_model.ModelInput"  # the console's live model swap (answers 404 without a token)
 
 
 def rest_enabled(settings: Settings) -> bool:
@@ -71,12 +73,12 @@ def rest_enabled(settings: Settings) -> bool:
 
 
 def channel_credentials(settings: Settings) -> dict:
-    """The operations routes and the web chat always, REST when `rest_enabled`, Telegram/Zalo
-    when configured (class names only)."""
+    """The operations and model routes and the web chat always, REST when `rest_enabled`,
+    Telegram/Zalo when configured (class names only)."""
     from bot.channels.credentials import WEBCHAT_CLASS, build_credentials
 
     rest = {REST_CLASS: None} if rest_enabled(settings) else {}
-    return {OPS_CLASS: None, WEBCHAT_CLASS: None, **rest, **build_credentials(settings)}
+    return {OPS_CLASS: None, MODEL_CLASS: None, WEBCHAT_CLASS: None, **rest, **build_credentials(settings)}
 
 
 def _write_private(path: Path, data: dict) -> None:
@@ -108,15 +110,19 @@ def banner(settings: Settings, port: int, staff: bool = True) -> str:
 
 
 def children_environment(settings: Settings, port: int, actions_port: int) -> dict[str, str]:
-    """The environment of Rasa and the action server. They read their settings too, so the
-    ports chosen on the command line are passed on; rasa_sdk takes its listen address from
-    SANIC_HOST (it has no option for it), here ACTIONS_HOST, loopback by default."""
+    """The environment of Rasa, the action server and the console. They read their settings
+    too, so the ports chosen on the command line are passed on; rasa_sdk takes its listen
+    address from SANIC_HOST (it has no option for it), here ACTIONS_HOST, loopback by default.
+    MODEL_SWAP_TOKEN (`bot.live_model`) is made here for this start unless one is set: only
+    Rasa and the console, children of this process, know it."""
+    swap_token = settings.model_swap_token
     return child_environment(
         {
             "LOG_LEVEL": settings.log_level,
             "PORT": str(port),
             "ACTIONS_PORT": str(actions_port),
             "SANIC_HOST": settings.actions_host,
+            "MODEL_SWAP_TOKEN": swap_token.get_secret_value() if swap_token else secrets.token_urlsafe(32),
         },
         quiet=True,
     )

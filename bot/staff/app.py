@@ -168,6 +168,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "bot.staff.verification",
     "bot.staff.directory",
     "bot.staff.statistics",
+    "bot.staff.understanding",
 )
 
 

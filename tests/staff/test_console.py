@@ -72,6 +72,13 @@ EXPECTED_ROUTES = {
     ("POST", "/directory/drafts/<draft_id:int>/reject"): "reviewer",
     ("GET", "/stats"): "editor",
     ("GET", "/stats/export.csv"): "editor",
+    # --- retrain: bot/staff/understanding.py ---
+    ("GET", "/understanding"): "editor",
+    ("POST", "/understanding/from-queue"): "editor",
+    ("POST", "/understanding/examples"): "editor",
+    ("POST", "/understanding/retrain"): "reviewer",
+    ("GET", "/understanding/jobs/<job_id:int>"): "editor",
+    ("POST", "/understanding/jobs/<job_id:int>/rollback"): "reviewer",
 }
 
 

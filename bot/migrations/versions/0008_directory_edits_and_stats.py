@@ -1,7 +1,7 @@
 """Directory drafts (edits proposed in the staff console) and unlinkable statistics.
 
 Revision ID: 0008_directory_edits_and_stats
-Revises: 0006_privacy
+Revises: 0007_content_revisions
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_directory_edits_and_stats"
-down_revision = "0006_privacy"
+down_revision = "0007_content_revisions"
 branch_labels = None
 depends_on = None
 
