@@ -228,6 +228,13 @@ class Settings(BaseModel):
         default=None,
         description="Telegram supergroup (with topics, the bot an admin) where staff answer handoffs; unset: no bridge",
     )
+    # --- fundletter: the complaint letter builder (bot/tools/letter_store.py) ---
+    letter_link_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=1440,
+        description="minutes a finished complaint letter (PDF) waits for its one-time web-chat download, or for delivery, before it is deleted",
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
 
