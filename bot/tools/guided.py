@@ -30,10 +30,12 @@ _YES = re.compile(
 )
 _NO = re.compile(r"^\s*(?:khong|ko|k|kg|hong|chua|chua co|no|nope|not|i did not|didn t|didnt)\b")
 _UNSURE = re.compile(
-    r"\b(?:khong biet|ko biet|k biet|khong nho|khong ro|chua ro|not sure|don t know|dont know|unsure|no idea)\b"
+    r"\b(?:khong biet|ko biet|k biet|kb|khong nho|ko nho|k nho|hong nho|khong ro|chua ro|not sure|"
+    r"don t know|dont know|unsure|no idea)\b"
 )
 _QUESTION = re.compile(
-    r"\?|\b(?:gi|nao|dau|sao|the nao|bao nhieu|bao gio|khong a|what|where|when|why|how|which|can i|do i)\b"
+    r"\?|\b(?:gi|nao|o dau|the nao|lam sao|vi sao|tai sao|bao nhieu|bao gio|bao lau|khong a|"
+    r"what|where|when|why|how|which|can i|do i|should i)\b"
 )
 # Above this, the classifier's intent for another topic means a new question (as in
 # actions/dialogue.py NAMED_TOPIC_CONFIDENCE).
@@ -88,10 +90,11 @@ def yes_no(text: str) -> str | None:
 
 
 def asks_something_else(said: Said) -> bool:
-    """A confident question about another topic, worded as a question."""
+    """A confident intent for another topic, worded as a question ("?", "gì", "how"...):
+    a company's name or a date is an answer, whatever the classifier makes of it."""
     if not said.other_topic or said.confidence < OTHER_QUESTION_CONFIDENCE:
         return False
-    return bool(_QUESTION.search(fold(said.text or ""))) or len(fold(said.text or "").split()) >= 4
+    return bool(_QUESTION.search(fold(said.text or "")))
 
 
 def choice_buttons(intent: str, options: list[tuple[str, str]]) -> list[dict[str, str]]:

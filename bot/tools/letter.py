@@ -38,7 +38,8 @@ _PROBLEM_WORDS = [
     ("fees", r"\b(?:phi|thu qua|thu them|tien dich vu|moi gioi|fee|fees|overcharg|broker)"),
 ]
 _SKIP = re.compile(
-    r"^\s*(?:bo qua|khong co|ko co|khong nho|khong biet|chua co|skip|none|no|n/a|don t know|dont know)\b"
+    r"^\s*(?:bo qua|khong co|ko co|k co|khong nho|ko nho|k nho|khong biet|ko biet|k biet|chua co|skip|none|"
+    r"no|n/a|don t know|dont know|i don t know)\b"
 )
 
 
@@ -259,12 +260,11 @@ def turn(
             ],
             cancelled=True,
         )
-    if asks_something_else(said) and question not in ("promised", "done", "enterprise", "employer"):
+    # What was promised and what happened are the user's story, never another question.
+    if asks_something_else(said) and question not in ("promised", "done"):
         return Step(left=True)
     value = _read(question, said, answers, today)
     if value is None:
-        if asks_something_else(said):
-            return Step(left=True)
         return Step([ask(question, answers, lang, again=True)], question=question, state=answers)
     answers = {**answers, question: value}
     return _next(answers, lang)
