@@ -178,7 +178,7 @@ class WebChatOutput(CollectingOutputChannel):
         # letter/<token>`, relative to the page); other custom payloads as Rasa keeps them.
         letter = json_message.get(LETTER_KEY) if isinstance(json_message, dict) else None
         token = letter.get("token") if isinstance(letter, dict) else None
-        if isinstance(token, str) and _LETTER_TOKEN.match(token):
+        if isinstance(letter, dict) and isinstance(token, str) and _LETTER_TOKEN.match(token):
             name = str(letter.get("filename") or "letter.pdf")[:100]
             message = self._message(recipient_id, text=name)
             message["document"] = {"url": f"letter/{token}", "name": name}

@@ -48,7 +48,8 @@ _REASON_WORDS = [
     ("death_missing", r"\b(?:chet|qua doi|tu vong|mat tich|died|dead|death|missing|passed away)\b"),
     (
         "abuse",
-        r"\b(?:nguoc dai|bi danh|danh dap|cuong buc|ep buoc|de doa|quay roi|xam hai|bao hanh|"
+        r"\b(?:nguoc dai|bi danh|danh dap|(?:chu|sep|quan ly|no|ho) (?:\w+ )?danh|danh (?:em|toi|minh|tui)|"
+        r"chui mang|cuong buc|ep buoc|de doa|quay roi|xam hai|bao hanh|"
         r"abuse|abused|beaten|beat me|forced labou?r|forced to|threat|threatened|harass)",
     ),
     (
@@ -69,8 +70,9 @@ _REASON_WORDS = [
     ),
     (
         "normal_end",
-        r"\b(?:het han|het hop dong|xong hop dong|ve dung han|du han|contract ended|end of (?:my |the )?contract|"
-        r"finished (?:my |the )?contract|contract finished|contract expired|completed)",
+        r"\b(?:het han|het hop dong|xong hop dong|ve dung han|du han|hop dong (?:\w+ )?(?:ket thuc|xong)|"
+        r"end of (?:my |the )?contract|finished (?:my |the )?contract|completed (?:my |the )?contract|"
+        r"contract (?:\w+ )?(?:ended|finished|expired|ran out|was over|is over|over))",
     ),
 ]
 _DOC_WORDS = [
