@@ -13,10 +13,21 @@ from bot.tools.guided import Said
 
 TODAY = _dt.date(2026, 11, 30)
 CONFIRMED_AMOUNTS = {"10–30", "1 triệu", "1 million"}  # QĐ 34/2025 Arts. 10 and 15 (content.md §1.7)
-UNCONFIRMED_AMOUNTS = ["7–20", "7-20", "40 triệu", "40 million", "50 triệu", "50 million", "15 ngày làm việc", "15 working days"]
+UNCONFIRMED_AMOUNTS = [
+    "7–20",
+    "7-20",
+    "40 triệu",
+    "40 million",
+    "50 triệu",
+    "50 million",
+    "15 ngày làm việc",
+    "15 working days",
+]
 
 
-def play(answers: list[str], lang: str = "vi", start_text: str = "kiểm tra Quỹ") -> tuple[fund.Step, list[str]]:
+def play(
+    answers: list[str], lang: str = "vi", start_text: str = "kiểm tra Quỹ"
+) -> tuple[fund.Step, list[str]]:
     """Start the checker, give each answer in turn; the last step and every reply text."""
     step = fund.start(lang, Said(start_text), TODAY)
     texts = [r.text for r in step.replies]
@@ -95,7 +106,9 @@ def test_none_fits_without_the_contribution_and_it_cites_article_9():
 
 
 def test_english_accident_case():
-    step, texts = play(["I had an accident at work", "March 2026", "yes", "none yet"], lang="en", start_text="Fund checker")
+    step, texts = play(
+        ["I had an accident at work", "March 2026", "yes", "none yet"], lang="en", start_text="Fund checker"
+    )
     result = texts[-1]
     assert "VND 10–30 million per case" in result and "Điều 10" in result
     assert "Ask the Fund before you file" in result
@@ -136,7 +149,9 @@ def test_cancel_words_end_the_checker(text):
 
 
 def test_a_clear_other_question_leaves_the_checker():
-    said = Said("làm sao rút bảo hiểm Hàn Quốc?", intent="korea_insurance_refund", confidence=0.93, other_topic=True)
+    said = Said(
+        "làm sao rút bảo hiểm Hàn Quốc?", intent="korea_insurance_refund", confidence=0.93, other_topic=True
+    )
     assert fund.turn("returned", {"reason": "abuse"}, said, "vi", TODAY).left
 
 

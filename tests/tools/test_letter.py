@@ -60,7 +60,17 @@ def test_a_deposit_letter_asks_only_what_it_needs_and_ends_with_a_document():
 def test_a_wages_letter_asks_for_the_employer_and_country_not_the_province():
     step, texts = play(
         "viết đơn đòi lương bị nợ",
-        ["Công ty ABC", "skip", "Hàn Quốc", "bỏ qua", "5/2026", "2.000.000 won", "trả lương", "không trả", "yes"],
+        [
+            "Công ty ABC",
+            "skip",
+            "Hàn Quốc",
+            "bỏ qua",
+            "5/2026",
+            "2.000.000 won",
+            "trả lương",
+            "không trả",
+            "yes",
+        ],
     )
     answers = step.state
     assert answers["employer"] == "" and answers["country"] == "KR" and "province" not in answers
@@ -97,7 +107,9 @@ def test_a_company_name_is_an_answer_even_when_the_classifier_names_a_topic():
 
 
 def test_a_clear_other_question_leaves_the_builder():
-    said = Said("Thanh lý hợp đồng cần giấy tờ gì?", intent="contract_liquidation", confidence=0.9, other_topic=True)
+    said = Said(
+        "Thanh lý hợp đồng cần giấy tờ gì?", intent="contract_liquidation", confidence=0.9, other_topic=True
+    )
     assert letter.turn("enterprise", {"problem": "fees"}, said, "vi", TODAY).left
 
 
@@ -109,14 +121,45 @@ def test_every_problem_has_an_evidence_checklist_in_both_languages(problem):
 
 def _answers(problem: str) -> dict:
     step, _ = play(
-        {"deposit": "đòi tiền ký quỹ", "wages": "đòi lương", "fees": "thu phí quá cao", "passport": "giữ hộ chiếu"}[
-            problem
-        ],
+        {
+            "deposit": "đòi tiền ký quỹ",
+            "wages": "đòi lương",
+            "fees": "thu phí quá cao",
+            "passport": "giữ hộ chiếu",
+        }[problem],
         {
             "deposit": DEPOSIT,
-            "fees": ["Công ty Sao Mai", "Hà Tĩnh", "skip", "1/2024", "120 triệu", "phí 1 tháng lương", "thu 120 triệu", "no"],
-            "wages": ["Công ty Việt Hàn", "Kim", "Hàn Quốc", "skip", "5/2026", "$1,200", "trả lương", "không trả", "no"],
-            "passport": ["Công ty Sao Việt", "skip", "Nhật Bản", "skip", "1/9/2026", "giữ vài hôm", "giữ 3 tháng", "no"],
+            "fees": [
+                "Công ty Sao Mai",
+                "Hà Tĩnh",
+                "skip",
+                "1/2024",
+                "120 triệu",
+                "phí 1 tháng lương",
+                "thu 120 triệu",
+                "no",
+            ],
+            "wages": [
+                "Công ty Việt Hàn",
+                "Kim",
+                "Hàn Quốc",
+                "skip",
+                "5/2026",
+                "$1,200",
+                "trả lương",
+                "không trả",
+                "no",
+            ],
+            "passport": [
+                "Công ty Sao Việt",
+                "skip",
+                "Nhật Bản",
+                "skip",
+                "1/9/2026",
+                "giữ vài hôm",
+                "giữ 3 tháng",
+                "no",
+            ],
         }[problem],
     )
     return step.state
@@ -125,7 +168,10 @@ def _answers(problem: str) -> dict:
 def test_the_enterprise_comes_first_then_the_province_department_or_the_mission():
     deposit = content(_answers("deposit"), "vi", TODAY, None)
     assert "Hưng Thịnh" in deposit.addressees[0].name
-    assert [a.name for a in deposit.copy_to] == ["Sở Nội vụ Nghệ An", "Cục Quản lý lao động ngoài nước, Bộ Nội vụ"]
+    assert [a.name for a in deposit.copy_to] == [
+        "Sở Nội vụ Nghệ An",
+        "Cục Quản lý lao động ngoài nước, Bộ Nội vụ",
+    ]
     board = Addressee("Ban Quản lý lao động Việt Nam tại Hàn Quốc")
     wages = content(_answers("wages"), "vi", TODAY, board)
     assert "Việt Hàn" in wages.addressees[0].name and "Kim" in wages.addressees[1].name
@@ -156,7 +202,9 @@ def test_the_pdf_keeps_every_vietnamese_diacritic_and_has_the_english_version_af
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in vietnamese
     assert "Độc lập – Tự do – Hạnh phúc" in vietnamese
     assert "ĐƠN KHIẾU NẠI VÀ ĐỀ NGHỊ GIẢI QUYẾT" in vietnamese
-    assert "Kính gửi:" in vietnamese and "Tóm tắt sự việc" in vietnamese and "Ký và ghi rõ họ tên" in vietnamese
+    assert (
+        "Kính gửi:" in vietnamese and "Tóm tắt sự việc" in vietnamese and "Ký và ghi rõ họ tên" in vietnamese
+    )
     assert answers["enterprise"] in vietnamese
     assert "Summary of events" in english and "To:" in english
     assert pages.index(next(p for p in pages if "LETTER OF COMPLAINT" in p)) > 0

@@ -32,7 +32,18 @@ def test_clear_dates_are_read(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["tháng trước", "thang truoc", "last month", "hôm qua", "năm ngoái", "32/1/2025", "3/2030", "13/2025", "", "🙂" * 50],
+    [
+        "tháng trước",
+        "thang truoc",
+        "last month",
+        "hôm qua",
+        "năm ngoái",
+        "32/1/2025",
+        "3/2030",
+        "13/2025",
+        "",
+        "🙂" * 50,
+    ],
 )
 def test_vague_impossible_or_future_dates_are_refused(text):
     assert parse_day(text, TODAY) is None
