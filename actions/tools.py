@@ -68,10 +68,11 @@ def _send(dispatcher: CollectingDispatcher, step: Step) -> None:
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
 
 
-async def drop_letter_draft(sender_id: str) -> None:
-    """The letter was left unfinished (cancel, another question, danger): its answers go."""
+async def drop_letter_draft(sender_id: str, unless_kept: bool = True) -> None:
+    """The letter was left unfinished (another question, danger): its answers go, except a
+    draft the user asked to keep; a cancel ("huỷ") deletes that too (`unless_kept=False`)."""
     try:
-        await asyncio.to_thread(letter_store.delete_draft, _engine(), sender_id)
+        await asyncio.to_thread(letter_store.delete_draft, _engine(), sender_id, unless_kept)
     except SQLAlchemyError as exc:
         logger.error("letter draft not deleted: %s", type(exc).__name__)
 
@@ -100,7 +101,7 @@ async def tool_turn(dispatcher: CollectingDispatcher, tracker: Tracker, lang: st
     answers = await asyncio.to_thread(letter_store.load_draft, _engine(), tracker.sender_id)
     step = letter.turn(question, answers, said, lang)
     if step.left or step.cancelled:
-        await drop_letter_draft(tracker.sender_id)
+        await drop_letter_draft(tracker.sender_id, unless_kept=not step.cancelled)
         if step.left:
             return None
         _send(dispatcher, step)
@@ -216,7 +217,14 @@ class ActionComplaintLetter(ConversationAction):
         return "action_complaint_letter"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
-        step = letter.start(lang, said_of(tracker, letter.TOOL))
-        await asyncio.to_thread(letter_store.save_draft, _engine(), tracker.sender_id, step.state)
+        engine = _engine()
+        kept = await asyncio.to_thread(letter_store.load_draft, engine, tracker.sender_id)
+        said = said_of(tracker, letter.TOOL)
+        if kept.get("keep") == "yes" and letter.complete(kept) and said.choice is None:
+            step = letter.resume(kept, lang)
+            _send(dispatcher, step)
+            return [SlotSet(REQUESTED, f"{letter.TOOL}:{step.question}")]
+        step = letter.start(lang, said)
+        await asyncio.to_thread(letter_store.save_draft, engine, tracker.sender_id, step.state)
         _send(dispatcher, step)
         return [SlotSet(REQUESTED, f"{letter.TOOL}:{step.question}" if step.question else None)]

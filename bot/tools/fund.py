@@ -49,7 +49,7 @@ _REASON_WORDS = [
     (
         "abuse",
         r"\b(?:nguoc dai|bi danh|danh dap|(?:chu|sep|quan ly|no|ho) (?:\w+ )?danh|danh (?:em|toi|minh|tui)|"
-        r"chui mang|cuong buc|ep buoc|de doa|quay roi|xam hai|bao hanh|"
+        r"chui mang|chui|bi ep|cuong buc|ep buoc|de doa|quay roi|xam hai|bao hanh|"
         r"abuse|abused|beaten|beat me|forced labou?r|forced to|threat|threatened|harass)",
     ),
     (

@@ -243,10 +243,44 @@ def start(lang: str, said: Said | None = None) -> Step:
     return step
 
 
+def complete(answers: dict[str, Any]) -> bool:
+    """All the answers a letter needs (a kept draft can make the letter again)."""
+    return bool(answers.get("problem")) and all(q in answers for q in questions(answers))
+
+
+def _draft_choice(text: str) -> str | None:
+    folded = fold(text or "")
+    if re.search(r"\b(?:lam lai|again|same)\b", folded) or yes_no(text) == "yes":
+        return "again"
+    if re.search(r"\b(?:moi|new|start over|lam don khac)\b", folded) or yes_no(text) == "no":
+        return "new"
+    return None
+
+
+def resume(answers: dict[str, Any], lang: str) -> Step:
+    """A kept draft: make the same letter again, or start a new one."""
+    text = gettext(
+        lang,
+        "You kept a draft of a letter. Shall I make that letter again, or start a new one?",
+        domain="tools",
+    )
+    options = [
+        ("again", gettext(lang, "Make it again", domain="tools")),
+        ("new", gettext(lang, "Start a new letter", domain="tools")),
+    ]
+    return Step([Reply(text, choice_buttons(INTENT, options))], question="draft", state=answers)
+
+
 def turn(
     question: str, answers: dict[str, Any], said: Said, lang: str, today: _dt.date | None = None
 ) -> Step:
     today = today or _dt.date.today()
+    if question == "draft":
+        choice = said.choice if said.choice in ("again", "new") else _draft_choice(said.text)
+        if choice == "again" and complete(answers):
+            return _next(answers, lang)
+        if choice == "new":
+            return start(lang)
     if said.choice is None and cancels(said.text):
         return Step(
             [
@@ -263,6 +297,8 @@ def turn(
     # What was promised and what happened are the user's story, never another question.
     if asks_something_else(said) and question not in ("promised", "done"):
         return Step(left=True)
+    if question == "draft":
+        return resume(answers, lang)
     value = _read(question, said, answers, today)
     if value is None:
         return Step([ask(question, answers, lang, again=True)], question=question, state=answers)

@@ -69,10 +69,14 @@ def save_draft(engine: Engine, sender_id: str, answers: dict[str, Any], keep: bo
             conn.execute(sa.insert(letter_drafts).values(sender_id=sender_id, **values))
 
 
-def delete_draft(engine: Engine, sender_id: str) -> int:
+def delete_draft(engine: Engine, sender_id: str, unless_kept: bool = False) -> int:
+    """Delete the sender's draft; with `unless_kept`, only one the user did not ask to keep."""
     ensure_schema(engine)
+    condition = letter_drafts.c.sender_id == sender_id
+    if unless_kept:
+        condition = condition & letter_drafts.c.keep.is_(False)
     with engine.begin() as conn:
-        return conn.execute(sa.delete(letter_drafts).where(letter_drafts.c.sender_id == sender_id)).rowcount
+        return conn.execute(sa.delete(letter_drafts).where(condition)).rowcount
 
 
 # --- finished letters ------------------------------------------------------------------------

@@ -264,3 +264,23 @@ def test_retention_purges_old_drafts_and_expired_letters(engine):
     purge = DATABASE_PURGES["complaint letters and drafts"]
     assert purge(engine, _dt.datetime(2026, 11, 30), 90) == 2
     assert json.loads(json.dumps(letter_store.load_draft(engine, "new"))) == {"problem": "fees"}
+
+
+def test_a_kept_draft_can_make_the_letter_again_or_start_anew():
+    step, _ = play("tôi muốn làm đơn đòi tiền ký quỹ", [*DEPOSIT[:-1], "yes"])
+    kept = step.state
+    assert letter.complete(kept) and kept["keep"] == "yes"
+    offer = letter.resume(kept, "vi")
+    assert offer.question == "draft" and len(offer.replies[0].buttons) == 2
+    again = letter.turn("draft", kept, Said("/complaint_letter", choice="again"), "vi", TODAY)
+    assert again.document == {"answers": kept}
+    fresh = letter.turn("draft", kept, Said("viết đơn mới"), "vi", TODAY)
+    assert fresh.question == "problem" and fresh.state == {}
+    unclear = letter.turn("draft", kept, Said("để tôi xem đã"), "vi", TODAY)
+    assert unclear.question == "draft"
+
+
+def test_leaving_keeps_a_kept_draft_but_cancel_deletes_it(engine):
+    letter_store.save_draft(engine, "tg-5", {"problem": "fees"}, keep=True)
+    assert letter_store.delete_draft(engine, "tg-5", unless_kept=True) == 0
+    assert letter_store.delete_draft(engine, "tg-5") == 1
