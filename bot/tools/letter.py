@@ -331,30 +331,30 @@ def _next(answers: dict[str, Any], lang: str) -> Step:
 
 CHECKLISTS = {
     "deposit": [
-        "Your contract with the enterprise (the page on the deposit)",
+        "The contract with the enterprise (the page on the deposit)",
         "The deposit receipt, or the bank's paper on the escrow account",
-        "The contract liquidation record, or your written request to liquidate",
+        "The contract liquidation record, or the written request to liquidate",
         "Proof of the day you came back (passport stamps, ticket)",
         "Messages and letters with the enterprise, with their dates",
     ],
     "wages": [
-        "Your labour contract abroad",
+        "The labour contract abroad",
         "Payslips and bank statements",
-        "Your own record of days and hours worked",
+        "A record of the days and hours worked",
         "Messages with the employer about pay, with their dates",
         "Names and contacts of co-workers who know the facts",
     ],
     "fees": [
-        "Your contract with the enterprise (the pages on fees)",
+        "The contract with the enterprise (the pages on fees)",
         "Every receipt, and records of bank transfers",
-        "Messages asking you for money",
-        "The name of whoever took cash from you, and when",
+        "Messages asking for money",
+        "The name of whoever took cash, and when",
     ],
     "passport": [
-        "A photo or copy of your passport, if you have one",
+        "A photo or copy of the passport, if there is one",
         "Who keeps the passport, since when, and where",
-        "Your requests to get it back, and their answers",
-        "Your labour contract",
+        "Requests to get it back, and the answers",
+        "The labour contract",
     ],
 }
 
