@@ -129,6 +129,15 @@ class ConversationAction(Action, ABC):
             card = card_for_country(chosen.card or "", chosen.country, _card_exists(lang))
             # The place itself is kept by the domain's from_entity slot mappings.
             return await card_answer(dispatcher, lang, card, province=chosen.province, country=chosen.country)
+        if chosen.kind == "tool":
+            from actions.tools import tool_turn
+
+            answered = await tool_turn(dispatcher, tracker, lang)
+            if answered is not None:
+                return answered
+            # The user moved on: the tool is dropped and their message answered as usual.
+            dropped: Events = [SlotSet(REQUESTED, None), SlotSet("tool_answers", None)]
+            return dropped + await self.answer(dispatcher, tracker, lang)
         if chosen.kind == "missing":
             return await missing_answer(dispatcher, tracker, lang)
         if chosen.kind == "reask":

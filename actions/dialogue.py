@@ -39,6 +39,8 @@ SOFT_PENDING = "soft"
 # unless it clearly moves on.
 FEEDBACK_PENDING = "feedback"
 MOVING_ON_INTENTS = ("greet", "goodbye", "thanks", "help_menu")
+# fundletter: a guided tool's question ("fund:reason", "letter:amount"; actions/tools.py).
+TOOL_PENDING = ("fund", "letter")
 
 # Insurance refunds differ by host country: the same question for another country is
 # that country's topic.
@@ -112,7 +114,7 @@ class Turn:
 class Route:
     """What to answer: a look-up, a card, the question again, or the usual answer."""
 
-    kind: str  # "consular" | "partner" | "card" | "reask" | "missing" (after a 👎) | "default"
+    kind: str  # "consular" | "partner" | "card" | "reask" | "missing" (after a 👎) | "tool" | "default"
     card: str | None = None
     country: str | None = None
     city: str | None = None
@@ -205,6 +207,9 @@ def route(turn: Turn) -> Route:
     slots = turn.slots
     topic = slots.get("topic")
     pending = slots.get("requested_slot")
+    if pending and pending.split(":", 1)[0] in TOOL_PENDING:
+        # The tool reads the turn itself, and says when the user has moved on.
+        return Route("tool")
     if pending == FEEDBACK_PENDING:
         if _moves_on_from_feedback(turn, topic):
             return Route("default", drop_pending=True)

@@ -31,6 +31,13 @@ class ActionUrgentFollowUp(Action):
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         events = [*language_events(tracker), SlotSet("topic", URGENT_TOPIC), SlotSet(REQUESTED, None)]
+        # fundletter: a guided tool in progress is dropped; an unfinished letter's answers go.
+        if (tracker.get_slot(REQUESTED) or "").startswith("letter:"):
+            from actions.tools import drop_letter_draft
+
+            await drop_letter_draft(tracker.sender_id)
+        if tracker.get_slot("tool_answers"):
+            events.append(SlotSet("tool_answers", None))
         need = need_key(latest_entity(tracker, "need"))
         province = province_name(latest_entity(tracker, "province") or tracker.get_slot("province"))
         city = city_name(latest_entity(tracker, "city"))

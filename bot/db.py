@@ -464,6 +464,36 @@ training_jobs = sa.Table(
     info={"doc": "retrains started in the staff console: progress, held-out figures, published model"},
 )
 
+# --- fundletter: complaint-letter drafts and the finished letters waiting (bot/tools/letter_store.py)
+
+# The answers of a complaint letter in progress (JSON), one row per sender. Deleted when the
+# letter is made unless the user asked to keep a draft (`keep`), on "forget me", on
+# cancel, and after RETENTION_DAYS.
+letter_drafts = sa.Table(
+    "letter_drafts",
+    metadata,
+    sa.Column("sender_id", sa.String(80), primary_key=True),
+    sa.Column("answers", sa.Text, nullable=False),
+    sa.Column("keep", sa.Boolean, nullable=False, default=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False, index=True),
+    info={"doc": "complaint-letter answers until the letter is made (longer only when kept as a draft)"},
+)
+
+# A finished letter (PDF) until its channel delivers it: Telegram and Zalo send it at once;
+# the web chat's one-time link downloads it. Found by the SHA-256 of an unguessable token;
+# deleted when taken, on "forget me", and when `expires_at` passes.
+letter_files = sa.Table(
+    "letter_files",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("sender_id", sa.String(80), nullable=False, index=True),
+    sa.Column("filename", sa.String(100), nullable=False),
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False, index=True),
+    info={"doc": "finished complaint letters (PDF) waiting to be sent or downloaded once"},
+)
+
 
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""

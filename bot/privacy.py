@@ -103,6 +103,16 @@ FORGET_STORES: dict[str, Callable[[Engine, str], int]] = {
 }
 
 
+# --- fundletter: complaint-letter drafts and finished letters (bot/tools/letter_store.py) ---
+def _forget_letters(engine: Engine, sender_id: str) -> int:
+    from bot.tools.letter_store import forget
+
+    return forget(engine, sender_id)
+
+
+FORGET_STORES["complaint letters and drafts"] = _forget_letters
+
+
 @dataclass(frozen=True)
 class ForgetResult:
     deleted: dict[str, int] = field(default_factory=dict)
@@ -268,6 +278,16 @@ DATABASE_PURGES: dict[str, Callable[[Engine, _dt.datetime, int], int]] = {
     "web-chat messages waiting": _purge_webchat_outbox,
     "statistics weeks rolled up": _roll_up_statistics,
 }
+
+
+def _purge_letters(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
+    # fundletter: drafts after RETENTION_DAYS; finished letters after LETTER_LINK_MINUTES.
+    from bot.tools.letter_store import purge
+
+    return purge(engine, now, retention_days)
+
+
+DATABASE_PURGES["complaint letters and drafts"] = _purge_letters
 
 
 def purge_all(

@@ -233,6 +233,13 @@ class Settings(BaseModel):
         default=REPO_ROOT / "data" / "directory",
         description="the directory's CSV files: loaded at start, written when the staff console publishes a change",
     )
+    # --- fundletter: the complaint letter builder (bot/tools/letter_store.py) ---
+    letter_link_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=1440,
+        description="minutes a finished complaint letter (PDF) waits for its one-time web-chat download, or for delivery, before it is deleted",
+    )
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     # --- understanding: training examples, retraining and the live model swap (branch retrain) ---

@@ -17,6 +17,7 @@ dropped: later pieces out of context would mislead.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -49,6 +50,12 @@ ERROR_REPLY = "Sorry, something went wrong on my side. Please try again in a few
 EXPIRED_BUTTON = "That button is no longer available. Please type your question in a few words."
 CHOOSE_OPTION = "Please choose:"
 MORE_OPTIONS = "More options:"
+# fundletter: a finished complaint letter that could not be sent.
+LETTER_KEY = "letter"
+LETTER_GONE = 'Sorry, that letter is no longer available. Write "complaint letter" to make it again.'
+LETTER_FAILED = (
+    'Sorry, I could not send the letter file. Please try again in a few minutes: write "complaint letter".'
+)
 
 RETRY_AFTER_SECONDS = 5
 FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
@@ -183,7 +190,35 @@ class ButtonTextOutput(OutputChannel, ABC):
         await self._send(recipient_id, attachment, None)
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        letter = json_message.get(LETTER_KEY) if isinstance(json_message, dict) else None
+        if isinstance(letter, dict):
+            await self._send_letter(recipient_id, letter)
+            return
         logger.debug("%s: custom payload not supported, skipped", self.name())
+
+    # --- fundletter: a finished complaint letter (bot/tools/letter_store.py) ---
+
+    async def _deliver_document(self, platform_id: str, filename: str, data: bytes) -> bool:
+        """Send one file; True when sent. A platform that cannot send files keeps False."""
+        return False
+
+    async def _send_letter(self, recipient_id: str, letter: dict[str, Any]) -> None:
+        """Take the letter's PDF (once, only for this recipient) and send it as a document."""
+        from bot.tools.letter_store import take_file
+
+        platform_id = await self._platform_recipient(recipient_id)
+        if platform_id is None:
+            logger.warning("%s: no recipient for a letter (forgotten or unknown); dropped", self.name())
+            return
+        taken = await asyncio.to_thread(
+            take_file, self._channel.context.engine, str(letter.get("token") or ""), recipient_id
+        )
+        if taken is None:
+            await self._send(recipient_id, t(self._lang, LETTER_GONE), None)
+            return
+        if not await self._deliver_document(platform_id, taken.filename, taken.pdf):
+            logger.warning("%s: a letter could not be sent", self.name())
+            await self._send(recipient_id, t(self._lang, LETTER_FAILED), None)
 
     async def send_elements(
         self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any

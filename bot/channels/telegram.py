@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import SecretStr
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Update
 from telegram.constants import (
     ChatAction,
     ChatType,
@@ -160,6 +160,16 @@ class TelegramSender:
             self._max_retries,
         )
 
+    async def send_document(self, chat_id: int, filename: str, data: bytes) -> bool:
+        """sendDocument (multipart upload) of one file, e.g. a complaint letter (PDF)."""
+        return await deliver(
+            lambda: self._call(
+                lambda: self.bot.send_document(chat_id, InputFile(data, filename=filename), filename=filename)
+            ),
+            "telegram sendDocument",
+            self._max_retries,
+        )
+
     async def typing(self, chat_id: int) -> None:
         await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
@@ -255,6 +265,9 @@ class TelegramOutput(ButtonTextOutput):
 
     async def _deliver(self, platform_id: str, text: str, buttons: Any | None) -> bool:
         return await self._channel.sender.send_text(int(platform_id), text, buttons)
+
+    async def _deliver_document(self, platform_id: str, filename: str, data: bytes) -> bool:
+        return await self._channel.sender.send_document(int(platform_id), filename, data)
 
 
 class TelegramInput(WebhookInput):

@@ -88,6 +88,9 @@ _PAGE_HEADERS = {
     "Cache-Control": "no-cache",
 }
 _NO_STORE = {"Cache-Control": "no-store"}
+# fundletter: a letter's download token (secrets.token_urlsafe, bot/tools/letter_store.py).
+LETTER_KEY = "letter"
+_LETTER_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
 SENDER_PREFIX = "web-"
 _SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -169,6 +172,19 @@ class WebChatOutput(CollectingOutputChannel):
         self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
     ) -> None:
         await self._persist_message(self._web_message(recipient_id, text, quick_replies, kwargs))
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        # fundletter: a finished complaint letter becomes a one-time download link (`GET
+        # letter/<token>`, relative to the page); other custom payloads as Rasa keeps them.
+        letter = json_message.get(LETTER_KEY) if isinstance(json_message, dict) else None
+        token = letter.get("token") if isinstance(letter, dict) else None
+        if isinstance(letter, dict) and isinstance(token, str) and _LETTER_TOKEN.match(token):
+            name = str(letter.get("filename") or "letter.pdf")[:100]
+            message = self._message(recipient_id, text=name)
+            message["document"] = {"url": f"letter/{token}", "name": name}
+            await self._persist_message(message)
+            return
+        await super().send_custom_json(recipient_id, json_message, **kwargs)
 
 
 # --- the outbox: messages outside a turn ------------------------------------------------------
@@ -373,6 +389,28 @@ class WebChatInput(InputChannel):
                 messages = [{**reply, "forgotten": True} for reply in messages]
             return response.json(messages, headers=_NO_STORE)
 
+        @webchat.route("/letter/<token:str>", methods=["GET"])
+        async def letter(request: Request, token: str) -> HTTPResponse:
+            # fundletter: the one-time download of a finished complaint letter. The token
+            # is the capability (unguessable, used once, expires after LETTER_LINK_MINUTES).
+            from bot.tools.letter_store import take_file
+
+            if not _LETTER_TOKEN.match(token):
+                return response.json({"error": "not found"}, status=404, headers=_NO_STORE)
+            taken = await asyncio.to_thread(take_file, self.engine, token)
+            if taken is None:
+                return response.json({"error": "not found"}, status=404, headers=_NO_STORE)
+            return response.raw(
+                taken.pdf,
+                content_type="application/pdf",
+                headers={
+                    **_NO_STORE,
+                    "Content-Disposition": f'attachment; filename="{taken.filename}"',
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer",
+                },
+            )
+
         @webchat.route("/poll", methods=["POST"])
         async def poll(request: Request) -> HTTPResponse:
             body = _json_body(request)
@@ -457,6 +495,7 @@ def _ui(lang: str) -> dict[str, str]:
         "send": t(lang, "Send"),
         "retry": t(lang, "No answer yet. Check your connection and send again."),
         "call": t(lang, "Call"),
+        "download": t(lang, "Download the letter (PDF, works once)"),
     }
 
 

@@ -88,6 +88,15 @@ class ZaloOutput(ButtonTextOutput):
             message["attachment"] = buttons
         return await self._channel.client.send(platform_id, message)
 
+    async def _deliver_document(self, platform_id: str, filename: str, data: bytes) -> bool:
+        # Zalo sends a file in two calls: upload it (a token comes back), then a message
+        # whose attachment names that token.
+        token = await self._channel.client.upload_file(filename, data)
+        if token is None:
+            return False
+        attachment = {"type": "file", "payload": {"token": token}}
+        return await self._channel.client.send(platform_id, {"attachment": attachment})
+
 
 def _coordinates(message: dict[str, Any]) -> tuple[Any, Any]:
     """latitude/longitude of a user_send_location event (attachments[].payload.coordinates)."""

@@ -267,6 +267,41 @@ class ZaloClient:
 
         return await deliver(attempt, "zalo send", max_retries=3)
 
+    async def upload_file(self, filename: str, data: bytes) -> str | None:
+        """Upload a file (PDF, DOC, DOCX; at most 5 MB) for a message; Zalo's file token, or
+        None when the upload failed (logged by type, never with the token)."""
+        url = f"{self._config.api_base_url.rstrip('/')}/v2.0/oa/upload/file"
+        try:
+            token = await self._access_token()
+        except ZaloAuthError:
+            return None
+        for attempt in range(2):
+            try:
+                reply = await self._client().post(
+                    url,
+                    headers={"access_token": token},
+                    files={"file": (filename, data, "application/pdf")},
+                )
+                result = reply.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                self.problems["http"] += 1
+                logger.warning("zalo upload failed: %s", type(exc).__name__)
+                return None
+            code = _error_code(result)
+            if code == 0:
+                file_token = (result.get("data") or {}).get("token")
+                return str(file_token) if file_token else None
+            if _is_token_error(code, result) and attempt == 0:
+                try:
+                    token = await self.refresh(token)
+                except ZaloAuthError:
+                    return None
+                continue
+            self.problems[str(code)] += 1
+            logger.warning("zalo upload refused: error %s (%s)", code, _safe_reason(result.get("message")))
+            return None
+        return None
+
     async def close(self) -> None:
         if self._http is not None:
             await self._http.aclose()

@@ -45,11 +45,29 @@ def gettext(lang: str | None, msgid: str, domain: str = "messages", **params: ob
     return text.format(**params) if params else text
 
 
-def format_date(value: _dt.date, lang: str | None) -> str:
-    """A date as people of that language write it: "24 thg 11, 2026" / "24 Nov 2026"."""
-    return _babel_format_date(value, format="medium", locale=supported(lang))
+def format_date(value: _dt.date, lang: str | None, style: str = "medium") -> str:
+    """A date as people of that language write it: "24 thg 11, 2026" / "24 Nov 2026"
+    (`style="long"`: "24 tháng 11, 2026" / "November 24, 2026", for letters)."""
+    return _babel_format_date(value, format=style, locale=supported(lang))
 
 
 def format_number(value: float, lang: str | None) -> str:
     """A number with the language's separators: 1.000.000 (vi) / 1,000,000 (en)."""
     return _babel_format_decimal(value, locale=supported(lang))
+
+
+# --- fundletter: month-precise dates and money for the guided tools (bot/tools) -----------
+
+
+def format_month(year: int, month: int, lang: str | None) -> str:
+    """A month as people of that language write it: "tháng 3 năm 2025" / "March 2025"."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", _dt.date(year, month, 1), locale=supported(lang))
+
+
+def format_money(amount: float, currency: str, lang: str | None) -> str:
+    """An amount with its currency as the language writes it: "5.000.000 ₫" / "₫5,000,000"."""
+    from babel.numbers import format_currency
+
+    return format_currency(amount, currency, locale=supported(lang))

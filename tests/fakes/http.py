@@ -107,10 +107,43 @@ class _FakeServer:
         return 404, {}, {"error": "not found"}  # each fake routes its own API
 
 
+@dataclass
+class UploadedFile:
+    """One file of a multipart/form-data request (sendDocument, Zalo's upload)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
+    """Fields of a multipart/form-data body: text as str, files as `UploadedFile`."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            fields[name] = UploadedFile(filename, part.get_content_type(), payload)
+        else:
+            text = payload.decode("utf-8")
+            try:
+                fields[name] = json.loads(text) if text[:1] in "{[" else text
+            except ValueError:
+                fields[name] = text
+    return fields
+
+
 def _params(headers: dict[str, str], raw: bytes, query: str) -> dict[str, Any]:
     content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
     params: dict[str, Any] = dict(parse_qsl(query))
-    if "json" in content_type and raw:
+    if content_type.startswith("multipart/form-data") and raw:
+        params.update(_multipart(content_type, raw))
+    elif "json" in content_type and raw:
         params.update(json.loads(raw))
     elif raw:
         for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):

@@ -6,7 +6,7 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from tests.fakes.http import Call, Reply, _FakeServer, _params
+from tests.fakes.http import Call, Reply, UploadedFile, _FakeServer, _params
 
 TELEGRAM_TOKEN = "123456789:TESTtoken_abcdefghijklmnopqrstuvw"
 TELEGRAM_SECRET = "s3cret_Token-for-tests"
@@ -37,6 +37,14 @@ class FakeTelegram(_FakeServer):
     def sent_texts(self) -> list[str]:
         return [c.params["text"] for c in self.calls_of("sendMessage")]
 
+    def sent_documents(self, chat_id: int) -> list[UploadedFile]:
+        """Files sent to one chat with sendDocument (multipart upload)."""
+        return [
+            c.params["document"]
+            for c in self.calls_of("sendDocument")
+            if int(c.params["chat_id"]) == chat_id and isinstance(c.params.get("document"), UploadedFile)
+        ]
+
     def _dispatch(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         parsed = urlparse(path)
         prefix = f"/bot{self.token}/"
@@ -66,6 +74,23 @@ class FakeTelegram(_FakeServer):
                 sent["message_thread_id"] = int(params["message_thread_id"])
                 sent["is_topic_message"] = True
             return sent
+        if method == "sendDocument":
+            self._message_id += 1
+            document = params.get("document")
+            if not isinstance(document, UploadedFile):
+                return True
+            return {
+                "message_id": self._message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "document": {
+                    "file_id": f"file{self._message_id}",
+                    "file_unique_id": f"u{self._message_id}",
+                    "file_name": document.filename,
+                    "mime_type": document.content_type,
+                    "file_size": len(document.data),
+                },
+            }
         if method == "createForumTopic":
             self._thread_id += 1
             return {"message_thread_id": self._thread_id, "name": params["name"], "icon_color": 7322096}

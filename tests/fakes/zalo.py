@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from tests.fakes.http import Call, Reply, _FakeServer, _params
+from tests.fakes.http import Call, Reply, UploadedFile, _FakeServer, _params
 
 ZALO_APP_ID = "2553928453557884079"
 ZALO_OA_SECRET = "oa-secret-key-for-tests"
@@ -30,8 +30,25 @@ class FakeZalo(_FakeServer):
     def sent(self) -> list[Call]:
         return self.calls_of("/v3.0/oa/message/cs")
 
+    def uploads(self) -> list[UploadedFile]:
+        """Files uploaded to `/v2.0/oa/upload/file` with a valid token."""
+        return [c.params["file"] for c in self.calls_of("/v2.0/oa/upload/file") if c.params.get("_accepted")]
+
+    def delivered_files(self) -> list[str]:
+        """File tokens of the messages delivered with a file attachment."""
+        return [
+            c.params["message"]["attachment"]["payload"]["token"]
+            for c in self.sent()
+            if c.params.get("_delivered")
+            and (c.params["message"].get("attachment") or {}).get("type") == "file"
+        ]
+
     def delivered_texts(self) -> list[str]:
-        return [c.params["message"]["text"] for c in self.sent() if c.params.get("_delivered")]
+        return [
+            c.params["message"]["text"]
+            for c in self.sent()
+            if c.params.get("_delivered") and "text" in c.params["message"]
+        ]
 
     def _dispatch(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
         parsed = urlparse(path)
@@ -61,6 +78,20 @@ class FakeZalo(_FakeServer):
                     "message": "Success",
                     "data": {"message_id": f"m{len(self.calls)}", "user_id": user_id},
                 },
+            )
+        if parsed.path == "/v2.0/oa/upload/file":
+            if lower.get("access_token") not in self.valid_access:
+                return 200, {}, {"error": -216, "message": "Access token is invalid"}
+            upload = call.params.get("file")
+            if not isinstance(upload, UploadedFile) or upload.content_type != "application/pdf":
+                return 200, {}, {"error": -210, "message": "File type is not supported"}
+            if len(upload.data) > 5 * 1024 * 1024:
+                return 200, {}, {"error": -211, "message": "File is too large"}
+            call.params["_accepted"] = True
+            return (
+                200,
+                {},
+                {"error": 0, "message": "Success", "data": {"token": f"filetoken-{len(self.calls)}"}},
             )
         if parsed.path == "/v4/oa/access_token":
             if lower.get("secret_key") != self.app_secret or call.params.get("app_id") != self.app_id:

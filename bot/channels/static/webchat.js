@@ -22,8 +22,10 @@
   var POLL_WAIT_S = 25;
   var TEXT = { // from the catalogs, rendered into the page by the server
     retry: document.body.dataset.retry || "",
-    call: "📞 " + (document.body.dataset.call || "") + " "
+    call: "📞 " + (document.body.dataset.call || "") + " ",
+    download: "📄 " + (document.body.dataset.download || "")
   };
+  var LETTER = /^letter\/[A-Za-z0-9_-]{20,100}$/; // a complaint letter's one-time link
 
   var log = document.getElementById("log");
   var typing = document.getElementById("typing");
@@ -88,7 +90,10 @@
       buttons: buttons,
       urgent: m.urgent === true,
       call: typeof m.call === "string" && TEL.test(m.call) ? m.call : null,
-      callLabel: typeof m.call_label === "string" ? m.call_label : ""
+      callLabel: typeof m.call_label === "string" ? m.call_label : "",
+      document: m.document && typeof m.document.url === "string" && LETTER.test(m.document.url)
+        ? { url: m.document.url, name: typeof m.document.name === "string" ? m.document.name : "letter.pdf" }
+        : null
     };
   }
 
@@ -110,6 +115,14 @@
       body.textContent = bubble.text || "";
     }
     div.appendChild(body);
+    if (bubble.document) {
+      var link = document.createElement("a");
+      link.className = "document";
+      link.href = bubble.document.url;
+      link.setAttribute("download", bubble.document.name);
+      link.textContent = TEXT.download;
+      div.appendChild(link);
+    }
     if (bubble.buttons && bubble.buttons.length) {
       var row = document.createElement("div");
       row.className = "buttons";
