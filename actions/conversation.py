@@ -29,6 +29,7 @@ from actions.replies import (
     partner_answer,
     truncation_notice,
 )
+from actions.tools import continue_tool
 from bot.answers import also_asked_reply
 from bot.content import default_library
 from bot.content.topics import topic_groups
@@ -100,9 +101,16 @@ class ConversationAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
+        events: Events = list(language_events(tracker))
+        # A guided tool (reminders, survey: actions/tools.py) waiting for an answer goes first.
+        handled, left = await continue_tool(dispatcher, tracker, lang)
+        if handled:
+            return events + left
+        if left:
+            events += left
+            tracker.slots[REQUESTED] = None
         turn = turn_of(tracker)
         chosen = route(turn)
-        events: Events = list(language_events(tracker))
         if chosen.drop_pending:
             events.append(SlotSet(REQUESTED, None))
         events += await self._follow(chosen, dispatcher, tracker, turn, lang)

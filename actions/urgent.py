@@ -30,7 +30,13 @@ class ActionUrgentFollowUp(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
-        events = [*language_events(tracker), SlotSet("topic", URGENT_TOPIC), SlotSet(REQUESTED, None)]
+        # Any pending question (a look-up, or a tool's: its unfinished answers are dropped) ends.
+        events = [
+            *language_events(tracker),
+            SlotSet("topic", URGENT_TOPIC),
+            SlotSet(REQUESTED, None),
+            SlotSet("tool_answers", None),
+        ]
         need = need_key(latest_entity(tracker, "need"))
         province = province_name(latest_entity(tracker, "province") or tracker.get_slot("province"))
         city = city_name(latest_entity(tracker, "city"))

@@ -116,6 +116,8 @@ def page(
 
 def route_roles() -> dict[tuple[str, str], str]:
     """(method, path) -> minimum role, for every declared route."""
+    for module in PAGE_MODULES:  # their pages are declared when imported
+        importlib.import_module(module)
     return {(method, p.path): p.role for p in PAGES for method in p.methods}
 
 
@@ -160,7 +162,7 @@ _APP_NUMBERS = itertools.count(1)
 
 # Modules that declare more pages with `@page` (one per console area). This module's own
 # pages (login, inbox, queue, accounts) are declared below.
-PAGE_MODULES: tuple[str, ...] = ()
+PAGE_MODULES: tuple[str, ...] = ("bot.staff.returnees",)  # issue 14 returnee profiles (remind)
 
 
 def build_app(

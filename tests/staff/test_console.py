@@ -43,6 +43,9 @@ EXPECTED_ROUTES = {
     ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/role"): "admin",
     ("POST", "/admin/users/disable"): "admin",
+    # --- remind (issue 14): returnee profiles, aggregates only ---
+    ("GET", "/returnees"): "reviewer",
+    ("GET", "/returnees/export.csv"): "reviewer",
 }
 
 
@@ -78,6 +81,7 @@ GET_PAGES = [
     ("/queue", "editor"),
     ("/admin/audit", "admin"),
     ("/admin/users", "admin"),
+    ("/returnees", "reviewer"),
 ]
 
 
