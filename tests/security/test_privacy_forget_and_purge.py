@@ -105,6 +105,7 @@ def test_forget_everything_deletes_the_conversation_and_the_pseudonym_map(stores
         "handoff transcripts": 0,
         "feedback and unanswered questions": 0,
         "web-chat messages waiting": 0,
+        "deadline reminders": 0,  # remind (issue 14)
     }
     assert _senders(engine, events) == {"telegram-other": 1}
     assert IdentityStore(engine).lookup("telegram-me") is None

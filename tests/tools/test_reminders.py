@@ -28,7 +28,12 @@ NOON = _dt.datetime(2026, 11, 30, 12, 0)
 
 def test_only_confirmed_deadlines_with_their_sources():
     kinds = {d.kind: d for d in reminders.DEADLINES}
-    assert set(kinds) == {"police_report", "contract_liquidation", "japan_lump_sum", "korea_departure_guarantee"}
+    assert set(kinds) == {
+        "police_report",
+        "contract_liquidation",
+        "japan_lump_sum",
+        "korea_departure_guarantee",
+    }
     assert all(d.source for d in reminders.DEADLINES)
     # The UNCONFIRMED ones of the reference are not offered.
     assert not any("pension_refund" in k or "complaint" in k for k in kinds)
@@ -312,9 +317,7 @@ def test_zalo_only_inside_the_seven_day_window(channels_env, fake_zalo):
     IdentityStore(engine).remember("zl-a", "zalo", "6142494823123456789")
     _save(engine, "zl-a", returned=_dt.date(2026, 11, 20))
     with engine.begin() as conn:  # the user last wrote 8 days before the reminder
-        conn.execute(
-            sa.update(db.identities).values(updated_at=_dt.datetime(2026, 11, 22, 11, 0))
-        )
+        conn.execute(sa.update(db.identities).values(updated_at=_dt.datetime(2026, 11, 22, 11, 0)))
     scheduler = ReminderScheduler(channels_env, None, check_every=60, clock=Clock(NOON))
     assert scheduler.tick()["waiting for the user"] == 1
     assert fake_zalo.delivered_texts() == []

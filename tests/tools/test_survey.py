@@ -45,7 +45,11 @@ def test_no_column_joins_an_answer_to_a_conversation_or_a_person():
     assert not db.returnee_profiles.foreign_keys
     # The only key is a random id: no other table has a column that could hold it.
     assert [c.name for c in db.returnee_profiles.primary_key.columns] == ["id"]
-    assert not any("returnee" in column or column == "profile_id" for cols in _linking_tables().values() for column in cols)
+    assert not any(
+        "returnee" in column or column == "profile_id"
+        for cols in _linking_tables().values()
+        for column in cols
+    )
     # Every column besides the id is a coarse answer of the survey.
     assert set(columns) - {"id"} == set(survey.COLUMNS)
 

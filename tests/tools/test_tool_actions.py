@@ -52,7 +52,9 @@ class Chat:
         self.slots: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
 
-    async def say(self, text: str, intent: str = "nlu_fallback", confidence: float = 0.5, **entities: str) -> str:
+    async def say(
+        self, text: str, intent: str = "nlu_fallback", confidence: float = 0.5, **entities: str
+    ) -> str:
         latest = {
             "text": text,
             "intent": {"name": intent, "confidence": confidence},
@@ -60,11 +62,15 @@ class Chat:
             "intent_ranking": [{"name": intent, "confidence": confidence}],
             "metadata": {},
         }
-        self.events.append({"event": "user", "text": text, "parse_data": latest, "input_channel": self.channel})
+        self.events.append(
+            {"event": "user", "text": text, "parse_data": latest, "input_channel": self.channel}
+        )
         if intent == "emergency_help":
             self.events.append({"event": "action", "name": "utter_emergency_help"})
         action = ACTIONS.get(intent, ActionAnswerTopic())
-        tracker = Tracker(self.sender, dict(self.slots), latest, list(self.events), False, None, {}, "action_listen")
+        tracker = Tracker(
+            self.sender, dict(self.slots), latest, list(self.events), False, None, {}, "action_listen"
+        )
         dispatcher = CollectingDispatcher()
         new = await action.run(dispatcher, tracker, {})
         for event in new:
@@ -185,7 +191,12 @@ async def test_survey_offered_once_after_a_thumbs_up_and_stored_unlinked(db_url)
     reply = await chat.say("việc làm", "job_search", 0.7)
     assert "Cảm ơn" in reply
     [row] = _rows(db_url, db.returnee_profiles)
-    assert (row.host_country, row.sector, row.return_year, row.return_mode) == ("KR", "manufacturing", 2025, "early")
+    assert (row.host_country, row.sector, row.return_year, row.return_mode) == (
+        "KR",
+        "manufacturing",
+        2025,
+        "early",
+    )
     assert (row.voluntary, row.gender, row.province, row.needs) == (None, "female", "Nghệ An", "job")
     assert "tg-test" not in " ".join(str(v) for v in row)
 
