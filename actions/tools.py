@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -56,8 +57,39 @@ REMIND_STEPS = ("country", reminders.CONTRACT_END, reminders.RETURN)
 # Above these, a message that answers nothing is another question: leave the tool.
 CLEAR_TOPIC_CONFIDENCE = 0.8
 CLEAR_META_CONFIDENCE = 0.6
-_STOP_WORDS = ("dung", "thoi", "huy", "thoat", "stop", "cancel", "quit", "exit", "khong lam nua", "thoi khoi")
-_DONT_KNOW = ("khong nho", "khong biet", "chua biet", "don t know", "dont know", "not sure", "bo qua", "skip")
+_STOP_WORDS = (
+    "dung",
+    "dung lai",
+    "dung di",
+    "thoi",
+    "thoi khoi",
+    "thoi dung lai",
+    "huy",
+    "huy bo",
+    "thoat",
+    "khong lam nua",
+    "stop",
+    "stop it",
+    "cancel",
+    "quit",
+    "exit",
+    "stop the survey",
+    "dung khao sat",
+    "dung dat loi nhac",
+)
+_DONT_KNOW = (
+    "khong nho",
+    "khong biet",
+    "chua biet",
+    "chua ve",
+    "don t know",
+    "dont know",
+    "do not know",
+    "not sure",
+    "not yet",
+    "bo qua",
+    "skip",
+)
 
 
 def today() -> _dt.date:
@@ -101,15 +133,20 @@ def _buttons(choices: list[tuple[str, str]], lang: str, skip: str | None = None)
 def _typed(tracker: Tracker) -> str:
     """The answer: a button's value, else the text typed."""
     if latest_intent(tracker) == CHOICE_INTENT:
-        return latest_entity(tracker, "choice") or ""
+        chosen = latest_entity(tracker, "choice")
+        if chosen:
+            return chosen
     return latest_text(tracker)
 
 
 def _wants_to_stop(tracker: Tracker) -> bool:
-    if latest_intent(tracker) == STOP_INTENT:
+    """The Stop button, or a message that only says stop (read from the words, not from the
+    classifier: "xây dựng" folds to a word of "dừng")."""
+    text = latest_text(tracker)
+    if text.startswith("/" + STOP_INTENT):
         return True
-    folded = " ".join(fold(latest_text(tracker)).split())
-    return folded in _STOP_WORDS or any(folded.startswith(w + " ") for w in _STOP_WORDS[:5])
+    folded = " ".join(fold(text).split())
+    return folded in _STOP_WORDS
 
 
 def _moves_on(tracker: Tracker) -> bool:
@@ -269,11 +306,11 @@ async def _remind_step(
             return True, _ask(REMIND, step, answers)
         answers["country"] = value
         return True, _next_remind(dispatcher, lang, answers, reminders.CONTRACT_END)
-    folded = " ".join(fold(typed).split())
-    if typed == "skip" or any(w in folded for w in _DONT_KNOW):
+    folded = " ".join(re.sub(r"[^a-z0-9/]+", " ", fold(typed)).split())
+    parsed = None if typed == "skip" else reminders.parse_date(typed, now)
+    if parsed is None and (typed == "skip" or any(re.search(rf"\b{w}\b", folded) for w in _DONT_KNOW)):
         answers[step] = None
     else:
-        parsed = reminders.parse_date(typed, now)
         if parsed is None or not reminders.plausible(parsed.day, now):
             if parsed is None and _moves_on(tracker):
                 return _left(dispatcher, lang, REMIND)
