@@ -29,7 +29,7 @@ from actions.replies import (
     partner_answer,
     truncation_notice,
 )
-from actions.tools import continue_tool
+from actions.reminders_survey import continue_tool
 from bot.answers import also_asked_reply
 from bot.content import default_library
 from bot.content.topics import topic_groups
@@ -102,7 +102,7 @@ class ConversationAction(Action, ABC):
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         events: Events = list(language_events(tracker))
-        # A guided tool (reminders, survey: actions/tools.py) waiting for an answer goes first.
+        # A guided tool (reminders, survey: actions/reminders_survey.py) waiting for an answer goes first.
         handled, left = await continue_tool(dispatcher, tracker, lang)
         if handled:
             return events + left

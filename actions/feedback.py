@@ -104,7 +104,7 @@ class ActionFeedbackVote(Action):
             dispatcher.utter_message(text=gettext(lang, "Thank you for telling me."))
             if vote == "up":
                 # A helpful answer: the anonymous returnee survey is offered once (issue 14).
-                from actions.tools import maybe_offer_survey
+                from actions.reminders_survey import maybe_offer_survey
 
                 events += maybe_offer_survey(dispatcher, tracker, lang)
             return events

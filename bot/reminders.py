@@ -43,7 +43,7 @@ from bot.vietnamese.text import fold
 
 logger = logging.getLogger(__name__)
 
-DOMAIN = "tools"  # the Babel catalog of reminders and the survey
+DOMAIN = "reminders"  # the Babel catalog of reminders and the survey
 JOB = "reminders"
 DUE, SENDING, SENT, MISSED = "due", "sending", "sent", "missed"
 # A claim older than this was lost with its replica (crash between claim and send): due again.
@@ -371,8 +371,8 @@ def message(reminder: Reminder, lang: str, today: _dt.date) -> str:
         lang,
         "⏰ Reminder: {what}. Deadline: {date} ({days} days left). Ask me about it to see what to "
         "do, and check with the office named there. Send /reminders to see or cancel your reminders.",
-        domain="tools",
-        what=gettext(lang, rule.title, domain="tools"),
+        domain="reminders",
+        what=gettext(lang, rule.title, domain="reminders"),
         date=format_date(reminder.deadline, lang),
         days=max(days, 0),
     )

@@ -33,7 +33,7 @@ from bot.directory.lookups import country_code, province_name
 from bot.i18n import gettext
 from bot.vietnamese.text import fold
 
-DOMAIN = "tools"
+DOMAIN = "reminders"
 SKIP = "skip"
 
 
@@ -143,13 +143,13 @@ _SKIP_WORDS = ("bo qua", "skip", "khong muon tra loi", "khong tra loi", "pass", 
 
 
 def question_text(key: str, lang: str) -> str:
-    return gettext(lang, BY_KEY[key].text, domain="tools")
+    return gettext(lang, BY_KEY[key].text, domain="reminders")
 
 
 def choice_label(key: str, value: str, lang: str) -> str:
     for choice, label in BY_KEY[key].choices:
         if choice == value:
-            return gettext(lang, label, domain="tools")
+            return gettext(lang, label, domain="reminders")
     return value
 
 
@@ -272,7 +272,7 @@ def sex_by(engine: Engine, key: str) -> dict[tuple[str, str], int]:
 def label(key: str, value: str, lang: str) -> str:
     """A value as staff read it (a province is its own name; a country its code)."""
     if value == NOT_ANSWERED:
-        return gettext(lang, "not answered", domain="tools")
+        return gettext(lang, "not answered", domain="reminders")
     if key in BY_KEY and BY_KEY[key].choices:
         return choice_label(key, value, lang)
     return value

@@ -23,7 +23,7 @@ from bot.staff.app import console_of, page, render
 
 
 def _translator(lang: str):
-    return lambda msgid, **params: gettext(lang, msgid, domain="tools", **params)
+    return lambda msgid, **params: gettext(lang, msgid, domain="reminders", **params)
 
 
 def _sections(engine, lang: str) -> list[dict]:
@@ -31,7 +31,7 @@ def _sections(engine, lang: str) -> list[dict]:
     sections = []
     for key, heading in survey.BREAKDOWNS:
         cells = survey.table(tallied[key], key, lang)
-        title = gettext(lang, heading, domain="tools")
+        title = gettext(lang, heading, domain="reminders")
         sections.append({"key": key, "title": title, "cells": cells, "chart": survey.bar_chart(cells, title)})
     return sections
 
@@ -55,7 +55,7 @@ def _sex_tables(engine, lang: str) -> list[dict]:
         ]
         tables.append(
             {
-                "title": gettext(lang, heading, domain="tools"),
+                "title": gettext(lang, heading, domain="reminders"),
                 "sexes": [survey.label("gender", s, lang) for s in sexes],
                 "rows": rows,
             }

@@ -124,9 +124,9 @@ def _buttons(choices: list[tuple[str, str]], lang: str, skip: str | None = None)
     buttons = [{"title": title, "payload": payload(CHOICE_INTENT, choice=value)} for value, title in choices]
     if skip:
         buttons.append(
-            {"title": gettext(lang, skip, domain="tools"), "payload": payload(CHOICE_INTENT, choice="skip")}
+            {"title": gettext(lang, skip, domain="reminders"), "payload": payload(CHOICE_INTENT, choice="skip")}
         )
-    buttons.append({"title": gettext(lang, "Stop", domain="tools"), "payload": payload(STOP_INTENT)})
+    buttons.append({"title": gettext(lang, "Stop", domain="reminders"), "payload": payload(STOP_INTENT)})
     return buttons
 
 
@@ -191,7 +191,7 @@ async def continue_tool(dispatcher: CollectingDispatcher, tracker: Tracker, lang
     tool, step = pending
     if _wants_to_stop(tracker):
         dispatcher.utter_message(
-            text=gettext(lang, "OK, I stopped. Nothing from these questions was saved.", domain="tools"),
+            text=gettext(lang, "OK, I stopped. Nothing from these questions was saved.", domain="reminders"),
             buttons=[menu_button(lang)],
         )
         return True, _end()
@@ -206,7 +206,7 @@ def _left(dispatcher: CollectingDispatcher, lang: str, tool: str) -> tuple[bool,
         if tool == REMIND
         else "(I have left the survey: nothing was saved.)"
     )
-    dispatcher.utter_message(text=gettext(lang, left, domain="tools"))
+    dispatcher.utter_message(text=gettext(lang, left, domain="reminders"))
     return False, _end()
 
 
@@ -217,21 +217,21 @@ _COUNTRY_CHOICES = (("KR", "Korea"), ("JP", "Japan"), ("other", "Another country
 
 def _remind_question(lang: str, step: str) -> tuple[str, list[dict[str, str]]]:
     if step == "country":
-        choices = [(v, gettext(lang, t, domain="tools")) for v, t in _COUNTRY_CHOICES]
-        return gettext(lang, "In which country did you work?", domain="tools"), _buttons(choices, lang)
+        choices = [(v, gettext(lang, t, domain="reminders")) for v, t in _COUNTRY_CHOICES]
+        return gettext(lang, "In which country did you work?", domain="reminders"), _buttons(choices, lang)
     if step == reminders.CONTRACT_END:
         text = gettext(
             lang,
             "When did (or will) your labour contract abroad end? Write the date as day/month/year, "
             "for example 15/03/2025, or the month and year, for example 3/2025.",
-            domain="tools",
+            domain="reminders",
         )
         return text, _buttons([], lang, skip="I don't know")
     text = gettext(
         lang,
         "When did (or will) you come back to Viet Nam? Write the date as day/month/year, "
         "for example 15/03/2025, or the month and year, for example 3/2025.",
-        domain="tools",
+        domain="reminders",
     )
     return text, _buttons([], lang, skip="Not yet decided")
 
@@ -241,7 +241,7 @@ def _start_reminders(dispatcher: CollectingDispatcher, tracker: Tracker, lang: s
         gettext(
             lang,
             "I can remind you before these deadlines, from the dates you give me:",
-            domain="tools",
+            domain="reminders",
         )
     ]
     for rule in reminders.DEADLINES:
@@ -251,7 +251,7 @@ def _start_reminders(dispatcher: CollectingDispatcher, tracker: Tracker, lang: s
             lang,
             "I keep only the dates and the deadlines, under an anonymous id; you can cancel them "
             'with /reminders, and "forget me" deletes them. You can stop at any time.',
-            domain="tools",
+            domain="reminders",
         )
     )
     if tracker.get_latest_input_channel() == "zalo":
@@ -261,7 +261,7 @@ def _start_reminders(dispatcher: CollectingDispatcher, tracker: Tracker, lang: s
                 "On Zalo I can only write to you within 7 days of your last message: if you have not "
                 "written for 7 days, Zalo will not let me remind you. Write to me now and then, or "
                 "note the dates yourself.",
-                domain="tools",
+                domain="reminders",
             )
         )
     dispatcher.utter_message(text="\n".join(lines))
@@ -272,18 +272,18 @@ def _start_reminders(dispatcher: CollectingDispatcher, tracker: Tracker, lang: s
 
 def _rule_line(rule: reminders.Deadline, lang: str) -> str:
     if rule.start == reminders.RETURN:
-        after = gettext(lang, "after you come back", domain="tools")
+        after = gettext(lang, "after you come back", domain="reminders")
     else:
-        after = gettext(lang, "after your labour contract ends", domain="tools")
+        after = gettext(lang, "after your labour contract ends", domain="reminders")
     period = (
-        gettext(lang, "{n} days", domain="tools", n=rule.days)
+        gettext(lang, "{n} days", domain="reminders", n=rule.days)
         if rule.days
-        else gettext(lang, "{n} years", domain="tools", n=rule.years)
+        else gettext(lang, "{n} years", domain="reminders", n=rule.years)
     )
     where = {"JP": " (Nhật Bản)", "KR": " (Hàn Quốc)"}.get(rule.country or "", "")
     if lang == "en":
         where = {"JP": " (Japan)", "KR": " (Korea)"}.get(rule.country or "", "")
-    title = gettext(lang, rule.title, domain="tools")
+    title = gettext(lang, rule.title, domain="reminders")
     return f"{title}{where}: {period} {after}"
 
 
@@ -319,7 +319,7 @@ async def _remind_step(
                     lang,
                     "Sorry, I could not read that date. Write the date as day/month/year, for example "
                     "15/03/2025, or the month and year, for example 3/2025.",
-                    domain="tools",
+                    domain="reminders",
                 ),
                 buttons=_remind_question(lang, step)[1],
             )
@@ -330,7 +330,7 @@ async def _remind_step(
                 text=gettext(
                     lang,
                     "I will count from {date}, the first day of that month, so that the reminder comes early.",
-                    domain="tools",
+                    domain="reminders",
                     date=format_date(parsed.day, lang),
                 )
             )
@@ -359,7 +359,7 @@ async def _finish_reminders(
             text=gettext(
                 lang,
                 'Without a date I cannot set a reminder. Ask "remind me" again when you know the dates.',
-                domain="tools",
+                domain="reminders",
             ),
             buttons=[menu_button(lang)],
         )
@@ -373,20 +373,20 @@ async def _finish_reminders(
             text=gettext(
                 lang,
                 "Sorry, I could not save the reminders just now. Please try again later.",
-                domain="tools",
+                domain="reminders",
             )
         )
         return _end()
     lines = []
     for p in planned:
-        what = gettext(lang, p.rule.title, domain="tools")
+        what = gettext(lang, p.rule.title, domain="reminders")
         if p.passed(now):
             lines.append(
                 gettext(
                     lang,
                     "- {what}: the deadline was {deadline}; it has passed. Ask me about it to see "
                     "what you can still do.",
-                    domain="tools",
+                    domain="reminders",
                     what=what,
                     deadline=format_date(p.deadline, lang),
                 )
@@ -396,22 +396,22 @@ async def _finish_reminders(
                 gettext(
                     lang,
                     "- {what}: by {deadline}. I will remind you on {remind_on}.",
-                    domain="tools",
+                    domain="reminders",
                     what=what,
                     deadline=format_date(p.deadline, lang),
                     remind_on=format_date(p.remind_on, lang),
                 )
             )
     head = (
-        gettext(lang, "Done. Your deadlines:", domain="tools")
+        gettext(lang, "Done. Your deadlines:", domain="reminders")
         if ahead
-        else gettext(lang, "Your deadlines:", domain="tools")
+        else gettext(lang, "Your deadlines:", domain="reminders")
     )
     tail = gettext(
         lang,
         "Check each deadline with the office named in my answer on it. Send /reminders (or "
         '"my reminders") to see or cancel them.',
-        domain="tools",
+        domain="reminders",
     )
     dispatcher.utter_message(text="\n".join([head, *lines, "", tail]), buttons=[menu_button(lang)])
     return _end()
@@ -420,23 +420,23 @@ async def _finish_reminders(
 def reminders_list_reply(items: list[reminders.Reminder], lang: str) -> tuple[str, list[dict[str, str]]]:
     if not items:
         return (
-            gettext(lang, 'You have no reminders. Say "remind me" to set some.', domain="tools"),
+            gettext(lang, 'You have no reminders. Say "remind me" to set some.', domain="reminders"),
             [
                 {
-                    "title": gettext(lang, "Remind me of my deadlines", domain="tools"),
+                    "title": gettext(lang, "Remind me of my deadlines", domain="reminders"),
                     "payload": payload(REMIND_INTENT),
                 }
             ],
         )
-    lines = [gettext(lang, "Your reminders:", domain="tools")]
+    lines = [gettext(lang, "Your reminders:", domain="reminders")]
     buttons = []
     for number, item in enumerate(items, 1):
-        what = gettext(lang, reminders.BY_KIND[item.kind].title, domain="tools")
+        what = gettext(lang, reminders.BY_KIND[item.kind].title, domain="reminders")
         lines.append(
             gettext(
                 lang,
                 "{n}. {what}: by {deadline} (reminder on {remind_on})",
-                domain="tools",
+                domain="reminders",
                 n=number,
                 what=what,
                 deadline=format_date(item.deadline, lang),
@@ -445,13 +445,13 @@ def reminders_list_reply(items: list[reminders.Reminder], lang: str) -> tuple[st
         )
         buttons.append(
             {
-                "title": gettext(lang, "Cancel {n}", domain="tools", n=number),
+                "title": gettext(lang, "Cancel {n}", domain="reminders", n=number),
                 "payload": payload(CANCEL_INTENT, reminder=str(item.id)),
             }
         )
     buttons.append(
         {
-            "title": gettext(lang, "Cancel all", domain="tools"),
+            "title": gettext(lang, "Cancel all", domain="reminders"),
             "payload": payload(CANCEL_INTENT, reminder="all"),
         }
     )
@@ -486,7 +486,7 @@ class ActionRemindersList(Action):
         except SQLAlchemyError as error:
             log.error("could not read reminders (%s)", type(error).__name__)
             dispatcher.utter_message(
-                text=gettext(lang, "Sorry, I cannot read your reminders just now.", domain="tools")
+                text=gettext(lang, "Sorry, I cannot read your reminders just now.", domain="reminders")
             )
             return list(language_events(tracker))
         text, buttons = reminders_list_reply(items, lang)
@@ -518,13 +518,13 @@ class ActionReminderCancel(Action):
         except SQLAlchemyError as error:
             log.error("could not cancel a reminder (%s)", type(error).__name__)
             dispatcher.utter_message(
-                text=gettext(lang, "Sorry, I cannot read your reminders just now.", domain="tools")
+                text=gettext(lang, "Sorry, I cannot read your reminders just now.", domain="reminders")
             )
             return list(language_events(tracker))
         dispatcher.utter_message(
-            text=gettext(lang, "Cancelled.", domain="tools")
+            text=gettext(lang, "Cancelled.", domain="reminders")
             if deleted
-            else gettext(lang, "That reminder was already gone.", domain="tools")
+            else gettext(lang, "That reminder was already gone.", domain="reminders")
         )
         if items:
             text, buttons = reminders_list_reply(items, lang)
@@ -541,12 +541,12 @@ def survey_offer(lang: str) -> dict[str, Any]:
             lang,
             "Could you help people who come back after you? Answer {n} short anonymous questions about "
             "your return (about a minute; you can skip any). Nothing links the answers to you.",
-            domain="tools",
+            domain="reminders",
             n=len(survey.QUESTIONS),
         ),
         "buttons": [
-            {"title": gettext(lang, "Yes, I will answer", domain="tools"), "payload": payload(SURVEY_INTENT)},
-            {"title": gettext(lang, "No, thanks", domain="tools"), "payload": payload(SURVEY_NO_INTENT)},
+            {"title": gettext(lang, "Yes, I will answer", domain="reminders"), "payload": payload(SURVEY_INTENT)},
+            {"title": gettext(lang, "No, thanks", domain="reminders"), "payload": payload(SURVEY_NO_INTENT)},
         ],
     }
 
@@ -565,7 +565,7 @@ def _survey_question(
 ) -> Events:
     question = survey.BY_KEY[key]
     number = survey.ORDER.index(key) + 1
-    choices = [(value, gettext(lang, title, domain="tools")) for value, title in question.choices]
+    choices = [(value, gettext(lang, title, domain="reminders")) for value, title in question.choices]
     text = f"({number}/{len(survey.ORDER)}) {survey.question_text(key, lang)}"
     dispatcher.utter_message(text=text, buttons=_buttons(choices, lang, skip="Skip"))
     return _ask(SURVEY, key, answers)
@@ -582,7 +582,7 @@ async def _survey_step(
         if _moves_on(tracker):
             return _left(dispatcher, lang, SURVEY)
         dispatcher.utter_message(
-            text=gettext(lang, "Sorry, I did not understand. Choose a button, or write Skip.", domain="tools")
+            text=gettext(lang, "Sorry, I did not understand. Choose a button, or write Skip.", domain="reminders")
         )
         return True, _survey_question(dispatcher, lang, key, answers)
     answers[key] = value
@@ -598,10 +598,10 @@ async def _survey_step(
         text=gettext(
             lang,
             "Thank you. Your anonymous answers help plan support for people who come back.",
-            domain="tools",
+            domain="reminders",
         )
         if stored
-        else gettext(lang, "Thank you. Nothing was saved.", domain="tools"),
+        else gettext(lang, "Thank you. Nothing was saved.", domain="reminders"),
         buttons=[menu_button(lang)],
     )
     return True, _end()
@@ -621,7 +621,7 @@ class ActionSurveyStart(Action):
         if in_danger(tracker):
             dispatcher.utter_message(
                 text=gettext(
-                    lang, "Not now: your safety comes first. Ask me for help at any time.", domain="tools"
+                    lang, "Not now: your safety comes first. Ask me for help at any time.", domain="reminders"
                 ),
                 buttons=[menu_button(lang)],
             )
@@ -632,7 +632,7 @@ class ActionSurveyStart(Action):
                 "Thank you. The answers are stored without your name, account, conversation or date, "
                 "so nobody can link them to you (and so they cannot be deleted later). Skip any question; "
                 "Stop ends the survey and saves nothing.",
-                domain="tools",
+                domain="reminders",
             )
         )
         return events + _survey_question(dispatcher, lang, survey.ORDER[0], {})
@@ -647,7 +647,7 @@ class ActionSurveyDecline(Action):
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         dispatcher.utter_message(
-            text=gettext(lang, "OK, I will not ask again.", domain="tools"), buttons=[menu_button(lang)]
+            text=gettext(lang, "OK, I will not ask again.", domain="reminders"), buttons=[menu_button(lang)]
         )
         return [*language_events(tracker), SlotSet(OFFERED, True), *_end()]
 
@@ -666,7 +666,7 @@ class ActionToolStep(Action):
         handled, events = await continue_tool(dispatcher, tracker, lang)
         if not handled:
             dispatcher.utter_message(
-                text=gettext(lang, "That question is closed. What would you like to know?", domain="tools"),
+                text=gettext(lang, "That question is closed. What would you like to know?", domain="reminders"),
                 buttons=[menu_button(lang)],
             )
         return [*language_events(tracker), *events]
