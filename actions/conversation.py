@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_events, latest_text, user_language
 from actions.dialogue import Route, Turn, card_for_country, route
 from actions.feedback import missing_answer
+from actions.reminders_survey import continue_tool
 from actions.replies import (
     META_GROUP,
     REQUESTED,
@@ -29,7 +30,6 @@ from actions.replies import (
     partner_answer,
     truncation_notice,
 )
-from actions.reminders_survey import continue_tool
 from bot.answers import also_asked_reply
 from bot.content import default_library
 from bot.content.topics import topic_groups
