@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_events, latest_text, user_language
 from actions.dialogue import Route, Turn, card_for_country, route
 from actions.feedback import missing_answer
+from actions.reminders_survey import continue_tool
 from actions.replies import (
     META_GROUP,
     REQUESTED,
@@ -100,9 +101,16 @@ class ConversationAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
+        events: Events = list(language_events(tracker))
+        # A guided tool (reminders, survey: actions/reminders_survey.py) waiting for an answer goes first.
+        handled, left = await continue_tool(dispatcher, tracker, lang)
+        if handled:
+            return events + left
+        if left:
+            events += left
+            tracker.slots[REQUESTED] = None
         turn = turn_of(tracker)
         chosen = route(turn)
-        events: Events = list(language_events(tracker))
         if chosen.drop_pending:
             events.append(SlotSet(REQUESTED, None))
         events += await self._follow(chosen, dispatcher, tracker, turn, lang)

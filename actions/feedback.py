@@ -102,6 +102,11 @@ class ActionFeedbackVote(Action):
                 log.error("could not record a vote (%s)", type(error).__name__)
         if vote != "down":
             dispatcher.utter_message(text=gettext(lang, "Thank you for telling me."))
+            if vote == "up":
+                # A helpful answer: the anonymous returnee survey is offered once (issue 14).
+                from actions.reminders_survey import maybe_offer_survey
+
+                events += maybe_offer_survey(dispatcher, tracker, lang)
             return events
         if previous_vote(tracker) == "down":
             offer = None

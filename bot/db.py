@@ -494,6 +494,47 @@ letter_files = sa.Table(
     info={"doc": "finished complaint letters (PDF) waiting to be sent or downloaded once"},
 )
 
+# --- deadline reminders and anonymous returnee profiles (issue 14, branch remind) ----------
+
+# A reminder the user asked for ("nhắc tôi"): the pseudonym, which deadline, the date the
+# user gave, the deadline and the day to remind; nothing else. `status`: due -> sending
+# (claimed by one scheduler replica with an atomic UPDATE ... WHERE status='due') -> sent,
+# or missed (the deadline passed undelivered, e.g. outside Zalo's 7-day window). Deleted
+# by "forget me", by the user's cancel, and after the deadline (bot.reminders.purge).
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(80), nullable=False, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+    sa.Column("remind_on", sa.Date, nullable=False, index=True),
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("claimed_at", sa.DateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    info={"doc": "deadline reminders: pseudonym, deadline kind and dates; deleted on 'forget me'"},
+)
+
+# One anonymous survey answer set. Deliberately NO pseudonym, conversation id, channel or
+# timestamp: the id is random (row order says nothing about time), values are coarse (year,
+# province, host country). Nothing can join a row to a person, so "forget me" cannot find
+# it either, which the survey says before the first question.
+returnee_profiles = sa.Table(
+    "returnee_profiles",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("host_country", sa.String(2), nullable=True),
+    sa.Column("sector", sa.String(20), nullable=True),
+    sa.Column("return_year", sa.Integer, nullable=True),
+    sa.Column("return_mode", sa.String(20), nullable=True),
+    sa.Column("voluntary", sa.String(5), nullable=True),
+    sa.Column("gender", sa.String(10), nullable=True),
+    sa.Column("province", sa.String(80), nullable=True),
+    sa.Column("needs", sa.String(200), nullable=True),
+    info={"doc": "anonymous returnee survey answers: no pseudonym, no time finer than the year"},
+)
+
 
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""

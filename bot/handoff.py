@@ -504,44 +504,11 @@ def release(engine: Engine, handoff_id: int, staff: str) -> None:
 
 
 async def _deliver(engine: Engine, row: Any, text: str) -> Delivery:
-    """Send `text` to the user of `row` through their own channel."""
-    from bot.settings import get_settings
+    """Send `text` to the user of `row` through their own channel (`bot.channels.outbound`)."""
+    from bot.channels.outbound import send_to_user
 
-    settings = get_settings()
-    if row.channel == "webchat":
-        from bot.channels.webchat import queue_message
-
-        await queue_message(engine, row.sender_id, text)
-        return Delivery(True)
-    if row.channel not in ("telegram", "zalo"):
-        return Delivery(False, REASON_NO_CHANNEL)
-    from bot.identity import IdentityStore
-
-    identity = await asyncio.to_thread(IdentityStore(engine).lookup, row.sender_id)
-    if identity is None or identity.platform != row.channel:
-        return Delivery(False, REASON_FORGOTTEN)
-    if row.channel == "telegram":
-        if not settings.telegram.enabled:
-            return Delivery(False, REASON_CHANNEL_OFF)
-        from bot.channels.telegram import TelegramSender, make_bot
-        from bot.markup import to_html
-
-        bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base_url)  # type: ignore[union-attr]
-        async with bot:
-            sent = await TelegramSender(bot).send_text(int(identity.platform_user_id), to_html(text))
-        return Delivery(True) if sent else Delivery(False, REASON_NOT_SENT)
-    if not settings.zalo.enabled:
-        return Delivery(False, REASON_CHANNEL_OFF)
-    from bot.channels.zalo_api import ZaloClient, ZaloConfig, ZaloTokenStore
-    from bot.markup import to_plain
-
-    config = ZaloConfig.from_settings(settings.zalo)
-    client = ZaloClient(config, ZaloTokenStore(engine, config.app_id, config.seed()))
-    try:
-        sent = await client.send(identity.platform_user_id, {"text": to_plain(text)[:2000]})
-    finally:
-        await client.close()
-    return Delivery(True) if sent else Delivery(False, REASON_NOT_SENT)
+    sent = await send_to_user(engine, row.sender_id, text, row.channel)
+    return Delivery(sent.ok, sent.reason)
 
 
 async def _send(engine: Engine, handoff_id: int, staff: str, text: str, author: str = "staff") -> Delivery:

@@ -91,6 +91,12 @@ def _forget_statistics(engine: Engine, sender_id: str) -> int:
     return forget(engine, sender_id)
 
 
+def _forget_reminders(engine: Engine, sender_id: str) -> int:
+    from bot.reminders import forget
+
+    return forget(engine, sender_id)
+
+
 # The per-user stores in DATABASE_URL that "forget me" empties, besides the conversation:
 # each takes (engine, sender_id) and returns the rows deleted. (Imported when called: the
 # action server need not load the channels or the staff modules to start.)
@@ -223,10 +229,17 @@ def purge_conversations(tracker_engine: Engine, now: _dt.datetime, retention_day
 
 
 def purge_identities(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
-    """Pseudonym maps not refreshed by a message within the retention period."""
+    """Pseudonym maps not refreshed by a message within the retention period, except those
+    of users with a deadline reminder still to send (they asked to be written to later)."""
+    from bot.reminders import senders_waiting
+
     cutoff = now - _dt.timedelta(days=retention_days)
     with engine.begin() as conn:
-        return conn.execute(sa.delete(identities).where(identities.c.updated_at < cutoff)).rowcount
+        return conn.execute(
+            sa.delete(identities).where(
+                identities.c.updated_at < cutoff, identities.c.sender_id.not_in(senders_waiting())
+            )
+        ).rowcount
 
 
 def purge_channel_rows(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
@@ -265,6 +278,13 @@ def _purge_webchat_outbox(engine: Engine, now: _dt.datetime, retention_days: int
 def _roll_up_statistics(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
     # Not a retention purge: ended weeks lose their conversation keys and salts.
     from bot.statistics import purge
+
+    return purge(engine, now, retention_days)
+
+
+def _purge_reminders(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
+    # Sent, missed, or a week past their deadline.
+    from bot.reminders import purge
 
     return purge(engine, now, retention_days)
 

@@ -20,6 +20,7 @@ COMMAND_PAYLOADS: dict[str, str] = {
     "privacy": payload("privacy"),
     "forget": payload("forget_me"),
     "human": payload("human_handoff"),
+    "reminders": payload("my_reminders"),  # issue 14 (branch remind)
 }
 
 # The menu Telegram shows for "/" (setMyCommands), English msgid -> translated per language.
@@ -31,6 +32,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "privacy": "What I keep about you",
     "forget": "Delete what I keep about you",
     "human": "Talk to a person",
+    "reminders": "See or cancel your deadline reminders",  # issue 14 (branch remind)
 }
 
 LOCATION_INTENT = "referral_partner"

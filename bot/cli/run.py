@@ -6,7 +6,8 @@ variables are set. Both servers listen on 127.0.0.1 unless HOST / ACTIONS_HOST s
 otherwise; the REST webhook is on for a loopback HOST, or anywhere with REST_TOKEN (then
 it needs the bearer token), and off otherwise, with a warning. The operations routes
 (/health, /ready, /metrics: `bot.ops`) are always on. A thread runs the daily privacy
-purge (`bot.privacy.PurgeScheduler`). The NGO staff console (`bot staff`) runs on
+purge (`bot.privacy.PurgeScheduler`), another sends deadline reminders
+(`bot.reminders.ReminderScheduler`). The NGO staff console (`bot staff`) runs on
 STAFF_HOST:STAFF_PORT.
 
 Start-up is quiet: the libraries' deprecation warnings are dropped until the banner
@@ -34,6 +35,7 @@ import yaml
 
 from bot.logs import pass_stderr_quietly
 from bot.privacy import PurgeScheduler
+from bot.reminders import ReminderScheduler
 from bot.services import (
     REPO_ROOT,
     ServiceError,
@@ -195,6 +197,7 @@ def run_server(args: argparse.Namespace) -> int:
 
     actions = rasa = staff = None
     purge: PurgeScheduler | None = None
+    reminders: ReminderScheduler | None = None
     with tempfile.TemporaryDirectory(prefix="bot-run-") as runtime:
         endpoints_file = Path(runtime) / "endpoints.yml"
         credentials_file = Path(runtime) / "credentials.yml"
@@ -220,6 +223,8 @@ def run_server(args: argparse.Namespace) -> int:
             purge = PurgeScheduler(  # daemon thread; ends with the process
                 settings.database_url, settings.tracker_store_url, settings.retention_days
             ).start()
+            # Deadline reminders (issue 14): one replica at a time, each reminder once.
+            reminders = ReminderScheduler(settings.database_url, settings.tracker_store_url).start()
             signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             rasa.wait()
             return rasa.returncode or 0
@@ -232,5 +237,7 @@ def run_server(args: argparse.Namespace) -> int:
             _stop(staff)
             if purge is not None:
                 purge.stop()
+            if reminders is not None:
+                reminders.stop()
             _stop(rasa)
             _stop(actions)

@@ -117,7 +117,7 @@ def page(
 
 def route_roles() -> dict[tuple[str, str], str]:
     """(method, path) -> minimum role, for every declared route (the area modules' too)."""
-    for module in PAGE_MODULES:
+    for module in PAGE_MODULES:  # their pages are declared when imported
         importlib.import_module(module)
     return {(method, p.path): p.role for p in PAGES for method in p.methods}
 
@@ -169,6 +169,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "bot.staff.directory",
     "bot.staff.statistics",
     "bot.staff.understanding",
+    "bot.staff.returnees",
 )
 
 

@@ -37,7 +37,7 @@ def test_setup_sets_the_webhook_with_secret_and_the_commands_in_both_languages(f
     }
     assert set(menus) == {"vi", "en", None}
     names = [c["command"] for c in menus["en"]]
-    assert names == ["start", "menu", "help", "language", "privacy", "forget", "human"]
+    assert names == ["start", "menu", "help", "language", "privacy", "forget", "human", "reminders"]
     assert menus["vi"][0]["description"] == "Bắt đầu và xem menu chính"
     assert menus["en"][0]["description"] == "Start and show the main menu"
     assert menus[None] == menus["vi"]

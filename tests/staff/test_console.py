@@ -79,6 +79,9 @@ EXPECTED_ROUTES = {
     ("POST", "/understanding/retrain"): "reviewer",
     ("GET", "/understanding/jobs/<job_id:int>"): "editor",
     ("POST", "/understanding/jobs/<job_id:int>/rollback"): "reviewer",
+    # --- remind (issue 14): returnee profiles, aggregates only ---
+    ("GET", "/returnees"): "reviewer",
+    ("GET", "/returnees/export.csv"): "reviewer",
 }
 
 
@@ -114,6 +117,7 @@ GET_PAGES = [
     ("/queue", "editor"),
     ("/admin/audit", "admin"),
     ("/admin/users", "admin"),
+    ("/returnees", "reviewer"),
 ]
 
 
