@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 
 from bot.db import directory_drafts, ensure_schema
 from bot.directory import loader
-from bot.directory.loader import DEFAULT_DATA_DIR, FILES, LoadError, LoadReport, check_texts, load_directory
+from bot.directory.loader import FILES, LoadError, LoadReport, check_texts, load_directory
 from bot.directory.queries import ConsularResult, CountryInfo, OfficeInfo, PartnerInfo, PartnerPage, Phone
 
 TABLES = {"offices": "offices.csv", "partners": "partners.csv"}
@@ -466,7 +466,3 @@ def export(data_dir: Path, table: str) -> str:
     if table not in TABLES:
         raise EditError([NO_SUCH_ROW])
     return read_file(data_dir, table).text
-
-
-def default_data_dir() -> Path:
-    return DEFAULT_DATA_DIR
