@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import tools
+from actions import reminders_survey as tools
 from actions.answer import ActionAnswerTopic
 from actions.fallback import ActionFallbackSuggest
 from actions.feedback import ActionFeedbackVote
