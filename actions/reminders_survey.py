@@ -673,6 +673,13 @@ class ActionToolStep(Action):
         lang = user_language(tracker)
         handled, events = await continue_tool(dispatcher, tracker, lang)
         if not handled:
+            # "bỏ qua" / "skip" read as this intent may answer the Fund checker's or the
+            # letter builder's question (actions/tools.py): that tool takes it.
+            from actions.tools import tool_turn
+
+            answered = await tool_turn(dispatcher, tracker, lang)
+            if answered is not None:
+                return [*language_events(tracker), *events, *answered]
             dispatcher.utter_message(
                 text=gettext(
                     lang, "That question is closed. What would you like to know?", domain="reminders"

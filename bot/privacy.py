@@ -91,6 +91,13 @@ def _forget_statistics(engine: Engine, sender_id: str) -> int:
     return forget(engine, sender_id)
 
 
+def _forget_letters(engine: Engine, sender_id: str) -> int:
+    # Complaint-letter drafts and finished letters (bot/tools/letter_store.py).
+    from bot.tools.letter_store import forget
+
+    return forget(engine, sender_id)
+
+
 def _forget_reminders(engine: Engine, sender_id: str) -> int:
     from bot.reminders import forget
 
@@ -106,17 +113,9 @@ FORGET_STORES: dict[str, Callable[[Engine, str], int]] = {
     "feedback and unanswered questions": _forget_feedback,
     "web-chat messages waiting": _forget_webchat_outbox,
     "this week's statistics keys": _forget_statistics,
+    "complaint letters and drafts": _forget_letters,
+    "deadline reminders": _forget_reminders,
 }
-
-
-# --- fundletter: complaint-letter drafts and finished letters (bot/tools/letter_store.py) ---
-def _forget_letters(engine: Engine, sender_id: str) -> int:
-    from bot.tools.letter_store import forget
-
-    return forget(engine, sender_id)
-
-
-FORGET_STORES["complaint letters and drafts"] = _forget_letters
 
 
 @dataclass(frozen=True)
@@ -282,6 +281,13 @@ def _roll_up_statistics(engine: Engine, now: _dt.datetime, retention_days: int) 
     return purge(engine, now, retention_days)
 
 
+def _purge_letters(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
+    # Drafts after RETENTION_DAYS; finished letters after LETTER_LINK_MINUTES.
+    from bot.tools.letter_store import purge
+
+    return purge(engine, now, retention_days)
+
+
 def _purge_reminders(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
     # Sent, missed, or a week past their deadline.
     from bot.reminders import purge
@@ -297,17 +303,9 @@ DATABASE_PURGES: dict[str, Callable[[Engine, _dt.datetime, int], int]] = {
     "feedback and unanswered questions": _purge_feedback,
     "web-chat messages waiting": _purge_webchat_outbox,
     "statistics weeks rolled up": _roll_up_statistics,
+    "complaint letters and drafts": _purge_letters,
+    "deadline reminders": _purge_reminders,
 }
-
-
-def _purge_letters(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
-    # fundletter: drafts after RETENTION_DAYS; finished letters after LETTER_LINK_MINUTES.
-    from bot.tools.letter_store import purge
-
-    return purge(engine, now, retention_days)
-
-
-DATABASE_PURGES["complaint letters and drafts"] = _purge_letters
 
 
 def purge_all(
