@@ -106,6 +106,8 @@ def test_forget_everything_deletes_the_conversation_and_the_pseudonym_map(stores
         "feedback and unanswered questions": 0,
         "web-chat messages waiting": 0,
         "this week's statistics keys": 0,
+        "complaint letters and drafts": 0,
+        "deadline reminders": 0,
     }
     assert _senders(engine, events) == {"telegram-other": 1}
     assert IdentityStore(engine).lookup("telegram-me") is None
