@@ -200,7 +200,7 @@ def test_a_retrain_from_the_console_swaps_the_model_live_and_shows_the_figures(b
         # The page polls the job (static JS) and reloads itself when it has ended.
         page.wait_for_selector("#retrain-result", timeout=15 * 60_000)
         result = page.inner_text("#retrain-result")
-        assert "Đã đưa vào dùng" in result, result
+        assert "Đã đăng" in result, result
         figures = page.inner_text("#held-out-figures")
         for label in (
             "Tất cả câu kiểm tra",
