@@ -41,18 +41,13 @@ D = reminders.DOMAIN
 REMIND, SURVEY = "remind", "survey"
 ANSWERS = "tool_answers"
 OFFERED = "survey_offered"
-CHOICE_INTENT, STOP_INTENT = "tool_choice", "tool_stop"
-REMIND_INTENT, LIST_INTENT, CANCEL_INTENT = "remind_me", "my_reminders", "reminder_cancel"
-SURVEY_INTENT, SURVEY_NO_INTENT = "survey_start", "survey_decline"
-TOOL_INTENTS = {
-    CHOICE_INTENT,
-    STOP_INTENT,
-    REMIND_INTENT,
-    LIST_INTENT,
-    CANCEL_INTENT,
-    SURVEY_INTENT,
-    SURVEY_NO_INTENT,
-}
+# Four intents only: every button of a tool is `tool_choice` with its value (Stop is
+# "stop", "no thanks" to the survey "no_survey"), a Cancel button is `my_reminders` with the
+# reminder's id. Each intent with training examples costs the classifier's calibration.
+CHOICE_INTENT = "tool_choice"
+REMIND_INTENT, LIST_INTENT, SURVEY_INTENT = "remind_me", "my_reminders", "survey_start"
+STOP, NO_SURVEY = "stop", "no_survey"
+TOOL_INTENTS = {CHOICE_INTENT, REMIND_INTENT, LIST_INTENT, SURVEY_INTENT}
 REMIND_STEPS = ("country", reminders.CONTRACT_END, reminders.RETURN)
 # Above these, a message that answers nothing is another question: leave the tool.
 CLEAR_TOPIC_CONFIDENCE = 0.8
@@ -129,7 +124,9 @@ def _buttons(choices: list[tuple[str, str]], lang: str, skip: str | None = None)
                 "payload": payload(CHOICE_INTENT, choice="skip"),
             }
         )
-    buttons.append({"title": gettext(lang, "Stop", domain="reminders"), "payload": payload(STOP_INTENT)})
+    buttons.append(
+        {"title": gettext(lang, "Stop", domain="reminders"), "payload": payload(CHOICE_INTENT, choice=STOP)}
+    )
     return buttons
 
 
@@ -146,7 +143,7 @@ def _wants_to_stop(tracker: Tracker) -> bool:
     """The Stop button, or a message that only says stop (read from the words, not from the
     classifier: "xây dựng" folds to a word of "dừng")."""
     text = latest_text(tracker)
-    if text.startswith("/" + STOP_INTENT):
+    if latest_intent(tracker) == CHOICE_INTENT and latest_entity(tracker, "choice") == STOP:
         return True
     folded = " ".join(fold(text).split())
     return folded in _STOP_WORDS
@@ -449,13 +446,13 @@ def reminders_list_reply(items: list[reminders.Reminder], lang: str) -> tuple[st
         buttons.append(
             {
                 "title": gettext(lang, "Cancel {n}", domain="reminders", n=number),
-                "payload": payload(CANCEL_INTENT, reminder=str(item.id)),
+                "payload": payload(LIST_INTENT, reminder=str(item.id)),
             }
         )
     buttons.append(
         {
             "title": gettext(lang, "Cancel all", domain="reminders"),
-            "payload": payload(CANCEL_INTENT, reminder="all"),
+            "payload": payload(LIST_INTENT, reminder="all"),
         }
     )
     return "\n".join(lines), buttons
@@ -475,7 +472,8 @@ class ActionRemindersStart(Action):
 
 
 class ActionRemindersList(Action):
-    """`/reminders`, "lịch nhắc", "my reminders": the user's reminders, each with Cancel."""
+    """`/reminders`, "lịch nhắc", "my reminders": the user's reminders, each with a Cancel
+    button (the same intent with the reminder's id, or "all"), which deletes it first."""
 
     def name(self) -> str:
         return "action_reminders_list"
@@ -484,55 +482,32 @@ class ActionRemindersList(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
-        try:
-            items = await in_thread(reminders.waiting, db.get_engine(), tracker.sender_id)
-        except SQLAlchemyError as error:
-            log.error("could not read reminders (%s)", type(error).__name__)
-            dispatcher.utter_message(
-                text=gettext(lang, "Sorry, I cannot read your reminders just now.", domain="reminders")
-            )
-            return list(language_events(tracker))
-        text, buttons = reminders_list_reply(items, lang)
-        dispatcher.utter_message(text=text, buttons=buttons)
-        return [*language_events(tracker), *_end()]
-
-
-class ActionReminderCancel(Action):
-    """A Cancel button under the list: deletes that reminder (or all), then lists the rest."""
-
-    def name(self) -> str:
-        return "action_reminder_cancel"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        lang = user_language(tracker)
         which = latest_entity(tracker, "reminder") or ""
         engine = db.get_engine()
-        if which != "all" and not which.isdigit():
-            # Typed ("hủy lời nhắc"): show the list, each with its Cancel button.
-            return await ActionRemindersList().run(dispatcher, tracker, domain)
         try:
+            deleted = None
             if which == "all":
                 deleted = await in_thread(reminders.cancel, engine, tracker.sender_id)
-            else:
+            elif which.isdigit():
                 deleted = await in_thread(reminders.cancel, engine, tracker.sender_id, int(which))
             items = await in_thread(reminders.waiting, engine, tracker.sender_id)
         except SQLAlchemyError as error:
-            log.error("could not cancel a reminder (%s)", type(error).__name__)
+            log.error("could not read or cancel reminders (%s)", type(error).__name__)
             dispatcher.utter_message(
                 text=gettext(lang, "Sorry, I cannot read your reminders just now.", domain="reminders")
             )
             return list(language_events(tracker))
-        dispatcher.utter_message(
-            text=gettext(lang, "Cancelled.", domain="reminders")
-            if deleted
-            else gettext(lang, "That reminder was already gone.", domain="reminders")
-        )
-        if items:
-            text, buttons = reminders_list_reply(items, lang)
-            dispatcher.utter_message(text=text, buttons=buttons)
-        return list(language_events(tracker))
+        if deleted is not None:
+            dispatcher.utter_message(
+                text=gettext(lang, "Cancelled.", domain="reminders")
+                if deleted
+                else gettext(lang, "That reminder was already gone.", domain="reminders")
+            )
+            if not items:
+                return [*language_events(tracker), *_end()]
+        text, buttons = reminders_list_reply(items, lang)
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return [*language_events(tracker), *_end()]
 
 
 # --- the survey --------------------------------------------------------------------------
@@ -552,7 +527,10 @@ def survey_offer(lang: str) -> dict[str, Any]:
                 "title": gettext(lang, "Yes, I will answer", domain="reminders"),
                 "payload": payload(SURVEY_INTENT),
             },
-            {"title": gettext(lang, "No, thanks", domain="reminders"), "payload": payload(SURVEY_NO_INTENT)},
+            {
+                "title": gettext(lang, "No, thanks", domain="reminders"),
+                "payload": payload(CHOICE_INTENT, choice=NO_SURVEY),
+            },
         ],
     }
 
@@ -646,23 +624,17 @@ class ActionSurveyStart(Action):
         return events + _survey_question(dispatcher, lang, survey.ORDER[0], {})
 
 
-class ActionSurveyDecline(Action):
-    def name(self) -> str:
-        return "action_survey_decline"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        lang = user_language(tracker)
-        dispatcher.utter_message(
-            text=gettext(lang, "OK, I will not ask again.", domain="reminders"), buttons=[menu_button(lang)]
-        )
-        return [*language_events(tracker), SlotSet(OFFERED, True), *_end()]
+def decline_survey(dispatcher: CollectingDispatcher, lang: str) -> Events:
+    """ "No, thanks" to the survey offer: never asked again in this conversation."""
+    dispatcher.utter_message(
+        text=gettext(lang, "OK, I will not ask again.", domain="reminders"), buttons=[menu_button(lang)]
+    )
+    return [SlotSet(OFFERED, True), *_end()]
 
 
 class ActionToolStep(Action):
-    """A tool's button (or Stop) pressed: the pending tool takes it; a stale button of a
-    tool already finished gets the menu."""
+    """A tool's button pressed (an answer, Skip, Stop, or "no" to the survey offer): the
+    pending tool takes it; a stale button of a tool already finished gets the menu."""
 
     def name(self) -> str:
         return "action_tool_step"
@@ -671,6 +643,8 @@ class ActionToolStep(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
+        if latest_entity(tracker, "choice") == NO_SURVEY:
+            return [*language_events(tracker), *decline_survey(dispatcher, lang)]
         handled, events = await continue_tool(dispatcher, tracker, lang)
         if not handled:
             # "bỏ qua" / "skip" read as this intent may answer the Fund checker's or the

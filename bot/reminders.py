@@ -8,7 +8,7 @@ message some days before each, on the user's own channel.
 Only deadlines the reference confirms are offered (../shared/reference/content.md, its
 "Corrections of 2026-11-30" first, and the answer cards): see `DEADLINES`, each with its
 source. Not offered because the reference marks them UNCONFIRMED: the Korean national
-pension refund (5 years, E-row "Deadline" of §2.2), the 180-day complaint deadline of
+pension refund (5 years, §2.2: an inference for foreign workers), the 180-day complaint deadline of
 NĐ 24/2018 (Corrections E12).
 
 Stored: the pseudonym, the deadline kind, the date given, the deadline and the day to

@@ -23,11 +23,8 @@ TODAY = _dt.date(2026, 11, 30)
 ACTIONS = {
     "remind_me": tools.ActionRemindersStart(),
     "my_reminders": tools.ActionRemindersList(),
-    "reminder_cancel": tools.ActionReminderCancel(),
     "survey_start": tools.ActionSurveyStart(),
-    "survey_decline": tools.ActionSurveyDecline(),
     "tool_choice": tools.ActionToolStep(),
-    "tool_stop": tools.ActionToolStep(),
     "feedback_up": ActionFeedbackVote(),
     "emergency_help": ActionUrgentFollowUp(),
     "nlu_fallback": ActionFallbackSuggest(),
@@ -158,11 +155,14 @@ async def test_list_and_cancel_with_buttons(db_url):
     reply = await chat.say("lịch nhắc", "my_reminders", 0.9)
     assert "1. báo Công an xã/phường" in reply and "2. nộp đơn rút tiền" in reply
     first = chat.buttons[0]
-    assert first["title"] == "Hủy 1" and first["payload"].startswith('/reminder_cancel{"reminder": "')
+    assert first["title"] == "Hủy 1" and first["payload"].startswith('/my_reminders{"reminder": "')
     reminder_id = first["payload"].split('"')[3]
-    reply = await chat.say(first["payload"], "reminder_cancel", 1.0, reminder=reminder_id)
+    reply = await chat.say(first["payload"], "my_reminders", 1.0, reminder=reminder_id)
     assert "Đã hủy" in reply and "1. nộp đơn rút tiền" in reply
-    reply = await chat.say("cancel all", "reminder_cancel", 1.0, reminder="all")
+    reply = await chat.say("hủy lời nhắc", "my_reminders", 0.9)  # typed: the list to choose from
+    assert "Đã hủy" not in reply and "Hủy tất cả" in [b["title"] for b in chat.buttons]
+    reply = await chat.say('/my_reminders{"reminder": "all"}', "my_reminders", 1.0, reminder="all")
+    assert "Đã hủy" in reply
     assert [r.kind for r in reminders.waiting(engine, "tg-test")] == []
     reply = await chat.say("/reminders", "my_reminders", 1.0)
     assert "chưa có lời nhắc" in reply
@@ -201,6 +201,25 @@ async def test_survey_offered_once_after_a_thumbs_up_and_stored_unlinked(db_url)
     assert "tg-test" not in " ".join(str(v) for v in row)
 
 
+async def test_no_to_the_offer_is_remembered(db_url):
+    chat = Chat()
+    await chat.say("/feedback_up", "feedback_up", 1.0, card="contract_liquidation")
+    offer = [b for b in chat.buttons if b["title"] == "Không, cảm ơn"][0]
+    assert offer["payload"] == '/tool_choice{"choice": "no_survey"}'
+    reply = await chat.say(offer["payload"], "tool_choice", 1.0, choice="no_survey")
+    assert "không hỏi lại" in reply and chat.slots["survey_offered"] is True
+
+
+async def test_a_stop_button_and_typed_stop_words_but_not_xay_dung(db_url):
+    chat = Chat()
+    await chat.say("khảo sát", "survey_start", 0.9)
+    await chat.say("KR", "tool_choice", 1.0, choice="KR")
+    reply = await chat.say("xây dựng", "nlu_fallback", 0.4)  # folds to a word of "dừng"
+    assert "(3/8)" in reply
+    reply = await chat.say("dừng lại", "nlu_fallback", 0.4)
+    assert "đã dừng" in reply and chat.slots["requested_slot"] is None
+
+
 async def test_survey_never_offered_or_started_after_danger(db_url):
     chat = Chat()
     await chat.say("tôi bị chủ đánh", "emergency_help", 1.0)
@@ -214,7 +233,7 @@ async def test_survey_stopped_midway_or_interrupted_by_danger_stores_nothing(db_
     chat = Chat()
     await chat.say("khảo sát", "survey_start", 0.9)
     await chat.say("KR", "tool_choice", 1.0, choice="KR")
-    reply = await chat.say("/tool_stop", "tool_stop", 1.0)
+    reply = await chat.say('/tool_choice{"choice": "stop"}', "tool_choice", 1.0, choice="stop")
     assert "dừng" in reply
     await chat.say("take the survey", "survey_start", 0.9)
     await chat.say("JP", "tool_choice", 1.0, choice="JP")

@@ -338,3 +338,14 @@ def test_past_the_deadline_a_waiting_reminder_is_dropped(channels_env, fake_zalo
     after = _dt.datetime(2026, 12, 20, 9, 0)
     counts = ReminderScheduler(channels_env, None, clock=Clock(after)).tick()
     assert counts and counts["missed"] == 1 and fake_zalo.delivered_texts() == []
+
+
+def test_web_chat_reminders_wait_in_the_outbox_for_the_page(channels_env):
+    from bot.channels.webchat import pending
+
+    engine = db.get_engine(channels_env)
+    _save(engine, "web-cccccccccccccccc", returned=_dt.date(2026, 11, 20))
+    counts = ReminderScheduler(channels_env, None, clock=Clock(NOON)).tick()
+    assert counts and counts["sent"] == 1
+    [waiting] = pending(engine, "web-cccccccccccccccc")
+    assert "Công an xã/phường" in waiting["text"]
