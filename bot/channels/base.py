@@ -2,11 +2,18 @@
 sends text plus buttons, and one policy for failed sends.
 
 `WebhookInput` runs the turn for every platform, in this order: verify the request →
-parse it into an `InboundEvent` → dedupe (a redelivery gets no second reply; when the
-store is down, 503 with Retry-After so the platform retries) → answer 200 and continue in
-the background → pseudonym → one turn at a time per chat → unsupported / location /
-button / text → Rasa's `UserMessage` → the error reply if Rasa fails. A platform
-implements `verify`, `parse` and its output; a new platform is one file.
+parse it into an `InboundEvent` → claim the chat for this replica (`bot.channels.chat_claims`:
+503 when another replica still has turns of it, or this one is stopping) → dedupe (a
+redelivery gets no second reply; when the store is down, 503 with Retry-After so the
+platform retries) → answer 200 and continue in the background → pseudonym → one turn at a
+time per chat → unsupported / location / button / text → Rasa's `UserMessage` → the error
+reply if Rasa fails. A platform implements `verify`, `parse` and its output; a new
+platform is one file.
+
+On shutdown (Sanic's before_server_stop, e.g. SIGTERM) the webhook gives up the chats it
+has no turn of (503: nginx passes the update to another replica, a platform retries) and
+finishes the turns it accepted, within `DRAIN_SECONDS`. A turn slower than
+`SLOW_TURN_SECONDS` is logged with where its time went (no text, no id).
 
 `ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
 platform's size limit. Rasa's default renderings of images ("Image: url") and custom JSON
@@ -20,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, Protocol
@@ -51,6 +59,10 @@ CHOOSE_OPTION = "Please choose:"
 MORE_OPTIONS = "More options:"
 
 RETRY_AFTER_SECONDS = 5
+# Accepted turns still running at shutdown get this long to finish (under `bot run`'s 30 s
+# before it kills Rasa; a turn takes seconds, more on a machine under load).
+DRAIN_SECONDS = 25.0
+SLOW_TURN_SECONDS = 5.0
 FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -227,6 +239,10 @@ class WebhookInput(InputChannel, ABC):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint(f"{self.name()}_webhook", __name__)
 
+        @webhook.listener("before_server_stop")
+        async def finish_accepted_turns(*_: Any) -> None:
+            await self.stop_and_drain()
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -236,6 +252,12 @@ class WebhookInput(InputChannel, ABC):
             return await self.receive(request, on_new_message)
 
         return webhook
+
+    async def stop_and_drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """From now on take only updates of chats with turns in hand; finish those turns."""
+        self.context.claims.stopping = True
+        await self.context.tasks.drain(timeout)
+        await self.context.claims.release_all()
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if body_too_large(request, self.context.max_body_bytes):
@@ -251,18 +273,27 @@ class WebhookInput(InputChannel, ABC):
             return event
         if event is None:
             return response.json({"status": "ignored"})
+        sender_id = self.context.pseudonym(self.name(), event.user_id)
+        if not await self.context.claims.take(sender_id):
+            return try_again()  # another replica has this chat in hand, or this one stops
         try:
             first = await self.context.dedupe.claim(event.dedupe_key)
         except DedupeUnavailable:
-            return response.json(
-                {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-            )
+            await self.context.claims.release(sender_id)
+            return try_again()
         if not first:
+            await self.context.claims.release(sender_id)
             return response.json({"status": "duplicate"})
         if event.ack_id is not None:
             self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
-        self.context.tasks.spawn(self.handle(event, on_new_message), f"{self.name()} turn")
+        self.context.tasks.spawn(self._claimed_turn(event, on_new_message, sender_id), f"{self.name()} turn")
         return response.json({"status": "ok"})
+
+    async def _claimed_turn(self, event: InboundEvent, on_new_message: OnNewMessage, sender_id: str) -> None:
+        try:
+            await self.handle(event, on_new_message)
+        finally:
+            await self.context.claims.release(sender_id)
 
     async def _rasa_text(self, event: InboundEvent, sender_id: str) -> tuple[str | None, dict[str, Any]]:
         """What Rasa gets for the event, with extra metadata; None for an unknown button."""
@@ -303,8 +334,11 @@ class WebhookInput(InputChannel, ABC):
         sender_id = self.context.pseudonym(platform, event.user_id)
         lang = supported(event.locale)
         output = self.output(event, sender_id, lang)
+        clock = TurnClock()
         async with self.context.sequencer.hold(sender_id):
+            clock.mark("waiting for the chat's earlier turns")
             await self.context.remember(sender_id, platform, event.user_id)
+            clock.mark("pseudonym map")
             if event.kind is Kind.UNSUPPORTED:
                 await output.send_text_message(sender_id, t(lang, TEXT_ONLY))
                 return
@@ -321,6 +355,7 @@ class WebhookInput(InputChannel, ABC):
             MESSAGES.labels(channel=platform).inc()
             if await self._held(event, sender_id, output):
                 return
+            clock.mark("handoff check")
             metadata = {"channel": platform, "locale": event.locale, **extra}
             message = UserMessage(text, output, sender_id, input_channel=platform, metadata=metadata)
             try:
@@ -329,12 +364,39 @@ class WebhookInput(InputChannel, ABC):
             except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
                 logger.error("%s turn failed: %s", platform, type(exc).__name__)
                 await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
+            clock.mark("Rasa and the replies")
+            clock.report(platform)
 
     def refusal(self, event: InboundEvent, sender_id: str, text: str) -> str | None:
         """The polite reply (msgid) instead of a turn (`bot.channels.limits.refusal`): a
         typed message over the length limit or a sender over the rate limit; else None."""
         limit = self.context.max_message_chars if event.kind is Kind.TEXT else len(text)
         return refusal(self.context.rate_limiter, sender_id, text, limit)
+
+
+def try_again() -> HTTPResponse:
+    return response.json(
+        {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+class TurnClock:
+    """Where a turn's time went, logged only for a slow turn: phase names and seconds."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._phases: list[tuple[str, float]] = []
+
+    def mark(self, phase: str) -> None:
+        now = time.monotonic()
+        self._phases.append((phase, now - self._last))
+        self._last = now
+
+    def report(self, platform: str, slow: float = SLOW_TURN_SECONDS) -> None:
+        total = sum(seconds for _, seconds in self._phases)
+        if total >= slow:
+            where = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in self._phases)
+            logger.warning("%s turn took %.1f s: %s", platform, total, where)
 
 
 def parse_json(body: bytes | None) -> Any | None:
