@@ -142,3 +142,19 @@ class ConfiguredLockStore(LockStore):
 
     def save_lock(self, lock: Any) -> None:
         self._store.save_lock(lock)
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> Any:
+        """Rasa's wait for the conversation's turn, logged when it lasts (ticket numbers only)."""
+        import time
+
+        started = time.monotonic()
+        try:
+            return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            waited = time.monotonic() - started
+            if waited >= 5:
+                lock = self.get_lock(conversation_id)
+                serving = lock.now_serving if lock else None
+                logger.warning(
+                    "lock store: turn waited %.0f s for ticket %s (now serving %s)", waited, ticket, serving
+                )

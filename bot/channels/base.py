@@ -256,7 +256,12 @@ class WebhookInput(InputChannel, ABC):
     async def stop_and_drain(self, timeout: float = DRAIN_SECONDS) -> None:
         """From now on take only updates of chats with turns in hand; finish those turns."""
         self.context.claims.stopping = True
+        logger.info("%s webhook stopping: finishing %d accepted turns", self.name(), len(self.context.tasks))
         await self.context.tasks.drain(timeout)
+        if self.context.tasks:
+            logger.warning(
+                "%s webhook: %d turns unfinished at shutdown", self.name(), len(self.context.tasks)
+            )
         await self.context.claims.release_all()
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:

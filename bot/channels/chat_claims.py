@@ -82,7 +82,7 @@ class ChatClaims:
             import redis.asyncio as aioredis
 
             # Created lazily, so that it binds to the server's running event loop.
-            self._client = aioredis.from_url(self._url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            self._client = aioredis.from_url(self._url, socket_timeout=5.0, socket_connect_timeout=2.0)
         return self._client
 
     def _key(self, chat: str) -> str:

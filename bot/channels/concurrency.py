@@ -59,6 +59,9 @@ class BackgroundTasks:
             # The type only: exception messages may quote user text or ids.
             logger.error("channel background task %s failed: %s", what, type(exc).__name__)
 
+    def __len__(self) -> int:
+        return len(self._tasks)
+
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for the work in flight (tests, graceful shutdown)."""
         loop = asyncio.get_running_loop()
