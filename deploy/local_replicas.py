@@ -36,7 +36,7 @@ DEPLOY_DIR = REPO_ROOT / "deploy"
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
 # Two replicas share the machine's cores: one TensorFlow thread pool each, not one per core.
 REPLICA_ENV = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
-STOP_SECONDS = 45  # a replica finishes its accepted turns first (bot.channels.base.DRAIN_SECONDS)
+STOP_SECONDS = 60  # a replica finishes its accepted turns first (bot.channels.base.DRAIN_SECONDS)
 
 
 def find_nginx() -> str | None:

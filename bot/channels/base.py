@@ -10,9 +10,9 @@ time per chat → unsupported / location / button / text → Rasa's `UserMessage
 reply if Rasa fails. A platform implements `verify`, `parse` and its output; a new
 platform is one file.
 
-On shutdown (Sanic's before_server_stop, e.g. SIGTERM) the webhook gives up the chats it
-has no turn of (503: nginx passes the update to another replica, a platform retries) and
-finishes the turns it accepted, within `DRAIN_SECONDS`. A turn slower than
+On shutdown (Sanic's before_server_stop, e.g. SIGTERM) the webhook takes no new update
+(503: nginx passes it to another replica, a platform retries) and finishes the turns it
+accepted, within `DRAIN_SECONDS`. A turn slower than
 `SLOW_TURN_SECONDS` is logged with where its time went (no text, no id).
 
 `ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
@@ -59,9 +59,10 @@ CHOOSE_OPTION = "Please choose:"
 MORE_OPTIONS = "More options:"
 
 RETRY_AFTER_SECONDS = 5
-# Accepted turns still running at shutdown get this long to finish (under `bot run`'s 30 s
-# before it kills Rasa; a turn takes seconds, more on a machine under load).
-DRAIN_SECONDS = 25.0
+# Accepted turns still running at shutdown get this long to finish (under `bot run`'s 45 s
+# before it kills Rasa): a turn takes about a second, and tens of seconds, queued behind its
+# chat's earlier turns, on a machine under heavy load.
+DRAIN_SECONDS = 40.0
 SLOW_TURN_SECONDS = 5.0
 FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
@@ -254,7 +255,7 @@ class WebhookInput(InputChannel, ABC):
         return webhook
 
     async def stop_and_drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        """From now on take only updates of chats with turns in hand; finish those turns."""
+        """Take no new update from now on (503); finish the accepted turns."""
         self.context.claims.stopping = True
         logger.info("%s webhook stopping: finishing %d accepted turns", self.name(), len(self.context.tasks))
         await self.context.tasks.drain(timeout)
@@ -280,7 +281,7 @@ class WebhookInput(InputChannel, ABC):
             return response.json({"status": "ignored"})
         sender_id = self.context.pseudonym(self.name(), event.user_id)
         if not await self.context.claims.take(sender_id):
-            return try_again()  # another replica has this chat in hand, or this one stops
+            return try_again()  # another replica has turns of this chat, or this one stops
         try:
             first = await self.context.dedupe.claim(event.dedupe_key)
         except DedupeUnavailable:

@@ -20,8 +20,9 @@ it has finished (reply sent). Across replicas the claims live in one Redis hash 
 (field: replica, value: turns in hand), changed by Lua scripts so that checking and taking
 are one step. An update is refused (the webhook answers 503, nginx passes it to the next
 replica, a platform retries later) when another replica still has turns of that chat, or
-when this replica is stopping and has none: a stopping replica keeps the chats it is in
-the middle of, finishes them, and gives up the rest. A replica killed mid-turn leaves its
+when this replica is stopping: a stopping replica takes nothing new and finishes what it
+has, and its chats move once their last turn here has finished (until then the other
+replicas refuse them too, so a chat's later update never overtakes an earlier one). A replica killed mid-turn leaves its
 claim behind until the key expires (`ttl_seconds`), so its chats wait at most that long.
 Keys hold a hash of the pseudonym, never a platform id. Without Redis (one process) only
 the stopping rule applies. Redis failing must not silence the bot: the update is then
@@ -38,18 +39,17 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1]: the chat's hash; ARGV: this replica, stopping (0/1), ttl. 1 taken, 0 refused.
+# KEYS[1]: the chat's hash; ARGV: this replica, ttl. 1 taken, 0 refused.
 _TAKE = """
 local mine = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if mine <= 0 then
-  if ARGV[2] == '1' then return 0 end
   local fields = redis.call('HGETALL', KEYS[1])
   for i = 1, #fields, 2 do
     if fields[i] ~= ARGV[1] and tonumber(fields[i + 1]) > 0 then return 0 end
   end
 end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 _RELEASE = """
@@ -94,15 +94,13 @@ class ChatClaims:
 
     async def take(self, chat: str) -> bool:
         """Claim one turn of `chat` for this replica; False when the update must be refused."""
-        if self.stopping and not self.in_hand(chat):
+        if self.stopping:
             return False
         if self._url:
             from redis.exceptions import RedisError
 
             try:
-                taken = await self._redis().eval(
-                    _TAKE, 1, self._key(chat), self.replica, int(self.stopping), self._ttl
-                )
+                taken = await self._redis().eval(_TAKE, 1, self._key(chat), self.replica, self._ttl)
             except (RedisError, OSError) as exc:
                 logger.warning(
                     "chat claims: Redis unavailable (%s); turn taken unordered", type(exc).__name__

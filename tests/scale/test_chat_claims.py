@@ -4,9 +4,8 @@ First, why: two servers working on one conversation through Rasa's `RedisLockSto
 leave a turn waiting for ever, with nothing logged above DEBUG; the interleaving is
 replayed step by step below. Then the claims that keep a chat on one replica (two
 `ChatClaims`, or two webhooks, on one Redis stand for two replicas), and the webhook's
-shutdown: chats without a turn in hand are refused with 503 (before dedupe, so that the
-redelivery is a first delivery elsewhere), chats with one keep their order here, and the
-accepted turns finish.
+shutdown: new updates are refused with 503 (before dedupe, so that the redelivery is a
+first delivery elsewhere) and the accepted turns finish, in order.
 """
 
 from __future__ import annotations
@@ -80,25 +79,34 @@ async def test_a_chat_in_hand_on_one_replica_is_refused_by_the_other_until_it_is
     await second.release("chat-b")
 
 
-async def test_a_stopping_replica_keeps_only_the_chats_it_has_in_hand(redis_url):
+async def test_a_stopping_replica_takes_nothing_new_and_its_chats_move_once_finished(redis_url):
     first, second = _replicas(redis_url)
     assert await first.take("busy")
     first.stopping = True
-    assert await first.take("busy")
+    assert not await first.take("busy")
     assert not await first.take("idle")
     assert await second.take("idle")
+    assert not await second.take("busy")  # its turn on the stopping replica is not finished
     await first.release("busy")
-    await first.release("busy")
-    assert not await first.take("busy")  # finished: the chat may move now
     assert await second.take("busy")
+
+
+async def test_release_all_gives_up_the_claims_of_turns_cut_at_shutdown(redis_url):
+    first, second = _replicas(redis_url)
+    assert await first.take("cut")
+    assert await first.take("cut")
+    await first.release_all()
+    assert not first.in_hand("cut")
+    assert await second.take("cut")
+    await first.release("cut")  # the cut turn's own release comes late: a no-op
+    assert not await first.take("cut")
 
 
 async def test_without_redis_only_the_stopping_rule_applies():
     claims = ChatClaims(None)
     assert await claims.take("chat")
     claims.stopping = True
-    assert await claims.take("chat")
-    assert not await claims.take("other")
+    assert not await claims.take("chat")
 
 
 async def test_claim_keys_name_no_chat():
@@ -153,7 +161,7 @@ async def test_two_webhooks_on_one_redis_never_run_one_chat_at_once(
     assert await eventually(lambda: fake_telegram.sent_texts() == ["re: first", "re: second"])
 
 
-async def test_shutdown_refuses_idle_chats_keeps_busy_ones_in_order_and_finishes_their_turns(
+async def test_shutdown_refuses_new_updates_and_finishes_the_accepted_turns_in_order(
     serve, context, stub_rasa, fake_telegram
 ):
     channel = TelegramInput(TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, context)
@@ -166,16 +174,19 @@ async def test_shutdown_refuses_idle_chats_keeps_busy_ones_in_order_and_finishes
     base = await serve(channel, stub_rasa)
     url = f"{base}/webhooks/telegram/webhook"
     async with httpx.AsyncClient() as client:
-        accepted = await client.post(url, json=text_update(1, "a", user_id=1001), headers=HEADERS)
+        first = await client.post(url, json=text_update(1, "a", user_id=1001), headers=HEADERS)
+        second = await client.post(url, json=text_update(2, "b", user_id=1001), headers=HEADERS)
         draining = asyncio.create_task(channel.stop_and_drain())
         await asyncio.sleep(0)
-        same_chat = await client.post(url, json=text_update(2, "b", user_id=1001), headers=HEADERS)
-        other_chat = await client.post(url, json=text_update(3, "c", user_id=1002), headers=HEADERS)
+        same_chat = await client.post(url, json=text_update(3, "c", user_id=1001), headers=HEADERS)
+        other_chat = await client.post(url, json=text_update(4, "d", user_id=1002), headers=HEADERS)
         await draining
-    assert (accepted.status_code, same_chat.status_code, other_chat.status_code) == (200, 200, 503)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (same_chat.status_code, other_chat.status_code) == (503, 503)
     assert other_chat.headers["Retry-After"]
     # the accepted turns were finished by the drain, in order, not cut off
     assert fake_telegram.sent_to(1001) == ["re: a", "re: b"]
     assert fake_telegram.sent_to(1002) == []
-    # the refused update was not claimed: its redelivery (to another replica) is a first delivery
+    # the refused updates were not claimed: their redelivery (to another replica) is a first delivery
     assert await context.dedupe.claim("telegram:123456789:3")
+    assert await context.dedupe.claim("telegram:123456789:4")
