@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
@@ -107,6 +108,7 @@ class ButtonTextOutput(OutputChannel, ABC):
         self._platform_id = platform_id
         self._sender_id = sender_id
         self._lang = lang
+        self.delivered = 0  # messages sent (a turn that sends none is logged by the webhook)
 
     @staticmethod
     def render(text: str) -> str:
@@ -175,6 +177,7 @@ class ButtonTextOutput(OutputChannel, ABC):
                 if index + 1 < len(messages):
                     logger.warning("%s: rest of the reply dropped after a failed message", self.name())
                 return
+            self.delivered += 1
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send(recipient_id, text, None)
@@ -244,6 +247,12 @@ class WebhookInput(InputChannel, ABC):
         async def finish_accepted_turns(*_: Any) -> None:
             await self.stop_and_drain()
 
+        @webhook.listener("after_server_start")
+        async def where_on_sigusr1(_: Any, loop: Any) -> None:
+            # `kill -USR1 <pid>`: log where every turn in flight is waiting (no values).
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGUSR1, self.context.tasks.log_where)
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -263,6 +272,9 @@ class WebhookInput(InputChannel, ABC):
             logger.warning(
                 "%s webhook: %d turns unfinished at shutdown", self.name(), len(self.context.tasks)
             )
+            for clock in list(TurnClock.running):
+                logger.warning("unfinished turn: %s", clock.summary(running=True))
+            self.context.tasks.log_where()
         await self.context.claims.release_all()
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
@@ -341,6 +353,22 @@ class WebhookInput(InputChannel, ABC):
         lang = supported(event.locale)
         output = self.output(event, sender_id, lang)
         clock = TurnClock()
+        TurnClock.running.add(clock)
+        try:
+            await self._turn(event, on_new_message, sender_id, lang, output, clock)
+        finally:
+            TurnClock.running.discard(clock)
+
+    async def _turn(
+        self,
+        event: InboundEvent,
+        on_new_message: OnNewMessage,
+        sender_id: str,
+        lang: str,
+        output: ButtonTextOutput,
+        clock: TurnClock,
+    ) -> None:
+        platform = self.name()
         async with self.context.sequencer.hold(sender_id):
             clock.mark("waiting for the chat's earlier turns")
             await self.context.remember(sender_id, platform, event.user_id)
@@ -360,8 +388,10 @@ class WebhookInput(InputChannel, ABC):
                 return
             MESSAGES.labels(channel=platform).inc()
             if await self._held(event, sender_id, output):
+                logger.info("%s turn held by a handoff: for staff, the bot stays silent", platform)
                 return
             clock.mark("handoff check")
+            before = output.delivered
             metadata = {"channel": platform, "locale": event.locale, **extra}
             message = UserMessage(text, output, sender_id, input_channel=platform, metadata=metadata)
             try:
@@ -372,6 +402,8 @@ class WebhookInput(InputChannel, ABC):
                 await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
             clock.mark("Rasa and the replies")
             clock.report(platform)
+            if output.delivered == before:
+                logger.warning("%s turn ended without a reply (%s)", platform, clock.summary())
 
     def refusal(self, event: InboundEvent, sender_id: str, text: str) -> str | None:
         """The polite reply (msgid) instead of a turn (`bot.channels.limits.refusal`): a
@@ -389,6 +421,8 @@ def try_again() -> HTTPResponse:
 class TurnClock:
     """Where a turn's time went, logged only for a slow turn: phase names and seconds."""
 
+    running: ClassVar[set[TurnClock]] = set()  # turns in progress, for the shutdown log
+
     def __init__(self) -> None:
         self._last = time.monotonic()
         self._phases: list[tuple[str, float]] = []
@@ -398,11 +432,16 @@ class TurnClock:
         self._phases.append((phase, now - self._last))
         self._last = now
 
+    def summary(self, running: bool = False) -> str:
+        phases = [f"{phase} {seconds:.1f} s" for phase, seconds in self._phases]
+        if running:
+            phases.append(f"then {time.monotonic() - self._last:.1f} s in the next phase, not finished")
+        return ", ".join(phases)
+
     def report(self, platform: str, slow: float = SLOW_TURN_SECONDS) -> None:
         total = sum(seconds for _, seconds in self._phases)
         if total >= slow:
-            where = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in self._phases)
-            logger.warning("%s turn took %.1f s: %s", platform, total, where)
+            logger.warning("%s turn took %.1f s: %s", platform, total, self.summary())
 
 
 def parse_json(body: bytes | None) -> Any | None:

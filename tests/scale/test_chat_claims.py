@@ -190,3 +190,20 @@ async def test_shutdown_refuses_new_updates_and_finishes_the_accepted_turns_in_o
     # the refused updates were not claimed: their redelivery (to another replica) is a first delivery
     assert await context.dedupe.claim("telegram:123456789:3")
     assert await context.dedupe.claim("telegram:123456789:4")
+
+
+async def test_background_tasks_say_where_they_wait_without_values():
+    from bot.channels.concurrency import BackgroundTasks
+
+    tasks, never = BackgroundTasks(), asyncio.Event()
+
+    async def stuck_turn(secret: str) -> None:
+        await never.wait()
+
+    tasks.spawn(stuck_turn("message text 987654321"), "turn")
+    await asyncio.sleep(0.01)
+    (place,) = tasks.where()
+    assert "stuck_turn" in place and "wait" in place and "waiting on Future" in place
+    assert "987654321" not in place and "message text" not in place
+    never.set()
+    await tasks.drain(1)
