@@ -26,7 +26,8 @@ def rest_webhook():
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append(body)
             status = 500 if body["message"] == "fail" else 200
-            data = json.dumps([{"recipient_id": body["sender"], "text": "ok"}]).encode()
+            replies = [] if body["message"] == "silence" else [{"recipient_id": body["sender"], "text": "ok"}]
+            data = json.dumps(replies).encode()
             self.send_response(status)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -54,6 +55,12 @@ async def test_closed_loop_counts_replies_and_errors_after_the_warm_up(rest_webh
     assert per_sender <= load_bench.MESSAGES_PER_CONVERSATION
     failing = await load_bench.closed_loop(url, ["fail"], users=2, seconds=0.3, warm_up=0.0)
     assert failing.errors > 0 and not failing.latencies
+    silent = await load_bench.closed_loop(url, ["silence"], users=1, seconds=0.3, warm_up=0.0)
+    assert silent.errors > 0 and not silent.latencies  # this assistant must never stay silent
+    stock = await load_bench.closed_loop(
+        url, ["silence"], users=1, seconds=0.3, warm_up=0.0, reply_required=False
+    )
+    assert stock.errors == 0 and stock.latencies
 
 
 def test_percentiles_and_throughput():

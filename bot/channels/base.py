@@ -24,6 +24,7 @@ dropped: later pieces out of context would mislead.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -39,6 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.commands import COMMAND_PAYLOADS, GREET_PAYLOAD, location_payload, text_to_rasa
+from bot.channels.concurrency import waiting_at
 from bot.channels.context import ChannelContext
 from bot.channels.delivery import Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
@@ -65,6 +67,15 @@ RETRY_AFTER_SECONDS = 5
 # chat's earlier turns, on a machine under heavy load.
 DRAIN_SECONDS = 40.0
 SLOW_TURN_SECONDS = 5.0
+# A turn (Rasa, actions, replies) still running after this long is cancelled: the user gets
+# the error reply and the chat's next turns go on (Rasa's own lock lifetime is 60 s too).
+TURN_TIMEOUT_SECONDS = 60.0
+
+
+class TurnTimeout(RuntimeError):
+    """A turn did not finish within TURN_TIMEOUT_SECONDS."""
+
+
 FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -396,7 +407,7 @@ class WebhookInput(InputChannel, ABC):
             message = UserMessage(text, output, sender_id, input_channel=platform, metadata=metadata)
             try:
                 async with self.typing(event), timed_turn(platform):
-                    await on_new_message(message)
+                    await self._bounded(on_new_message(message))
             except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
                 logger.error("%s turn failed: %s", platform, type(exc).__name__)
                 await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
@@ -404,6 +415,26 @@ class WebhookInput(InputChannel, ABC):
             clock.report(platform)
             if output.delivered == before:
                 logger.warning("%s turn ended without a reply (%s)", platform, clock.summary())
+
+    async def _bounded(self, turn: Awaitable[Any]) -> None:
+        """Rasa's turn, cancelled after `timeout`: a turn that never finishes would otherwise
+        hold its chat for ever (later turns queue behind it) with nothing logged. Where it was
+        waiting is logged first (code locations only), then the user gets the error reply."""
+        timeout = TURN_TIMEOUT_SECONDS
+        task = asyncio.ensure_future(turn)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            logger.error(
+                "%s turn did not finish in %.0f s, cancelled; it was waiting at: %s",
+                self.name(),
+                timeout,
+                waiting_at(task),
+            )
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise TurnTimeout
+        task.result()
 
     def refusal(self, event: InboundEvent, sender_id: str, text: str) -> str | None:
         """The polite reply (msgid) instead of a turn (`bot.channels.limits.refusal`): a

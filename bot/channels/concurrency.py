@@ -38,6 +38,27 @@ class ChatSequencer:
                 self._locks.pop(key, None)
 
 
+def waiting_at(task: asyncio.Task[Any]) -> str:
+    """Where a task is waiting: its chain of awaits, innermost first, as code locations only
+    (file:line function), never values, so it can be logged. py-spy shows threads, not
+    coroutines; this is how a turn stuck on a future shows up."""
+    chain: list[str] = []
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            path = frame.f_code.co_filename.rsplit("site-packages/", 1)[-1]
+            chain.append(f"{path}:{frame.f_lineno} {frame.f_code.co_name}")
+        waited = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        if waited is None:
+            break
+        if not hasattr(waited, "cr_frame") and not hasattr(waited, "gi_frame"):
+            chain.append(f"waiting on {type(waited).__name__}")
+            break
+        coro = waited
+    return " <- ".join(reversed(chain))
+
+
 class BackgroundTasks:
     """Work that runs after the webhook has answered; failures are logged, never raised."""
 
@@ -63,26 +84,8 @@ class BackgroundTasks:
         return len(self._tasks)
 
     def where(self) -> list[str]:
-        """Where each task in flight is waiting: the chain of awaits, as code locations only
-        (file:line function), never values, so it can be logged. py-spy shows threads, not
-        coroutines; this is how a turn stuck on a future shows up (`log_where` on SIGUSR1)."""
-        found = []
-        for task in list(self._tasks):
-            chain, coro = [], task.get_coro()
-            while coro is not None:
-                frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-                if frame is not None:
-                    path = frame.f_code.co_filename.rsplit("site-packages/", 1)[-1]
-                    chain.append(f"{path}:{frame.f_lineno} {frame.f_code.co_name}")
-                waited = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-                if waited is None:
-                    break
-                if not hasattr(waited, "cr_frame") and not hasattr(waited, "gi_frame"):
-                    chain.append(f"waiting on {type(waited).__name__}")
-                    break
-                coro = waited
-            found.append(" <- ".join(reversed(chain)))
-        return found
+        """Where each task in flight is waiting (`waiting_at`; `log_where` on SIGUSR1)."""
+        return [waiting_at(task) for task in list(self._tasks)]
 
     def log_where(self) -> None:
         for place in self.where():

@@ -207,3 +207,29 @@ async def test_background_tasks_say_where_they_wait_without_values():
     assert "987654321" not in place and "message text" not in place
     never.set()
     await tasks.drain(1)
+
+
+async def test_a_turn_that_never_finishes_is_cancelled_logged_and_answered_and_the_chat_goes_on(
+    serve, context, stub_rasa, fake_telegram, monkeypatch, caplog
+):
+    from bot.channels import base
+
+    monkeypatch.setattr(base, "TURN_TIMEOUT_SECONDS", 0.5)
+    channel = TelegramInput(TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, context)
+    never = asyncio.Event()
+
+    async def respond(message) -> None:
+        if message.text == "stuck":
+            await never.wait()
+        await message.output_channel.send_text_message(message.sender_id, f"re: {message.text}")
+
+    stub_rasa.respond = respond
+    base_url = await serve(channel, stub_rasa)
+    url = f"{base_url}/webhooks/telegram/webhook"
+    async with httpx.AsyncClient() as client:
+        await client.post(url, json=text_update(21, "stuck", user_id=1003), headers=HEADERS)
+        await client.post(url, json=text_update(22, "next", user_id=1003), headers=HEADERS)
+    assert await eventually(lambda: len(fake_telegram.sent_to(1003)) == 2, timeout=5)
+    error_reply, answered = fake_telegram.sent_to(1003)
+    assert answered == "re: next" and error_reply != "re: stuck"
+    assert "did not finish" in caplog.text and "respond" in caplog.text  # where it waited
