@@ -87,6 +87,8 @@ class PrivacyTrackerStore(SQLTrackerStore):
             identity_database_url = identity_database_url or settings.database_url
         super().__init__(*args, **kwargs)
         self._identity_database_url = identity_database_url
+        if self.engine.dialect.name == "sqlite":
+            sqlite_write_ahead_log(self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         count_fallback(tracker)
@@ -100,6 +102,26 @@ class PrivacyTrackerStore(SQLTrackerStore):
 
         result = forget_everything(tracker.sender_id, self._identity_database_url, tracker_engine=self.engine)
         logger.info("Forgot a conversation on request (complete: %s).", result.ok)
+
+
+def sqlite_write_ahead_log(engine: Any) -> None:
+    """SQLite in write-ahead-log mode with `synchronous=NORMAL`: Rasa saves every turn
+    synchronously on the server's event loop, and in SQLite's default mode each save waits
+    for two fsyncs while every other chat waits for the loop (the first suspect of issue 13's
+    profile). In WAL mode a commit appends to the log and syncs only at checkpoints; a power
+    cut can lose the last turns, never corrupt the file (https://sqlite.org/wal.html). The
+    -wal and -shm files get the database file's permissions (0600). A server deployment uses
+    PostgreSQL anyway."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # connections opened before the listener get the pragmas too
 
 
 def count_fallback(tracker: DialogueStateTracker) -> None:

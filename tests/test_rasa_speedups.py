@@ -40,3 +40,25 @@ def test_installed_by_loading_our_endpoints():
     import bot.tracker_store  # noqa: F401 - what Rasa imports for endpoints.yml
 
     assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
+
+
+async def test_sqlite_tracker_store_writes_ahead_and_its_log_files_stay_private(tmp_path):
+    import os
+    import stat
+
+    import sqlalchemy as sa
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.tracker_store import PrivacyTrackerStore, sql_store_kwargs
+
+    store = PrivacyTrackerStore(**sql_store_kwargs(f"sqlite:///{tmp_path}/tracker.db"))
+    tracker = DialogueStateTracker.from_events("rest-a", [UserUttered("xin chào")])
+    await store.save(tracker)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        files = sorted(os.listdir(tmp_path))
+        assert "tracker.db-wal" in files
+        assert {stat.S_IMODE(os.stat(tmp_path / name).st_mode) for name in files} == {0o600}
+    assert (await store.retrieve("rest-a")).latest_message.text == "xin chào"
