@@ -100,12 +100,21 @@ class BackgroundTasks:
 
 
 class Typing:
-    """Shows a "typing" indicator while a turn takes longer than `after` seconds."""
+    """Shows a "typing" indicator while a turn takes longer than `after` seconds.
 
-    def __init__(self, send_action: Callable[[], Awaitable[Any]], after: float, every: float = 4.5) -> None:
+    When the turn ends, the indicator is cancelled and given `unwind` seconds to stop, never
+    more: a platform call cancelled mid-request can take for ever to unwind (an HTTP client's
+    shielded clean-up), and waiting for it held the whole turn, and every later turn of its
+    chat, for ever. This was the stall of the multi-replica runs (docs/deploy.md).
+    """
+
+    def __init__(
+        self, send_action: Callable[[], Awaitable[Any]], after: float, every: float = 4.5, unwind: float = 1.0
+    ) -> None:
         self._send_action = send_action
         self._after = after
         self._every = every
+        self._unwind = unwind
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -124,5 +133,8 @@ class Typing:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=self._unwind)
+            if not done:
+                logger.warning("typing indicator did not stop within %.0f s; left behind", self._unwind)
+            elif not self._task.cancelled() and self._task.exception() is not None:
+                logger.debug("typing indicator failed: %s", type(self._task.exception()).__name__)

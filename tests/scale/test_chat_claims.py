@@ -233,3 +233,27 @@ async def test_a_turn_that_never_finishes_is_cancelled_logged_and_answered_and_t
     error_reply, answered = fake_telegram.sent_to(1003)
     assert answered == "re: next" and error_reply != "re: stuck"
     assert "did not finish" in caplog.text and "respond" in caplog.text  # where it waited
+
+
+async def test_a_typing_indicator_that_never_unwinds_does_not_hold_the_turn():
+    """The stall of the 50-chat runs (found with SIGUSR1: every stuck turn waited in
+    `Typing.__aexit__`): a chat action cancelled mid-request whose clean-up never ends."""
+    from bot.channels.concurrency import Typing
+
+    calls = 0
+
+    async def chat_action_with_a_clean_up_that_hangs() -> None:
+        nonlocal calls
+        calls += 1
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.Event().wait()  # swallows the cancellation and never returns
+
+    loop = asyncio.get_running_loop()
+    async with Typing(chat_action_with_a_clean_up_that_hangs, after=0.0, unwind=0.2):
+        await asyncio.sleep(0.05)  # the indicator's call is in flight when the turn ends
+    started = loop.time()
+    async with Typing(chat_action_with_a_clean_up_that_hangs, after=0.0, unwind=0.2):
+        await asyncio.sleep(0.05)
+    assert loop.time() - started < 1.0 and calls == 2
