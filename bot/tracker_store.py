@@ -78,6 +78,8 @@ def redis_lock_kwargs(url: str) -> dict[str, Any]:
 class PrivacyTrackerStore(SQLTrackerStore):
     """SQLTrackerStore on TRACKER_STORE_URL whose save honours a request to be forgotten."""
 
+    engine: Any
+
     def __init__(self, *args: Any, identity_database_url: str | None = None, **kwargs: Any):
         if not kwargs.get("dialect") and not kwargs.get("db"):
             from bot.settings import get_settings
@@ -88,7 +90,22 @@ class PrivacyTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self._identity_database_url = identity_database_url
         if self.engine.dialect.name == "sqlite":
+            self._pooled_sqlite()
             sqlite_write_ahead_log(self.engine)
+
+    def _pooled_sqlite(self) -> None:
+        """Keep SQLite connections open between turns. SQLAlchemy 1.4 opens and closes a
+        new connection for every session on a SQLite file (NullPool): two per turn, a
+        tenth of the Rasa loop's time at 20 users (py-spy, docs/benchmarks.md)."""
+        import sqlalchemy as sa
+        from sqlalchemy.pool import QueuePool
+
+        unpooled = self.engine
+        self.engine = sa.create_engine(
+            unpooled.url, poolclass=QueuePool, pool_size=5, connect_args={"check_same_thread": False}
+        )
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        unpooled.dispose()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         count_fallback(tracker)
