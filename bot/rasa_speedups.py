@@ -53,8 +53,8 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 def install() -> None:
     """Validate action server responses with one cached validator (idempotent)."""
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 def uninstall() -> None:
-    RemoteAction._validate_action_result = _ORIGINAL  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _ORIGINAL
