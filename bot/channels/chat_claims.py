@@ -11,9 +11,9 @@ Rasa's own lock store does not make that safe: `RedisLockStore` reads, changes a
 back a JSON list of tickets without any atomicity, so two servers working on one
 conversation can lose a ticket, or write back a lock another server has just deleted. A
 turn then waits for a ticket that will never be served, silently (Rasa logs it at DEBUG)
-and for ever (`tests/scale/test_chat_claims.py` replays that interleaving). This is what
-stalled turns in the first multi-replica runs. Rather than fix Rasa's lock, the webhook
-never lets two replicas hold one chat: it takes a claim before it acknowledges an update.
+and for ever (`tests/scale/test_chat_claims.py` replays that interleaving). Rather than
+fix Rasa's lock, the webhook never lets two replicas hold one chat: it takes a claim
+before it acknowledges an update.
 
 `ChatClaims.take` runs before the webhook answers 200 and the turn releases the claim when
 it has finished (reply sent). Across replicas the claims live in one Redis hash per chat

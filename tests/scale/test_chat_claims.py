@@ -5,7 +5,9 @@ leave a turn waiting for ever, with nothing logged above DEBUG; the interleaving
 replayed step by step below. Then the claims that keep a chat on one replica (two
 `ChatClaims`, or two webhooks, on one Redis stand for two replicas), and the webhook's
 shutdown: new updates are refused with 503 (before dedupe, so that the redelivery is a
-first delivery elsewhere) and the accepted turns finish, in order.
+first delivery elsewhere) and the accepted turns finish, in order. Last, the safety nets
+of a turn: where background work waits, the 60-s turn limit, and the typing indicator
+that once held turns for ever.
 """
 
 from __future__ import annotations
