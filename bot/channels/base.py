@@ -7,13 +7,16 @@ parse it into an `InboundEvent` → claim the chat for this replica (`bot.channe
 redelivery gets no second reply; when the store is down, 503 with Retry-After so the
 platform retries) → answer 200 and continue in the background → pseudonym → one turn at a
 time per chat → unsupported / location / button / text → Rasa's `UserMessage` → the error
-reply if Rasa fails. A platform implements `verify`, `parse` and its output; a new
+reply if Rasa fails or takes longer than `TURN_TIMEOUT_SECONDS` (so one stuck turn never
+holds its chat for ever). A platform implements `verify`, `parse` and its output; a new
 platform is one file.
 
 On shutdown (Sanic's before_server_stop, e.g. SIGTERM) the webhook takes no new update
 (503: nginx passes it to another replica, a platform retries) and finishes the turns it
-accepted, within `DRAIN_SECONDS`. A turn slower than
-`SLOW_TURN_SECONDS` is logged with where its time went (no text, no id).
+accepted, within `DRAIN_SECONDS`. What the logs say about turns, never with text or ids:
+a turn slower than `SLOW_TURN_SECONDS` with the phase its time went to, a turn that ends
+without a reply, turns unfinished at shutdown, and, on SIGUSR1, where every turn in
+flight is waiting (code locations).
 
 `ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
 platform's size limit. Rasa's default renderings of images ("Image: url") and custom JSON
