@@ -13,7 +13,7 @@ MODEL := models/current.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	$(wildcard bot/nlu/*.py) bot/vietnamese/text.py
 
-.PHONY: help install lint train run chat test test-unit validate test-stories bench clean
+.PHONY: help install lint train run chat test test-unit validate test-stories test-scale bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -58,8 +58,12 @@ test-stories: $(MODEL)  ## dialogue test stories (tests/test_stories.yml)
 
 test: lint validate test-stories test-unit  ## everything CI checks: lint, data validation, test stories, pytest
 
-bench: $(MODEL)  ## intent accuracy on the held-out set, directory speed -> docs/benchmarks.md
+test-scale: $(MODEL)  ## two replicas behind nginx (deploy/), 50 chats x 10 messages, one replica restarted
+	SCALE_TESTS=1 $(PY) -m pytest -q -s -p no:cacheprovider tests/scale/test_replicas.py
+
+bench: $(MODEL)  ## accuracy on the held-out set, directory speed, throughput vs stock rasa init -> docs/benchmarks.md
 	$(PY) -m bot bench
+	$(PY) -m bot bench --load
 
 clean:  ## remove models and runtime data (not the venv)
 	rm -rf models var results

@@ -561,6 +561,11 @@ def write_report(
     if directory:
         lines += ["", "## Directory look-ups", ""]
         lines += [f"- {key}: {value}" for key, value in directory.items()]
+    from bot.load_bench import kept_section
+
+    load = kept_section(path)  # written by the load part of `make bench` (bot/load_bench.py)
+    if load:
+        lines += ["", load]
     text = "\n".join(lines) + "\n"
     path.parent.mkdir(exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -22,9 +22,13 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot import rasa_speedups
 from bot.payloads import FORGET_ACTION
 
 logger = logging.getLogger(__name__)
+
+# Loaded by every Rasa server through endpoints.yml: the place to trim Rasa's per-turn work.
+rasa_speedups.install()
 
 
 def asked_to_forget(tracker: DialogueStateTracker) -> bool:
@@ -74,6 +78,8 @@ def redis_lock_kwargs(url: str) -> dict[str, Any]:
 class PrivacyTrackerStore(SQLTrackerStore):
     """SQLTrackerStore on TRACKER_STORE_URL whose save honours a request to be forgotten."""
 
+    engine: Any
+
     def __init__(self, *args: Any, identity_database_url: str | None = None, **kwargs: Any):
         if not kwargs.get("dialect") and not kwargs.get("db"):
             from bot.settings import get_settings
@@ -83,6 +89,23 @@ class PrivacyTrackerStore(SQLTrackerStore):
             identity_database_url = identity_database_url or settings.database_url
         super().__init__(*args, **kwargs)
         self._identity_database_url = identity_database_url
+        if self.engine.dialect.name == "sqlite":
+            self._pooled_sqlite()
+            sqlite_write_ahead_log(self.engine)
+
+    def _pooled_sqlite(self) -> None:
+        """Keep SQLite connections open between turns. SQLAlchemy 1.4 opens and closes a
+        new connection for every session on a SQLite file (NullPool): two per turn, a
+        tenth of the Rasa loop's time at 20 users (py-spy, docs/benchmarks.md)."""
+        import sqlalchemy as sa
+        from sqlalchemy.pool import QueuePool
+
+        unpooled = self.engine
+        self.engine = sa.create_engine(
+            unpooled.url, poolclass=QueuePool, pool_size=5, connect_args={"check_same_thread": False}
+        )
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        unpooled.dispose()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         count_fallback(tracker)
@@ -159,6 +182,26 @@ def turn_facts(tracker: DialogueStateTracker, new_events: list[Any]) -> list[Any
     ]
 
 
+def sqlite_write_ahead_log(engine: Any) -> None:
+    """SQLite in write-ahead-log mode with `synchronous=NORMAL`: Rasa saves every turn
+    synchronously on the server's event loop, and in SQLite's default mode each save waits
+    for two fsyncs while every other chat waits for the loop (the first suspect of issue 13's
+    profile). In WAL mode a commit appends to the log and syncs only at checkpoints; a power
+    cut can lose the last turns, never corrupt the file (https://sqlite.org/wal.html). The
+    -wal and -shm files get the database file's permissions (0600). A server deployment uses
+    PostgreSQL anyway."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # connections opened before the listener get the pragmas too
+
+
 def count_fallback(tracker: DialogueStateTracker) -> None:
     """Count a turn that ended in the fallback (`bot.metrics`), seen here because every
     turn is saved in the Rasa process while the action itself runs elsewhere."""
@@ -203,3 +246,19 @@ class ConfiguredLockStore(LockStore):
 
     def save_lock(self, lock: Any) -> None:
         self._store.save_lock(lock)
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> Any:
+        """Rasa's wait for the conversation's turn, logged when it lasts (ticket numbers only)."""
+        import time
+
+        started = time.monotonic()
+        try:
+            return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            waited = time.monotonic() - started
+            if waited >= 5:
+                lock = self.get_lock(conversation_id)
+                serving = lock.now_serving if lock else None
+                logger.warning(
+                    "lock store: turn waited %.0f s for ticket %s (now serving %s)", waited, ticket, serving
+                )

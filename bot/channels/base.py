@@ -2,11 +2,21 @@
 sends text plus buttons, and one policy for failed sends.
 
 `WebhookInput` runs the turn for every platform, in this order: verify the request →
-parse it into an `InboundEvent` → dedupe (a redelivery gets no second reply; when the
-store is down, 503 with Retry-After so the platform retries) → answer 200 and continue in
-the background → pseudonym → one turn at a time per chat → unsupported / location /
-button / text → Rasa's `UserMessage` → the error reply if Rasa fails. A platform
-implements `verify`, `parse` and its output; a new platform is one file.
+parse it into an `InboundEvent` → claim the chat for this replica (`bot.channels.chat_claims`:
+503 when another replica still has turns of it, or this one is stopping) → dedupe (a
+redelivery gets no second reply; when the store is down, 503 with Retry-After so the
+platform retries) → answer 200 and continue in the background → pseudonym → one turn at a
+time per chat → unsupported / location / button / text → Rasa's `UserMessage` → the error
+reply if Rasa fails or takes longer than `TURN_TIMEOUT_SECONDS` (so one stuck turn never
+holds its chat for ever). A platform implements `verify`, `parse` and its output; a new
+platform is one file.
+
+On shutdown (Sanic's before_server_stop, e.g. SIGTERM) the webhook takes no new update
+(503: nginx passes it to another replica, a platform retries) and finishes the turns it
+accepted, within `DRAIN_SECONDS`. What the logs say about turns, never with text or ids:
+a turn slower than `SLOW_TURN_SECONDS` with the phase its time went to, a turn that ends
+without a reply, turns unfinished at shutdown, and, on SIGUSR1, where every turn in
+flight is waiting (code locations).
 
 `ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
 platform's size limit. Rasa's default renderings of images ("Image: url") and custom JSON
@@ -21,6 +31,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, Protocol
@@ -31,6 +43,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.commands import COMMAND_PAYLOADS, GREET_PAYLOAD, location_payload, text_to_rasa
+from bot.channels.concurrency import waiting_at
 from bot.channels.context import ChannelContext
 from bot.channels.delivery import Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
@@ -58,6 +71,20 @@ LETTER_FAILED = (
 )
 
 RETRY_AFTER_SECONDS = 5
+# Accepted turns still running at shutdown get this long to finish (under `bot run`'s 45 s
+# before it kills Rasa): a turn takes about a second, and tens of seconds, queued behind its
+# chat's earlier turns, on a machine under heavy load.
+DRAIN_SECONDS = 40.0
+SLOW_TURN_SECONDS = 5.0
+# A turn (Rasa, actions, replies) still running after this long is cancelled: the user gets
+# the error reply and the chat's next turns go on (Rasa's own lock lifetime is 60 s too).
+TURN_TIMEOUT_SECONDS = 60.0
+
+
+class TurnTimeout(RuntimeError):
+    """A turn did not finish within TURN_TIMEOUT_SECONDS."""
+
+
 FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -101,6 +128,7 @@ class ButtonTextOutput(OutputChannel, ABC):
         self._platform_id = platform_id
         self._sender_id = sender_id
         self._lang = lang
+        self.delivered = 0  # messages sent (a turn that sends none is logged by the webhook)
 
     @staticmethod
     def render(text: str) -> str:
@@ -169,6 +197,7 @@ class ButtonTextOutput(OutputChannel, ABC):
                 if index + 1 < len(messages):
                     logger.warning("%s: rest of the reply dropped after a failed message", self.name())
                 return
+            self.delivered += 1
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send(recipient_id, text, None)
@@ -262,6 +291,16 @@ class WebhookInput(InputChannel, ABC):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint(f"{self.name()}_webhook", __name__)
 
+        @webhook.listener("before_server_stop")
+        async def finish_accepted_turns(*_: Any) -> None:
+            await self.stop_and_drain()
+
+        @webhook.listener("after_server_start")
+        async def where_on_sigusr1(_: Any, loop: Any) -> None:
+            # `kill -USR1 <pid>`: log where every turn in flight is waiting (no values).
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGUSR1, self.context.tasks.log_where)
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -271,6 +310,20 @@ class WebhookInput(InputChannel, ABC):
             return await self.receive(request, on_new_message)
 
         return webhook
+
+    async def stop_and_drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Take no new update from now on (503); finish the accepted turns."""
+        self.context.claims.stopping = True
+        logger.info("%s webhook stopping: finishing %d accepted turns", self.name(), len(self.context.tasks))
+        await self.context.tasks.drain(timeout)
+        if self.context.tasks:
+            logger.warning(
+                "%s webhook: %d turns unfinished at shutdown", self.name(), len(self.context.tasks)
+            )
+            for clock in list(TurnClock.running):
+                logger.warning("unfinished turn: %s", clock.summary(running=True))
+            self.context.tasks.log_where()
+        await self.context.claims.release_all()
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if body_too_large(request, self.context.max_body_bytes):
@@ -286,18 +339,27 @@ class WebhookInput(InputChannel, ABC):
             return event
         if event is None:
             return response.json({"status": "ignored"})
+        sender_id = self.context.pseudonym(self.name(), event.user_id)
+        if not await self.context.claims.take(sender_id):
+            return try_again()  # another replica has turns of this chat, or this one stops
         try:
             first = await self.context.dedupe.claim(event.dedupe_key)
         except DedupeUnavailable:
-            return response.json(
-                {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-            )
+            await self.context.claims.release(sender_id)
+            return try_again()
         if not first:
+            await self.context.claims.release(sender_id)
             return response.json({"status": "duplicate"})
         if event.ack_id is not None:
             self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
-        self.context.tasks.spawn(self.handle(event, on_new_message), f"{self.name()} turn")
+        self.context.tasks.spawn(self._claimed_turn(event, on_new_message, sender_id), f"{self.name()} turn")
         return response.json({"status": "ok"})
+
+    async def _claimed_turn(self, event: InboundEvent, on_new_message: OnNewMessage, sender_id: str) -> None:
+        try:
+            await self.handle(event, on_new_message)
+        finally:
+            await self.context.claims.release(sender_id)
 
     async def _rasa_text(self, event: InboundEvent, sender_id: str) -> tuple[str | None, dict[str, Any]]:
         """What Rasa gets for the event, with extra metadata; None for an unknown button."""
@@ -338,8 +400,27 @@ class WebhookInput(InputChannel, ABC):
         sender_id = self.context.pseudonym(platform, event.user_id)
         lang = supported(event.locale)
         output = self.output(event, sender_id, lang)
+        clock = TurnClock()
+        TurnClock.running.add(clock)
+        try:
+            await self._turn(event, on_new_message, sender_id, lang, output, clock)
+        finally:
+            TurnClock.running.discard(clock)
+
+    async def _turn(
+        self,
+        event: InboundEvent,
+        on_new_message: OnNewMessage,
+        sender_id: str,
+        lang: str,
+        output: ButtonTextOutput,
+        clock: TurnClock,
+    ) -> None:
+        platform = self.name()
         async with self.context.sequencer.hold(sender_id):
+            clock.mark("waiting for the chat's earlier turns")
             await self.context.remember(sender_id, platform, event.user_id)
+            clock.mark("pseudonym map")
             if event.kind is Kind.UNSUPPORTED:
                 await output.send_text_message(sender_id, t(lang, TEXT_ONLY))
                 return
@@ -355,21 +436,80 @@ class WebhookInput(InputChannel, ABC):
                 return
             MESSAGES.labels(channel=platform).inc()
             if await self._held(event, sender_id, output):
+                logger.info("%s turn held by a handoff: for staff, the bot stays silent", platform)
                 return
+            clock.mark("handoff check")
+            before = output.delivered
             metadata = {"channel": platform, "locale": event.locale, **extra}
             message = UserMessage(text, output, sender_id, input_channel=platform, metadata=metadata)
             try:
                 async with self.typing(event), timed_turn(platform):
-                    await on_new_message(message)
+                    await self._bounded(on_new_message(message))
             except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
                 logger.error("%s turn failed: %s", platform, type(exc).__name__)
                 await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
+            clock.mark("Rasa and the replies")
+            clock.report(platform)
+            if output.delivered == before:
+                logger.warning("%s turn ended without a reply (%s)", platform, clock.summary())
+
+    async def _bounded(self, turn: Awaitable[Any]) -> None:
+        """Rasa's turn, cancelled after `timeout`: a turn that never finishes would otherwise
+        hold its chat for ever (later turns queue behind it) with nothing logged. Where it was
+        waiting is logged first (code locations only), then the user gets the error reply."""
+        timeout = TURN_TIMEOUT_SECONDS
+        task = asyncio.ensure_future(turn)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            logger.error(
+                "%s turn did not finish in %.0f s, cancelled; it was waiting at: %s",
+                self.name(),
+                timeout,
+                waiting_at(task),
+            )
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise TurnTimeout
+        task.result()
 
     def refusal(self, event: InboundEvent, sender_id: str, text: str) -> str | None:
         """The polite reply (msgid) instead of a turn (`bot.channels.limits.refusal`): a
         typed message over the length limit or a sender over the rate limit; else None."""
         limit = self.context.max_message_chars if event.kind is Kind.TEXT else len(text)
         return refusal(self.context.rate_limiter, sender_id, text, limit)
+
+
+def try_again() -> HTTPResponse:
+    return response.json(
+        {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+class TurnClock:
+    """Where a turn's time went, logged only for a slow turn: phase names and seconds."""
+
+    running: ClassVar[set[TurnClock]] = set()  # turns in progress, for the shutdown log
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._phases: list[tuple[str, float]] = []
+
+    def mark(self, phase: str) -> None:
+        now = time.monotonic()
+        self._phases.append((phase, now - self._last))
+        self._last = now
+
+    def summary(self, running: bool = False) -> str:
+        phases = [f"{phase} {seconds:.1f} s" for phase, seconds in self._phases]
+        if running:
+            phases.append(f"then {time.monotonic() - self._last:.1f} s in the next phase, not finished")
+        return ", ".join(phases)
+
+    def report(self, platform: str, slow: float = SLOW_TURN_SECONDS) -> None:
+        total = sum(seconds for _, seconds in self._phases)
+        if total >= slow:
+            logger.warning("%s turn took %.1f s: %s", platform, total, self.summary())
 
 
 def parse_json(body: bytes | None) -> Any | None:

@@ -38,6 +38,27 @@ class ChatSequencer:
                 self._locks.pop(key, None)
 
 
+def waiting_at(task: asyncio.Task[Any]) -> str:
+    """Where a task is waiting: its chain of awaits, innermost first, as code locations only
+    (file:line function), never values, so it can be logged. py-spy shows threads, not
+    coroutines; this is how a turn stuck on a future shows up."""
+    chain: list[str] = []
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            path = frame.f_code.co_filename.rsplit("site-packages/", 1)[-1]
+            chain.append(f"{path}:{frame.f_lineno} {frame.f_code.co_name}")
+        waited = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        if waited is None:
+            break
+        if not hasattr(waited, "cr_frame") and not hasattr(waited, "gi_frame"):
+            chain.append(f"waiting on {type(waited).__name__}")
+            break
+        coro = waited
+    return " <- ".join(reversed(chain))
+
+
 class BackgroundTasks:
     """Work that runs after the webhook has answered; failures are logged, never raised."""
 
@@ -59,6 +80,17 @@ class BackgroundTasks:
             # The type only: exception messages may quote user text or ids.
             logger.error("channel background task %s failed: %s", what, type(exc).__name__)
 
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def where(self) -> list[str]:
+        """Where each task in flight is waiting (`waiting_at`; `log_where` on SIGUSR1)."""
+        return [waiting_at(task) for task in list(self._tasks)]
+
+    def log_where(self) -> None:
+        for place in self.where():
+            logger.warning("background task waiting at: %s", place)
+
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for the work in flight (tests, graceful shutdown)."""
         loop = asyncio.get_running_loop()
@@ -68,12 +100,21 @@ class BackgroundTasks:
 
 
 class Typing:
-    """Shows a "typing" indicator while a turn takes longer than `after` seconds."""
+    """Shows a "typing" indicator while a turn takes longer than `after` seconds.
 
-    def __init__(self, send_action: Callable[[], Awaitable[Any]], after: float, every: float = 4.5) -> None:
+    When the turn ends, the indicator is cancelled and given `unwind` seconds to stop, never
+    more: a platform call cancelled mid-request can take for ever to unwind (an HTTP client's
+    shielded clean-up), and waiting for it held the whole turn, and every later turn of its
+    chat, for ever. This was the stall of the multi-replica runs (docs/deploy.md).
+    """
+
+    def __init__(
+        self, send_action: Callable[[], Awaitable[Any]], after: float, every: float = 4.5, unwind: float = 1.0
+    ) -> None:
         self._send_action = send_action
         self._after = after
         self._every = every
+        self._unwind = unwind
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -92,5 +133,8 @@ class Typing:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=self._unwind)
+            if not done:
+                logger.warning("typing indicator did not stop within %.0f s; left behind", self._unwind)
+            elif not self._task.cancelled() and self._task.exception() is not None:
+                logger.debug("typing indicator failed: %s", type(self._task.exception()).__name__)

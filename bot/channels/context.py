@@ -1,7 +1,7 @@
 """The state one deployment's channels share, built from the settings.
 
 Database engine, pseudonym map, button payload ids, dedupe store, the pseudonym key, per-chat
-ordering and background tasks. Each channel gets one (sharing one is fine too).
+ordering (in the process and, with several replicas, across them) and background tasks. Each channel gets one (sharing one is fine too).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from bot.channels.chat_claims import ChatClaims
 from bot.channels.concurrency import BackgroundTasks, ChatSequencer
 from bot.channels.limits import RateLimiter
 from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
@@ -33,6 +34,8 @@ class ChannelContext:
     max_message_chars: int = 2000
     max_body_bytes: int = 1_000_000
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))
+    # One chat on one replica at a time (several replicas: `bot.channels.chat_claims`).
+    claims: ChatClaims = field(default_factory=ChatClaims)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelContext:
@@ -49,6 +52,7 @@ class ChannelContext:
             max_message_chars=settings.max_message_chars,
             max_body_bytes=settings.max_body_bytes,
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+            claims=ChatClaims(settings.redis_url),
         )
 
     def pseudonym(self, platform: str, platform_user_id: str | int) -> str:

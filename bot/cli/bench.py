@@ -15,6 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "held-out message is a training example once diacritics are removed.",
     )
     parser.add_argument("--no-train-timing", action="store_true", help="skip timing a full training run")
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help="only the load part: throughput and latency against a stock `rasa init` bot (bot/load_bench.py)",
+    )
     parser.set_defaults(func=run_bench)
 
 
@@ -23,6 +28,11 @@ def run_bench(args: argparse.Namespace) -> int:
 
     from bot.bench import HeldOutLeak, run
 
+    if args.load:
+        from bot.load_bench import run as run_load
+
+        print(run_load())
+        return 0
     try:
         print(run(time_train=not args.no_train_timing))
     except HeldOutLeak as leak:

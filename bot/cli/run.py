@@ -148,7 +148,7 @@ def _stop(process: subprocess.Popen | None) -> None:
     if process is not None and process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=45)  # Rasa first finishes the turns it accepted (DRAIN_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
 

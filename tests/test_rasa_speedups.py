@@ -1,0 +1,64 @@
+"""bot/rasa_speedups.py: Rasa's action-response check with a cached validator gives the same
+answers and the same errors as Rasa's own, and is installed by loading our endpoints."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import rasa_speedups
+
+GOOD = {"events": [{"event": "slot", "name": "topic", "value": "x"}], "responses": [{"text": "hi"}]}
+BAD = [{"events": "not a list"}, {"responses": ["not an object"]}, {"events": [{"no_event_key": 1}]}]
+
+
+def _action() -> RemoteAction:
+    return RemoteAction("action_answer", EndpointConfig("http://127.0.0.1:1/webhook"))
+
+
+def _outcome(result: dict) -> str:
+    try:
+        return str(_action()._validate_action_result(result))
+    except ValidationError as error:
+        return error.message
+
+
+@pytest.mark.parametrize("result", [GOOD, *BAD])
+def test_same_answers_and_errors_as_rasa(result):
+    rasa_speedups.uninstall()
+    try:
+        original = _outcome(result)
+    finally:
+        rasa_speedups.install()
+    assert _outcome(result) == original
+    assert ("Failed to validate Action server response" in original) == (result is not GOOD)
+
+
+def test_installed_by_loading_our_endpoints():
+    import bot.tracker_store  # noqa: F401 - what Rasa imports for endpoints.yml
+
+    assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
+
+
+async def test_sqlite_tracker_store_writes_ahead_and_its_log_files_stay_private(tmp_path):
+    import os
+    import stat
+
+    import sqlalchemy as sa
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.tracker_store import PrivacyTrackerStore, sql_store_kwargs
+
+    store = PrivacyTrackerStore(**sql_store_kwargs(f"sqlite:///{tmp_path}/tracker.db"))
+    tracker = DialogueStateTracker.from_events("rest-a", [UserUttered("xin chào")])
+    await store.save(tracker)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        files = sorted(os.listdir(tmp_path))
+        assert "tracker.db-wal" in files
+        assert {stat.S_IMODE(os.stat(tmp_path / name).st_mode) for name in files} == {0o600}
+    assert (await store.retrieve("rest-a")).latest_message.text == "xin chào"
