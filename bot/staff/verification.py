@@ -21,7 +21,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.content import verification
-from bot.directory.loader import DEFAULT_DATA_DIR
 from bot.staff.app import NOTICES, console_of, page, render
 
 NOTICES.update(
@@ -36,8 +35,9 @@ KIND_LABELS = {
     "directory": "Directory",
     "flag": "Flagged fact",
 }
-# The directory CSVs the queue lists (their editing and verifying is the directory pages').
-DIRECTORY_DIR: Path = DEFAULT_DATA_DIR
+# The directory CSVs the queue lists (their editing and verifying is the directory pages'):
+# DIRECTORY_DIR from the settings, unless a test points this elsewhere.
+DIRECTORY_DIR: Path | None = None
 
 
 def _root(request: Request) -> Path:
@@ -48,7 +48,8 @@ async def _queue_page(
     request: Request, status: int = 200, error: str | None = None, problems: list[str] | None = None
 ) -> HTTPResponse:
     console = console_of(request)
-    items = await console.run(verification.queue, console.engine, _root(request), DIRECTORY_DIR)
+    directory = DIRECTORY_DIR or Path(console.settings.directory_dir)
+    items = await console.run(verification.queue, console.engine, _root(request), directory)
     kind = request.args.get("kind", "")
     if kind in KIND_LABELS:
         items = [item for item in items if item.kind == kind]
