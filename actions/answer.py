@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_entity, latest_intent, latest_text
 from actions.conversation import ConversationAction
-from actions.dialogue import card_for_country
+from actions.dialogue import asks_nearby, card_for_country
 from actions.feedback import to_queue
 from actions.replies import Events, card_answer, search_answer
 from bot.answers import card_title, menu_button
@@ -96,4 +96,11 @@ class ActionAnswerTopic(ConversationAction):
             card_id = card_for_country(card_id, said_country)
         province = province_name(latest_entity(tracker, "province") or tracker.get_slot("province"))
         country = said_country or country_code(tracker.get_slot("country"))
-        return await card_answer(dispatcher, lang, card_id, province=province, country=country)
+        return await card_answer(
+            dispatcher,
+            lang,
+            card_id,
+            province=province,
+            country=country,
+            nearby=asks_nearby(latest_text(tracker)),
+        )

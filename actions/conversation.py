@@ -29,9 +29,10 @@ from actions.replies import (
     partner_answer,
     truncation_notice,
 )
-from bot.answers import also_asked_reply
+from bot.answers import also_asked_reply, menu_button
 from bot.content import default_library
 from bot.content.topics import topic_groups
+from bot.i18n import gettext
 
 CONTEXT_SLOTS = ("topic", "requested_slot", "country", "province", "city", "need")
 
@@ -61,6 +62,21 @@ def last_question_topic(tracker: Tracker) -> str | None:
     return None
 
 
+def offered_topics(tracker: Tracker) -> list[str]:
+    """The "you also asked about" topics of the user's previous message (offered as
+    buttons after the answer to it)."""
+    seen_latest = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") != "user":
+            continue
+        if not seen_latest:
+            seen_latest = True
+            continue
+        value = (event.get("parse_data") or {}).get("also_asked") or []
+        return [str(topic) for topic in value if topic] if isinstance(value, list) else []
+    return []
+
+
 def turn_of(tracker: Tracker) -> Turn:
     latest = tracker.latest_message or {}
     intent = latest.get("intent") or {}
@@ -78,6 +94,12 @@ def turn_of(tracker: Tracker) -> Turn:
             "topic": last_question_topic(tracker),
         },
         answers_since_question=_answers_since_question(tracker),
+        ranking=[
+            (str(entry.get("name")), float(entry.get("confidence") or 0.0))
+            for entry in latest.get("intent_ranking") or []
+            if entry.get("name")
+        ],
+        offered=offered_topics(tracker),
     )
 
 
@@ -129,6 +151,15 @@ class ConversationAction(Action, ABC):
             card = card_for_country(chosen.card or "", chosen.country, _card_exists(lang))
             # The place itself is kept by the domain's from_entity slot mappings.
             return await card_answer(dispatcher, lang, card, province=chosen.province, country=chosen.country)
+        if chosen.kind == "ack":
+            # The topic slot is left as it is: the next follow-up still refers to it.
+            dispatcher.utter_message(
+                text=gettext(
+                    lang, "OK. Is there anything else you would like to ask?", domain="conversation"
+                ),
+                buttons=[menu_button(lang)],
+            )
+            return []
         if chosen.kind == "missing":
             return await missing_answer(dispatcher, tracker, lang)
         if chosen.kind == "reask":
