@@ -17,7 +17,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_events, latest_text, user_language
-from actions.dialogue import Route, Turn, card_for_country, route
+from actions.dialogue import CLEAR_INTENT_CONFIDENCE, Route, Turn, card_for_country, route
 from actions.feedback import missing_answer
 from actions.replies import (
     META_GROUP,
@@ -27,10 +27,12 @@ from actions.replies import (
     card_answer,
     consular_answer,
     partner_answer,
+    search_answer,
     truncation_notice,
 )
 from bot.answers import also_asked_reply, menu_button
 from bot.content import default_library
+from bot.content.search import card_index
 from bot.content.topics import topic_groups
 from bot.i18n import gettext
 
@@ -167,6 +169,12 @@ class ConversationAction(Action, ABC):
             return await ask_again(
                 dispatcher, lang, turn.slots.get("topic") or "", slot, turn.slots.get("need")
             )
+        if turn.confidence < CLEAR_INTENT_CONFIDENCE and card_index().named_terms(turn.text):
+            # "Đường dây Danuri là số mấy?": the classifier is unsure and the message names
+            # something a card passage states; that passage answers better than a guess.
+            answered = search_answer(dispatcher, turn.text, lang)
+            if answered:
+                return [SlotSet("topic", answered), SlotSet(REQUESTED, None)]
         return await self.answer(dispatcher, tracker, lang)
 
 

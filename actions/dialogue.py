@@ -53,7 +53,7 @@ COUNTRY_SLUGS = {"KR": "korea", "JP": "japan", "TW": "taiwan", "MY": "malaysia"}
 # Words that may surround a place in an answer to "which country / province?".
 _FILLERS = set(
     "em toi minh anh chi con dang o tai ben sang nuoc tinh thanh pho tp a nha nhe nhe oi "
-    "la thi i im am in at from the country province city my its it s neu if".split()
+    "la thi i im am in at from the country province city my its it s neu if m re ve ll".split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
 # "còn ở Nhật thì sao?", "thế còn…", "and in Japan?", "what about Taiwan?"
@@ -295,12 +295,17 @@ def _picks_offered(turn: Turn) -> str | None:
     """The offered topic this message chooses: the classifier's own pick when it was
     offered, else an offered topic close behind it ("còn thẻ bhyt thì sao" after renting
     and health insurance where one lives: not health insurance on return)."""
-    if not turn.offered or turn.intent in turn.offered or (turn.text or "").startswith("/"):
+    if turn.intent in turn.offered or (turn.text or "").startswith("/") or turn.intent in _NOT_WITHIN_TOPIC:
         return None
-    if turn.intent in _NOT_WITHIN_TOPIC:
-        return None
+    current = turn.slots.get("topic")
     for name, confidence in turn.ranking[:OFFERED_RANK]:
+        if name == turn.intent:
+            continue
         if name in turn.offered and (confidence >= OFFERED_CONFIDENCE or _same_family(name, turn.intent)):
+            return name
+        if turn.offered and name == current and _same_family(name, turn.intent):
+            # The topic just answered is in play too: "còn thẻ bhyt thì sao" after health
+            # insurance where one lives (and renting, offered) is not about insurance on return.
             return name
     return None
 

@@ -93,7 +93,7 @@ def _strip_places(text: str) -> str:
     return "".join(chars)
 
 
-def _evidence(text: str, places: bool = True) -> tuple[int, int, list[str]]:
+def _evidence(text: str, places: bool = True, short_rule: bool = True) -> tuple[int, int, list[str]]:
     """(Vietnamese points, English points, the words weighed) for one message; place
     names are left out unless `places` is False. A message shorter than `_SHORT` words
     scores only if it has a grammar word of that language."""
@@ -119,7 +119,7 @@ def _evidence(text: str, places: bool = True) -> tuple[int, int, list[str]]:
             vi += 1
         elif folded_word in _EN_WORDS:
             en += 1
-    if len(words) < _SHORT:
+    if short_rule and len(words) < _SHORT:
         if not any(w in _VI_FUNCTION for w in words):
             vi = 0
         if not any(w in _EN_FUNCTION for w in words):
@@ -147,7 +147,9 @@ def detect_language(text: str) -> str:
     clear = message_language(text)
     if clear:
         return clear
-    vi, en, _ = _evidence(text)
+    # Not clear, yet a guess is needed: every word counts, even in a short message
+    # ("vietnam consulate dubai address?", "ok thats all, goodbye").
+    vi, en, _ = _evidence(text, short_rule=False)
     if vi == en:
         folded = _WORD.findall(fold(truncate(text)))
         en += sum(1 for w in folded if w in _NEUTRAL and w in _EN_WORDS)

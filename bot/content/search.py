@@ -27,6 +27,16 @@ LANGUAGES = ("vi", "en")
 # the cost of a search grows with the number of distinct words asked.
 MAX_QUERY_CHARS = 4000
 TITLE_WEIGHT = 3
+# A question that names something few passages mention ("Danuri", "1955", "111", "EPF")
+# asks about that thing: such a term weighs `NAMED_WEIGHT` times, so "đường dây Danuri là
+# số mấy" finds the Danuri line, not the passage richest in "đường dây" and "người nước
+# ngoài". Named: a word of at least `NAMED_MIN_LETTERS` letters found in at most
+# `NAMED_MAX_PASSAGES` passages (short Vietnamese syllables are rare by chance), or a
+# number of 3 digits or more.
+NAMED_WEIGHT = 6.0
+NAMED_MIN_LETTERS = 5
+NAMED_MAX_PASSAGES = 4
+_NUMBER = re.compile(r"\d{3,}")
 K1, B = 1.2, 0.75
 # Cards that are conversation, not facts: never an answer to a fact question.
 NOT_SEARCHED = {
@@ -133,11 +143,27 @@ class CardIndex:
             frequency.update(doc.keys())
         n = len(self._docs)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+        self._frequency = frequency
+
+    def named_terms(self, query: str) -> set[str]:
+        """The query's single words that name something specific in the cards."""
+        return {
+            t
+            for t in tokens((query or "")[:MAX_QUERY_CHARS])
+            if "_" not in t
+            and t in self._frequency
+            and (
+                (len(t) >= NAMED_MIN_LETTERS and self._frequency[t] <= NAMED_MAX_PASSAGES)
+                or _NUMBER.fullmatch(t)
+            )
+        }
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> list[Hit]:
         """Best passages first; only those sharing a term with the query."""
         terms = set(tokens((query or "")[:MAX_QUERY_CHARS]))
-        best_possible = sum(self._idf.get(t, 0.0) for t in terms) * (K1 + 1) or 1.0
+        named = self.named_terms(query)
+        weight = {t: (NAMED_WEIGHT if t in named else 1.0) * self._idf.get(t, 0.0) for t in terms}
+        best_possible = sum(weight.values()) * (K1 + 1) or 1.0
         hits: list[Hit] = []
         for i, doc in enumerate(self._docs):
             passage = self.passages[i]
@@ -148,7 +174,7 @@ class CardIndex:
             for term in terms:
                 tf = doc.get(term)
                 if tf:
-                    score += self._idf[term] * tf * (K1 + 1) / (tf + norm)
+                    score += weight[term] * tf * (K1 + 1) / (tf + norm)
             if score > 0:
                 hits.append(Hit(passage, score, score / best_possible))
         hits.sort(key=lambda h: -h.score)

@@ -198,3 +198,50 @@ def test_a_reply_picks_the_offered_topic_the_classifier_ranks_close_behind():
     # Nothing offered: the classifier's own answer.
     turn.offered = []
     assert route(turn).kind == "default"
+
+
+# -- fact questions that name a number or a service ----------------------------------------------
+
+
+def test_a_named_service_or_number_decides_the_card_search():
+    from bot.content.search import card_index
+
+    index = card_index()
+    assert index.named_terms("đường dây Danuri ở Hàn gọi số mấy") == {"danuri"}
+    assert index.named_terms("số 111 là gì") == {"111"}
+    # Short syllables are rare by chance, not names.
+    assert index.named_terms("ở Hà Tĩnh có tổ chức nào") == set()
+    top = index.search("đường dây Danuri ở Hàn gọi số mấy", "vi", limit=1)[0]
+    assert "1366" in top.passage.text
+    top = index.search("số 111 là đường dây gì vậy, gọi có mất tiền không", "vi", limit=1)[0]
+    assert "111" in top.passage.text
+
+
+def test_the_topic_just_answered_is_in_play_for_a_reply_naming_its_neighbour():
+    turn = Turn(
+        "con the bhyt thi sao",
+        "health_insurance_return",
+        0.99,
+        {},
+        {"topic": "health_insurance_residence"},
+        1,
+        ranking=[("health_insurance_return", 0.99), ("health_insurance_residence", 0.004)],
+        offered=["renter_rights"],
+    )
+    assert route(turn) == Route("card", card="health_insurance_residence")
+
+
+def test_an_english_place_reply_with_a_contraction_is_a_follow_up():
+    turn = _turn(
+        "I'm in Osaka", "skills_training", {"country": "JP", "city": "Osaka"}, 0.4, topic="overstay_irregular"
+    )
+    assert route(turn) == Route("card", card="overstay_irregular", country="JP")
+
+
+@pytest.mark.parametrize(
+    "text, expected", [("embassy address in seoul?", "en"), ("ok thats all, bye", "en"), ("ok", "vi")]
+)
+def test_a_short_message_with_nothing_else_to_go_by_is_guessed_from_all_its_words(text, expected):
+    from bot.language import detect_language
+
+    assert detect_language(text) == expected
