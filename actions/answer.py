@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_entity, latest_intent, latest_text
+from actions.common import latest_entity, latest_intent, latest_text, typed_text
 from actions.conversation import ConversationAction
 from actions.dialogue import asks_nearby, card_for_country
 from actions.feedback import to_queue
@@ -80,8 +80,7 @@ class ActionAnswerTopic(ConversationAction):
             return [SlotSet("requested_slot", None)]
         if intent == OUT_OF_SCOPE_INTENT:
             # Fact questions phrased unusually land here: answer from the cards if they can.
-            text = latest_text(tracker)
-            answered = search_answer(dispatcher, text, lang)
+            answered = search_answer(dispatcher, typed_text(tracker), lang)
             if answered:
                 return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
             await to_queue(tracker, "out_of_scope", lang)

@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_events, latest_text, user_language
+from actions.common import language_events, latest_text, typed_text, user_language
 from actions.dialogue import CLEAR_INTENT_CONFIDENCE, Route, Turn, card_for_country, route
 from actions.feedback import missing_answer
 from actions.replies import (
@@ -169,10 +169,10 @@ class ConversationAction(Action, ABC):
             return await ask_again(
                 dispatcher, lang, turn.slots.get("topic") or "", slot, turn.slots.get("need")
             )
-        if turn.confidence < CLEAR_INTENT_CONFIDENCE and card_index().named_terms(turn.text):
+        if turn.confidence < CLEAR_INTENT_CONFIDENCE and card_index().named_terms(typed_text(tracker)):
             # "Đường dây Danuri là số mấy?": the classifier is unsure and the message names
             # something a card passage states; that passage answers better than a guess.
-            answered = search_answer(dispatcher, turn.text, lang)
+            answered = search_answer(dispatcher, typed_text(tracker), lang)
             if answered:
                 return [SlotSet("topic", answered), SlotSet(REQUESTED, None)]
         return await self.answer(dispatcher, tracker, lang)

@@ -30,13 +30,14 @@ TITLE_WEIGHT = 3
 # A question that names something few passages mention ("Danuri", "1955", "111", "EPF")
 # asks about that thing: such a term weighs `NAMED_WEIGHT` times, so "đường dây Danuri là
 # số mấy" finds the Danuri line, not the passage richest in "đường dây" and "người nước
-# ngoài". Named: a word of at least `NAMED_MIN_LETTERS` letters found in at most
-# `NAMED_MAX_PASSAGES` passages (short Vietnamese syllables are rare by chance), or a
-# number of 3 digits or more.
+# ngoài". Named: a number of 3 digits or more, or a word typed as a name (a capital
+# letter, not the message's first word, 3 letters or more) found in at most
+# `NAMED_MAX_PASSAGES` passages; ordinary words are rare by chance ("million", "giao").
 NAMED_WEIGHT = 6.0
-NAMED_MIN_LETTERS = 5
 NAMED_MAX_PASSAGES = 4
+NAMED_MIN_LETTERS = 3  # "Hà", "Ba" are syllables of place names, not names asked about
 _NUMBER = re.compile(r"\d{3,}")
+_TYPED_WORD = re.compile(r"\w+")
 K1, B = 1.2, 0.75
 # Cards that are conversation, not facts: never an answer to a fact question.
 NOT_SEARCHED = {
@@ -147,16 +148,20 @@ class CardIndex:
 
     def named_terms(self, query: str) -> set[str]:
         """The query's single words that name something specific in the cards."""
-        return {
-            t
-            for t in tokens((query or "")[:MAX_QUERY_CHARS])
-            if "_" not in t
-            and t in self._frequency
-            and (
-                (len(t) >= NAMED_MIN_LETTERS and self._frequency[t] <= NAMED_MAX_PASSAGES)
-                or _NUMBER.fullmatch(t)
-            )
-        }
+        typed = _TYPED_WORD.findall((query or "")[:MAX_QUERY_CHARS])
+        named = set()
+        for position, word in enumerate(typed):
+            term = fold(word)
+            if term not in self._frequency:
+                continue
+            if _NUMBER.fullmatch(term) or (
+                position > 0
+                and len(term) >= NAMED_MIN_LETTERS
+                and any(c.isupper() for c in word)
+                and self._frequency[term] <= NAMED_MAX_PASSAGES
+            ):
+                named.add(term)
+        return named
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> list[Hit]:
         """Best passages first; only those sharing a term with the query."""

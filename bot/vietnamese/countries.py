@@ -332,7 +332,10 @@ _BLOCKERS = (
     "hàn nhôm",
     "hàn điện",
     "khi hàn",
-    "học hàn",
+    # "học hàn" alone would block "du học Hàn Quốc".
+    "học hàn ở",
+    "học hàn xong",
+    "học hàn điện",
     "hàn quốc tế",
     # A language known is not a country lived in: "biết tiếng Nhật thì tìm việc ở đâu".
     "biết tiếng nhật",

@@ -172,6 +172,7 @@ def _countries(text):
         ("Chị tôi bị lừa sang Myanmar", ["MM"]),
         ("Hàn ống thép có cần chứng chỉ không?", []),
         ("Em học hàn điện ở trường nghề", []),
+        ("du hoc han quoc can gi", ["KR"]),
         ("Tôi biết tiếng Nhật, tìm việc ở đâu?", []),
         ("Em đang ở Nhật, tìm việc ở đâu?", ["JP"]),
     ],
@@ -208,6 +209,7 @@ def test_a_named_service_or_number_decides_the_card_search():
 
     index = card_index()
     assert index.named_terms("đường dây Danuri ở Hàn gọi số mấy") == {"danuri"}
+    assert index.named_terms("a broker took 60 million from me, I want a loan") == set()
     assert index.named_terms("số 111 là gì") == {"111"}
     # Short syllables are rare by chance, not names.
     assert index.named_terms("ở Hà Tĩnh có tổ chức nào") == set()
@@ -245,3 +247,33 @@ def test_a_short_message_with_nothing_else_to_go_by_is_guessed_from_all_its_word
     from bot.language import detect_language
 
     assert detect_language(text) == expected
+
+
+def test_an_unsure_intent_on_a_message_naming_a_service_is_answered_from_the_cards():
+    """The NLU lowercases the text it passes on: the name is read from the message as typed."""
+    import asyncio
+
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.answer import ActionAnswerTopic
+
+    typed = "Cho em hỏi đường dây Danuri ở Hàn là số mấy?"
+    latest = {
+        "text": typed.lower(),
+        "intent": {"name": "passport_documents", "confidence": 0.45},
+        "entities": [{"entity": "country", "value": "KR"}],
+    }
+    tracker = Tracker(
+        "t",
+        {"country": "KR"},
+        latest,
+        [{"event": "user", "text": typed, "parse_data": latest}],
+        False,
+        None,
+        {},
+        "",
+    )
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAnswerTopic().run(dispatcher, tracker, {}))
+    assert "1366" in dispatcher.messages[0]["text"]
