@@ -12,9 +12,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_entity, latest_intent, latest_text
+from actions.common import latest_entity, latest_intent, latest_text, typed_text
 from actions.conversation import ConversationAction
-from actions.dialogue import card_for_country
+from actions.dialogue import asks_nearby, card_for_country
 from actions.feedback import to_queue
 from actions.replies import Events, card_answer, search_answer
 from bot.answers import card_title, menu_button
@@ -80,8 +80,7 @@ class ActionAnswerTopic(ConversationAction):
             return [SlotSet("requested_slot", None)]
         if intent == OUT_OF_SCOPE_INTENT:
             # Fact questions phrased unusually land here: answer from the cards if they can.
-            text = latest_text(tracker)
-            answered = search_answer(dispatcher, text, lang)
+            answered = search_answer(dispatcher, typed_text(tracker), lang)
             if answered:
                 return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
             await to_queue(tracker, "out_of_scope", lang)
@@ -96,4 +95,11 @@ class ActionAnswerTopic(ConversationAction):
             card_id = card_for_country(card_id, said_country)
         province = province_name(latest_entity(tracker, "province") or tracker.get_slot("province"))
         country = said_country or country_code(tracker.get_slot("country"))
-        return await card_answer(dispatcher, lang, card_id, province=province, country=country)
+        return await card_answer(
+            dispatcher,
+            lang,
+            card_id,
+            province=province,
+            country=country,
+            nearby=asks_nearby(latest_text(tracker)),
+        )

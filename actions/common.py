@@ -18,6 +18,15 @@ def latest_text(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("text") or "")[:MAX_QUERY_CHARS]
 
 
+def typed_text(tracker: Tracker) -> str:
+    """The latest message as the user typed it (case and all), before the NLU normaliser
+    lowercased it: "Danuri" typed as a name. The first MAX_QUERY_CHARS."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return str(event.get("text") or "")[:MAX_QUERY_CHARS] or latest_text(tracker)
+    return latest_text(tracker)
+
+
 def user_language(tracker: Tracker) -> str:
     """ "vi" or "en": the slot, else the channel locale, else a guess from the message."""
     latest = tracker.latest_message or {}

@@ -16,8 +16,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_events, latest_text, user_language
-from actions.dialogue import Route, Turn, card_for_country, route
+from actions.common import language_events, latest_text, typed_text, user_language
+from actions.dialogue import CLEAR_INTENT_CONFIDENCE, Route, Turn, card_for_country, route
 from actions.feedback import missing_answer
 from actions.reminders_survey import continue_tool
 from actions.replies import (
@@ -28,11 +28,14 @@ from actions.replies import (
     card_answer,
     consular_answer,
     partner_answer,
+    search_answer,
     truncation_notice,
 )
-from bot.answers import also_asked_reply
+from bot.answers import also_asked_reply, menu_button
 from bot.content import default_library
+from bot.content.search import card_index
 from bot.content.topics import topic_groups
+from bot.i18n import gettext
 
 CONTEXT_SLOTS = ("topic", "requested_slot", "country", "province", "city", "need")
 
@@ -62,6 +65,21 @@ def last_question_topic(tracker: Tracker) -> str | None:
     return None
 
 
+def offered_topics(tracker: Tracker) -> list[str]:
+    """The "you also asked about" topics of the user's previous message (offered as
+    buttons after the answer to it)."""
+    seen_latest = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") != "user":
+            continue
+        if not seen_latest:
+            seen_latest = True
+            continue
+        value = (event.get("parse_data") or {}).get("also_asked") or []
+        return [str(topic) for topic in value if topic] if isinstance(value, list) else []
+    return []
+
+
 def turn_of(tracker: Tracker) -> Turn:
     latest = tracker.latest_message or {}
     intent = latest.get("intent") or {}
@@ -79,6 +97,12 @@ def turn_of(tracker: Tracker) -> Turn:
             "topic": last_question_topic(tracker),
         },
         answers_since_question=_answers_since_question(tracker),
+        ranking=[
+            (str(entry.get("name")), float(entry.get("confidence") or 0.0))
+            for entry in latest.get("intent_ranking") or []
+            if entry.get("name")
+        ],
+        offered=offered_topics(tracker),
     )
 
 
@@ -146,6 +170,15 @@ class ConversationAction(Action, ABC):
             # The user moved on: the tool is dropped and their message answered as usual.
             dropped: Events = [SlotSet(REQUESTED, None), SlotSet("tool_answers", None)]
             return dropped + await self.answer(dispatcher, tracker, lang)
+        if chosen.kind == "ack":
+            # The topic slot is left as it is: the next follow-up still refers to it.
+            dispatcher.utter_message(
+                text=gettext(
+                    lang, "OK. Is there anything else you would like to ask?", domain="conversation"
+                ),
+                buttons=[menu_button(lang)],
+            )
+            return []
         if chosen.kind == "missing":
             return await missing_answer(dispatcher, tracker, lang)
         if chosen.kind == "reask":
@@ -153,6 +186,12 @@ class ConversationAction(Action, ABC):
             return await ask_again(
                 dispatcher, lang, turn.slots.get("topic") or "", slot, turn.slots.get("need")
             )
+        if turn.confidence < CLEAR_INTENT_CONFIDENCE and card_index().named_terms(typed_text(tracker)):
+            # "Đường dây Danuri là số mấy?": the classifier is unsure and the message names
+            # something a card passage states; that passage answers better than a guess.
+            answered = search_answer(dispatcher, typed_text(tracker), lang)
+            if answered:
+                return [SlotSet("topic", answered), SlotSet(REQUESTED, None)]
         return await self.answer(dispatcher, tracker, lang)
 
 

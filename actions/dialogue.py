@@ -55,7 +55,7 @@ COUNTRY_SLUGS = {"KR": "korea", "JP": "japan", "TW": "taiwan", "MY": "malaysia"}
 # Words that may surround a place in an answer to "which country / province?".
 _FILLERS = set(
     "em toi minh anh chi con dang o tai ben sang nuoc tinh thanh pho tp a nha nhe nhe oi "
-    "la thi i im am in at from the country province city my its it s".split()
+    "la thi i im am in at from the country province city my its it s neu if m re ve ll".split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
 # "còn ở Nhật thì sao?", "thế còn…", "and in Japan?", "what about Taiwan?"
@@ -67,7 +67,9 @@ _FOLLOW_UP = re.compile(
 _WITHIN_TOPIC = re.compile(
     r"\b(?:giay to|ho so|thu tuc|mat bao lau|bao lau|bao nhieu tien|het bao nhieu|nop o dau|"
     r"lam o dau|what documents|which documents|what papers|documents|how long|how much|"
-    r"where do i apply|thoi han|han chot|han nop|khi nao|bao gio|deadline|when)\b"
+    r"where do i apply|thoi han|han chot|han nop|khi nao|bao gio|deadline|when|"
+    r"mat phi|mien phi|ton phi|chi phi|le phi|phi|free|cost|costs|fee|fees|charge|"
+    r"goi so nao|so nao|so may|so dien thoai|sdt|which number|what number|phone number|who do i call)\b"
 )
 # Intents that are never a detail of a topic, however the message is worded.
 _NOT_WITHIN_TOPIC = {
@@ -84,17 +86,35 @@ _NOT_WITHIN_TOPIC = {
     "emergency_help",
 }
 MAX_ANSWER_WORDS = 2
+# A bare acknowledgement after an answer ("ok", "uk", "vâng ạ", "got it"): not thanks and
+# not a new question, so the conversation stays on its topic ("còn ở Nhật thì sao?" next
+# still refers to it).
+_ACKNOWLEDGEMENTS = frozenset(
+    """ok oke okay okie oki okela uk uh um u uhm vang da dc duoc roi got_it alright i_see
+    noted hieu_roi ok_roi ok_a da_vang vang_a ok_em ok_ad u_roi""".split()
+)
 # Question words around a detail ("cần giấy tờ gì?", "what documents do I need?"): with
 # nothing else in the message it can only be about the current topic, however confident
 # the classifier is about another one.
 _DETAIL_QUESTION_WORDS = set(
     "can gi nhung nao phai mang theo co duoc khong what which do does need bring i we you".split()
 )
+# An offered topic ("Bạn cũng hỏi về: …") ranked at least this high, among the first
+# `OFFERED_RANK` intents, is the one a reply such as "tiền ký quỹ trước" or "the job first"
+# picks, even when the classifier prefers a neighbour.
+OFFERED_CONFIDENCE = 0.05
+OFFERED_RANK = 3
 # Above this, the classifier's intent means the user asked something else (the
 # FallbackClassifier threshold is 0.32; in between, the reply is more likely a vague answer).
 CLEAR_INTENT_CONFIDENCE = 0.6
 NAMED_TOPIC_CONFIDENCE = 0.8
-MAX_WITHIN_TOPIC_WORDS = 6
+MAX_WITHIN_TOPIC_WORDS = 12
+# Words that ask for a diplomatic mission: "and the Vietnamese office in Taipei?" after
+# the urgent card asks for the office there, not for the urgent card again.
+_MISSION_WORDS = re.compile(
+    r"\b(?:dai su quan|dsq|lanh su|lanh su quan|tong lanh su|van phong kinh te|ban quan ly lao dong|"
+    r"embassy|consulate|consular|mission|vietnamese office|labour management board|labor management board)\b"
+)
 
 
 @dataclass
@@ -108,13 +128,18 @@ class Turn:
     slots: dict[str, str | None] = field(default_factory=dict)
     # User turns since the pending question was asked, this one included.
     answers_since_question: int = 1
+    # The classifier's ranking of this message: (intent, confidence), best first.
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+    # Topics the last answer offered as "you also asked about" buttons.
+    offered: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Route:
     """What to answer: a look-up, a card, the question again, or the usual answer."""
 
-    kind: str  # "consular" | "partner" | "card" | "reask" | "missing" (after a 👎) | "tool" | "default"
+    # "consular" | "partner" | "card" | "reask" | "missing" (after a 👎) | "tool" | "ack" | "default"
+    kind: str
     card: str | None = None
     country: str | None = None
     city: str | None = None
@@ -214,6 +239,10 @@ def route(turn: Turn) -> Route:
         if _moves_on_from_feedback(turn, topic):
             return Route("default", drop_pending=True)
         return Route("missing", drop_pending=True)
+    if topic and acknowledges(turn.text) and topic in _answer_topics():
+        if not pending or _pending_slot(pending)[1]:
+            # The offer after the card stays open: "ok" then "Nghệ An" still answers it.
+            return Route("ack", card=topic)
     if pending and topic:
         slot, soft = _pending_slot(pending)
         values = _fills(turn, slot) if slot else None
@@ -236,11 +265,60 @@ def route(turn: Turn) -> Route:
             followed.drop_pending = True
             return followed
         return Route("default", drop_pending=True)
+    picked = _picks_offered(turn)
+    if picked:
+        return Route("card", card=picked)
     if topic:
         followed = _follow_up(turn, topic)
         if followed:
             return followed
     return Route("default")
+
+
+_NEARBY = re.compile(
+    r"\b(?:gan nha|gan day|gan toi|gan em|gan minh|gan nhat|quanh day|khu vuc minh|cho minh o|"
+    r"near me|nearby|near my home|near where i live|closest|nearest|close to me)\b"
+)
+
+
+def asks_nearby(text: str) -> bool:
+    """ "Tìm giúp tôi nơi trợ giúp pháp lý gần nhà": the user asked for a place near them,
+    so the province is a question to wait for (asked again once), not just an offer."""
+    return bool(_NEARBY.search(" ".join(words(text))))
+
+
+def _answer_topics() -> set[str]:
+    return set(topic_ids()) - set(topic_groups().get("meta", []))
+
+
+def _same_family(one: str, other: str) -> bool:
+    """Topics named alike ("health_insurance_return", "health_insurance_residence")."""
+    return one.split("_")[:2] == other.split("_")[:2]
+
+
+def _picks_offered(turn: Turn) -> str | None:
+    """The offered topic this message chooses: the classifier's own pick when it was
+    offered, else an offered topic close behind it ("còn thẻ bhyt thì sao" after renting
+    and health insurance where one lives: not health insurance on return)."""
+    if turn.intent in turn.offered or (turn.text or "").startswith("/") or turn.intent in _NOT_WITHIN_TOPIC:
+        return None
+    current = turn.slots.get("topic")
+    for name, confidence in turn.ranking[:OFFERED_RANK]:
+        if name == turn.intent:
+            continue
+        if name in turn.offered and (confidence >= OFFERED_CONFIDENCE or _same_family(name, turn.intent)):
+            return name
+        if turn.offered and name == current and _same_family(name, turn.intent):
+            # The topic just answered is in play too: "còn thẻ bhyt thì sao" after health
+            # insurance where one lives (and renting, offered) is not about insurance on return.
+            return name
+    return None
+
+
+def acknowledges(text: str) -> bool:
+    """A bare "ok" / "uk" / "vâng ạ" / "got it": the user has read the answer."""
+    key = "_".join(words(text))
+    return bool(key) and key in _ACKNOWLEDGEMENTS
 
 
 def _moves_on_from_feedback(turn: Turn, topic: str | None) -> bool:
@@ -286,6 +364,15 @@ def _follow_up(turn: Turn, topic: str) -> Route | None:
     folded = " ".join(words(turn.text))
     places = {k: v for k, v in turn.entities.items() if k in PLACE_SLOTS}
     content = _content_words(turn)
+    if places and _MISSION_WORDS.search(folded) and (_FOLLOW_UP.search(folded) or topic == URGENT_TOPIC):
+        return _lookup_route(CONSULAR, places, turn.slots)
+    unsure = (
+        turn.intent in (FALLBACK_INTENT, "out_of_scope", topic) or turn.confidence < CLEAR_INTENT_CONFIDENCE
+    )
+    if places and topic in (*LOOKUP_TOPICS, URGENT_TOPIC) and unsure:
+        # "Quê tôi trước là Yên Bái, có chỗ nào gần không?": a place for the look-up under
+        # way, however many other words come with it.
+        content = []
     if places and (_FOLLOW_UP.search(folded) or not content) and len(content) <= 3:
         if topic in LOOKUP_TOPICS:
             return _lookup_route(topic, places, turn.slots)

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text
+from actions.common import latest_text, typed_text
 from actions.conversation import ConversationAction
 from actions.dialogue import words
 from actions.feedback import to_queue
@@ -60,7 +60,8 @@ class ActionFallbackSuggest(ConversationAction):
         intents = _user_turn_intents(tracker)
         missed_twice = len(intents) >= 2 and intents[-2] == FALLBACK_INTENT
         text = latest_text(tracker)
-        answered = None if missed_twice else search_answer(dispatcher, text, lang)
+        # As typed: a name ("Danuri") leads the search (bot/content/search.py).
+        answered = None if missed_twice else search_answer(dispatcher, typed_text(tracker), lang)
         if answered:
             return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
         # Not understood: staff see it in the unanswered queue (masked, grouped).

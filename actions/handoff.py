@@ -12,12 +12,14 @@ REST API, the terminal) no handoff is opened: the `human_handoff` card says wher
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_events, latest_entity, user_language
+from actions.common import latest_entity
+from actions.conversation import ConversationAction, last_question_topic
+from actions.replies import Events
 from bot import handoff
 from bot.answers import card_reply
 from bot.db import get_engine
@@ -25,6 +27,7 @@ from bot.i18n import gettext
 from bot.settings import get_settings
 
 OFFER_ACTION = "action_offer_handoff"
+HANDOFF_TOPIC = "human_handoff"
 
 
 def conversation_so_far(tracker: Tracker) -> list[tuple[str, str]]:
@@ -64,7 +67,7 @@ async def start_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, lang
         lang,
         tracker.get_slot("country"),
         tracker.get_slot("province"),
-        tracker.get_slot("topic"),
+        last_question_topic(tracker),
         conversation_so_far(tracker),
     )
     for message in handoff.availability(lang):
@@ -73,14 +76,14 @@ async def start_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, lang
     await handoff.open_in_staff_group(engine, handoff_id)
 
 
-class ActionOfferHandoff(Action):
+class ActionOfferHandoff(ConversationAction):
+    """Routed first like every answer (a weak "human_handoff" for "còn ở Hàn thì gọi số
+    nào?" is a follow-up on the topic); a clear request gets the offer or the handoff."""
+
     def name(self) -> str:
         return OFFER_ACTION
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        lang = user_language(tracker)
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> Events:
         consent = latest_entity(tracker, "consent")
         if channel_of(tracker) not in handoff.DELIVERABLE:
             # Staff could not answer here (the REST API, the terminal): say where people are.
@@ -94,4 +97,6 @@ class ActionOfferHandoff(Action):
         else:
             offer = handoff.offer(lang)
             dispatcher.utter_message(text=offer["text"], buttons=offer["buttons"])
-        return language_events(tracker)
+        # The conversation is now about reaching a person (the held-out conversations'
+        # topic contract); staff still see the last question's topic (start_handoff).
+        return [SlotSet("topic", HANDOFF_TOPIC)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,18 +11,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import LANGUAGE_SLOT, latest_entity, user_language
 from bot.answers import menu_button
 from bot.i18n import SUPPORTED_LANGUAGES, gettext
-from bot.vietnamese.text import fold
-
-_ASKS_ENGLISH = re.compile(r"\b(english|tieng anh|t anh|eng|en)\b")
-_ASKS_VIETNAMESE = re.compile(r"\b(vietnamese|tieng viet|t viet|viet|vi)\b")
+from bot.language import language_request
 
 
 def requested_language(text: str, current: str) -> str:
-    """The language a "change language" message asks for; the other one if unclear."""
-    folded = fold(text or "")
-    wants_en, wants_vi = bool(_ASKS_ENGLISH.search(folded)), bool(_ASKS_VIETNAMESE.search(folded))
-    if wants_en != wants_vi:
-        return "en" if wants_en else "vi"
+    """The language a "change language" message asks for ("e ko biet tieng anh" asks for
+    Vietnamese); the other one when it names none."""
+    asked = language_request(text)
+    if asked in SUPPORTED_LANGUAGES:
+        return str(asked)
     return "en" if current == "vi" else "vi"
 
 

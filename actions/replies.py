@@ -158,8 +158,11 @@ async def card_answer(
     card_id: str,
     province: str | None = None,
     country: str | None = None,
+    nearby: bool = False,
 ) -> Events:
-    """The card; with a known place, its local partners (3, then "more")."""
+    """The card; with a known place, its local partners (3, then "more"). `nearby`: the
+    user asked for help near them, so the province question is a real one (asked again
+    once), not only an offer."""
     reply = card_reply(card_id, lang)
     if reply is None:
         dispatcher.utter_message(
@@ -177,7 +180,8 @@ async def card_answer(
         reply["text"] += "\n\n" + gettext(
             lang, "Tell me your province (or the country you are in) and I will find help near you."
         )
-        events += [SlotSet(REQUESTED, f"{SOFT_PENDING}:province"), SlotSet("need", need)]
+        pending = "province" if nearby else f"{SOFT_PENDING}:province"
+        events += [SlotSet(REQUESTED, pending), SlotSet("need", need)]
     dispatcher.utter_message(text=reply["text"], buttons=reply["buttons"])
     if need and (province or country):
         events += await partner_answer(

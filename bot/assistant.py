@@ -91,6 +91,9 @@ class Assistant:
             "answer": _answer_text(output.messages),
             "messages": output.messages,
             "topic_slot": slots.get("topic"),
+            # The places the conversation holds after this turn (named now or earlier):
+            # what a follow-up such as "cho tôi số đại sứ quán ở đó" is answered for.
+            "place_slots": {k: slots.get(k) for k in ("country", "province", "city") if slots.get(k)},
             "also_asked": list(parse.get("also_asked") or []),
             "all_entities": [
                 (e["entity"], e["value"])

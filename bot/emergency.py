@@ -229,7 +229,7 @@ _DOER_VI = (
     "bị|nó|chủ|ông chủ|bà chủ|chủ nhà|quản lý|sếp|bọn nó|chúng nó|bọn chủ|tụi nó|thằng chủ|"
     "vợ chủ|chồng chủ|con chủ|họ|bố|chồng|bọn họ|cai"
 )
-_ME_EN = "me|us|her|him"
+_ME_EN = "me|us|her|him|one of us|some of us|my friend|my friends|my sister|my brother"
 
 _RULES: tuple[Rule, ...] = (
     # -- violence and threats -------------------------------------------------------------
@@ -305,7 +305,7 @@ _RULES: tuple[Rule, ...] = (
     ),
     rule(
         "violence",
-        "was|got|been|being|am|is|are|were|im|get",
+        "was|got|been|being|am|is|are|were|im|get|gets",
         0,
         "beaten|attacked|assaulted|stabbed|punched|kicked|slapped|choked|beaten up",
         unless_before=_IF_EN,
@@ -334,6 +334,20 @@ _RULES: tuple[Rule, ...] = (
         "looking for me|chasing|chasing me|after me|hunting me|searching for me",
     ),
     rule("violence", "domestic violence|violent boss|violent employer|violence at work|violence against me"),
+    # Electric shocks, as scam compounds punish: "shock her with electric sticks", "chích điện".
+    rule(
+        "violence",
+        "shock|shocks|shocked|shocking|tase|tased|taser",
+        0,
+        _ME_EN,
+        2,
+        "electric|electricity|stick|sticks|baton|batons|taser",
+    ),
+    rule(
+        "violence",
+        "electric shock|electric shocks|electric baton|electric batons|electric stick|electric sticks",
+    ),
+    rule("violence", "chích điện|dí điện|dùi cui điện|giật điện", unless_prev=_HYPOTHETICAL),
     # -- confinement ----------------------------------------------------------------------
     rule(
         "confinement",
@@ -402,11 +416,32 @@ _RULES: tuple[Rule, ...] = (
     rule("confinement", "không|ko|k|hok", 0, "được", 1, "ra ngoài|ra khỏi|rời khỏi|lên bờ|bước ra"),
     rule("confinement", "imprisoned|being held|held hostage|locks me|locked me|locked us|locked her"),
     rule("confinement", "not allowed ashore|never allowed ashore|cannot go ashore|cant go ashore"),
+    # "the owner locks our dormitory at night", "they lock the gate from outside"
+    rule(
+        "confinement",
+        "owner|boss|employer|he|she|they|manager|company|broker|agent|guard|guards|madam|supervisor",
+        1,
+        "lock|locks|locked|locking",
+        0,
+        "us|me|her|him|our|the|my|them",
+        1,
+        "dormitory|dorm|room|rooms|door|doors|gate|gates|container|house|camp|factory|compound|hostel|in|inside",
+    ),
+    rule(
+        "confinement",
+        "nobody|no one|none of us|noone",
+        0,
+        "can|is allowed to|may",
+        0,
+        "go out|get out|leave the camp|leave the dorm|leave the dormitory|leave the compound",
+        unless_next="alone at night|after 10|after midnight|without telling",
+    ),
     # -- deprivation of food ----------------------------------------------------------------
     rule(
         "deprivation",
         "bị bỏ đói|bỏ đói em|bỏ đói tôi|bỏ đói chúng em|bỏ đói chúng tôi|bỏ đói nhiều ngày|cho ăn cơm thừa|"
-        "nhịn đói mấy ngày|nhịn đói cả ngày",
+        "nhịn đói mấy ngày|nhịn đói cả ngày|đói lả|đói lả người|đói rã rời|bữa cơm thừa|ăn cơm thừa|ăn đồ thừa|"
+        "chỉ cho ăn một bữa|chỉ cho ăn 1 bữa|chỉ được ăn một bữa|chỉ được ăn 1 bữa",
     ),
     rule(
         "deprivation",
@@ -464,6 +499,19 @@ _RULES: tuple[Rule, ...] = (
         "đòi tiền chuộc|lao động không công",
     ),
     rule("trafficking", "trafficked|trafficking|trafficker|traffickers|human trafficking"),
+    rule(
+        "trafficking",
+        "sau khi bị bán|sau khi bị lừa bán|từng bị bán|đã bị bán|vừa bị bán|bị bán rồi|bị bán đi|bị bán làm",
+        unless_prev=_HYPOTHETICAL,
+    ),
+    rule(
+        "trafficking",
+        "force|forces|forced|forcing|make|makes|made",
+        0,
+        _ME_EN + "|them|people",
+        1,
+        "scam|to scam|do scams|scam people|work in scams|commit fraud|do fraud",
+    ),
     rule("trafficking", "sold|selling", 0, "me|us|her|him"),
     rule("trafficking", "was sold|were sold|been sold|being sold|got sold|sold to another|sold to a new"),
     rule(
@@ -535,6 +583,20 @@ _RULES: tuple[Rule, ...] = (
         unless_next="đi được|đi dc|mất|thôi|đói",
     ),
     rule("self_harm", "=tự tử|=tự sát|=tự vẫn|tự kết liễu"),
+    rule(
+        "self_harm",
+        "nhảy từ|nhảy xuống|nhảy khỏi|nhảy ra khỏi",
+        1,
+        "tầng thượng|sân thượng|lầu|tầng|nóc nhà|nóc|cầu|cửa sổ|ban công",
+    ),
+    rule(
+        "self_harm",
+        "jump|jumping|throw myself",
+        0,
+        "off|from",
+        1,
+        "roof|rooftop|building|bridge|balcony|window",
+    ),
     rule(
         "self_harm",
         "không|ko|k|hok|chẳng|chả|không còn|ko còn|k còn|hok còn",
@@ -687,7 +749,11 @@ _SIGNALS: tuple[Rule, ...] = (
         "tricked|deceived|lied to|brought me|took us across|took me across|smuggled",
     ),
     rule("scam_work", "làm lừa đảo|lừa đảo online|lừa đảo qua mạng|scam|scam company|scamming|scams|lừa đảo"),
-    rule("no_food", "không có gì ăn|không có đồ ăn|nhịn đói|đói quá|nothing to eat|no food|hungry|starving"),
+    rule(
+        "no_food",
+        "không có gì ăn|không có đồ ăn|nhịn đói|đói quá|đói lả|cơm thừa|một bữa|1 bữa|nothing to eat|no food|"
+        "hungry|starving|one meal a day|leftovers",
+    ),
     rule("guarded", "canh giữ|có người canh|bị canh|guards|guarded|bảo vệ canh"),
     rule("deceived", "lừa|dụ", 2, "sang|qua|vào", unless_next="đây làm việc hợp pháp"),
     rule("sold", "bán", 0, "cho|sang|qua|vào", unless_prev="mua|buôn|đi|để"),
@@ -698,7 +764,9 @@ _SIGNALS: tuple[Rule, ...] = (
     ),
     rule(
         "forced",
-        "bị ép làm|ép làm việc|bắt làm việc không lương|bắt làm không công|bị bắt làm|forced to work|forced me to work",
+        "bị ép làm|ép làm việc|bắt làm việc không lương|bắt làm không công|bị bắt làm|forced to work|forced me to work|"
+        "force her to|force him to|force me to|force us to|force them to|forces her to|forces us to|forced her to|"
+        "forced us to|forced them to|bị ép đi|bị bắt đi",
         unless_next="thêm|tăng ca|overtime|extra|ca đêm|chủ nhật",
     ),
 )
@@ -713,7 +781,9 @@ _STORIES: tuple[Story, ...] = (
     Story("deprivation", ("no_food",), ("phone_taken", "passport_held", "guarded")),
     Story("trafficking", ("deceived",), ("sold",)),
     Story("confinement", ("held_person",), ("restricted", "phone_taken", "guarded", "threat")),
-    Story("trafficking", ("forced",), ("restricted", "passport_held", "guarded", "phone_taken")),
+    Story("trafficking", ("forced",), ("restricted", "passport_held", "guarded", "phone_taken", "scam_work")),
+    # Held and beaten for going out: "took our passports ... anyone who goes out gets beaten".
+    Story("confinement", ("passport_held",), ("held_person", "no_food")),
 )
 
 # Idioms that contain an alarming word but express no danger.

@@ -93,7 +93,7 @@ def _strip_places(text: str) -> str:
     return "".join(chars)
 
 
-def _evidence(text: str, places: bool = True) -> tuple[int, int, list[str]]:
+def _evidence(text: str, places: bool = True, short_rule: bool = True) -> tuple[int, int, list[str]]:
     """(Vietnamese points, English points, the words weighed) for one message; place
     names are left out unless `places` is False. A message shorter than `_SHORT` words
     scores only if it has a grammar word of that language."""
@@ -119,7 +119,7 @@ def _evidence(text: str, places: bool = True) -> tuple[int, int, list[str]]:
             vi += 1
         elif folded_word in _EN_WORDS:
             en += 1
-    if len(words) < _SHORT:
+    if short_rule and len(words) < _SHORT:
         if not any(w in _VI_FUNCTION for w in words):
             vi = 0
         if not any(w in _EN_FUNCTION for w in words):
@@ -147,7 +147,9 @@ def detect_language(text: str) -> str:
     clear = message_language(text)
     if clear:
         return clear
-    vi, en, _ = _evidence(text)
+    # Not clear, yet a guess is needed: every word counts, even in a short message
+    # ("vietnam consulate dubai address?", "ok thats all, goodbye").
+    vi, en, _ = _evidence(text, short_rule=False)
     if vi == en:
         folded = _WORD.findall(fold(truncate(text)))
         en += sum(1 for w in folded if w in _NEUTRAL and w in _EN_WORDS)
@@ -241,3 +243,63 @@ def _naive_bayes_language(folded_words: str) -> str | None:
     if abs(margin) < _NB_MARGIN:
         return None
     return "vi" if margin > 0 else "en"
+
+
+# -- requests to change the language --------------------------------------------------------
+
+# A language the bot answers in, as people name it (folded).
+_VI_NAME = r"(?:tieng viet|t viet|tieng vn|viet ngu|vietnamese|tv)"
+_EN_NAME = r"(?:tieng anh|t anh|anh ngu|english|eng)"
+# "không biết / ko hiểu / chưa đọc được / kém tiếng Anh", "I can't read Vietnamese": the
+# speaker asks for the *other* language.
+_CANNOT_VI = r"(?:khong|ko|k|kh|hok|chua|cha|chang|kem|dot|it)"
+_CANNOT_EN = r"(?:don t|dont|do not|can t|cant|cannot|can not|not|no|barely|poor)"
+_CANNOT_VERB = r"(?:biet|bit|bt|hieu|doc|noi|ranh|gioi|thao|read|speak|understand|know|good at)"
+_CANNOT = re.compile(
+    rf"\b(?:{_CANNOT_VI}|{_CANNOT_EN})(?:\s+\w+){{0,2}}?\s+{_CANNOT_VERB}(?:\s+(?:duoc|dc|lam|nhieu|much|well|the|any))*"
+    rf"\s+(?P<name>{_VI_NAME}|{_EN_NAME})\b"
+)
+_NAMED = re.compile(rf"\b(?P<name>{_VI_NAME}|{_EN_NAME})\b")
+# "Vietnamese office", "English class": the English names used as adjectives before one of
+# these are not a request ("and the Vietnamese office in Taipei?").
+_ADJECTIVE_USE = re.compile(
+    r"\b(?:vietnamese|english)\s+(?:office|embassy|consulate|mission|worker|workers|people|"
+    r"person|community|association|group|restaurant|food|shop|friend|friends|staff|citizen|"
+    r"citizens|passport|government|police|lawyer|teacher|class|course|school|test|exam|lessons?)\b"
+)
+# Learning or a test in a language is a topic (skills), not a choice of reply language.
+_ABOUT_LEARNING = re.compile(
+    r"\b(?:hoc|lop|khoa|thi|chung chi|learn|study|course|class|lessons?|exam|test)\b"
+)
+# Another language named ("tiếng Ả Rập", "Korean"): talking about it, not choosing it.
+_OTHER_LANGUAGE = re.compile(
+    r"\b(?:tieng|t)\s+(?:a rap|han|nhat|trung|hoa|dai|duc|phap|nga|malay|thai|lao|campuchia|khmer|"
+    r"ba lan|ro|hung|sec)\b|\b(?:arabic|korean|japanese|chinese|mandarin|taiwanese|german|french|"
+    r"russian|malay|thai|polish)\b"
+)
+# Asking for the language setting itself: toggled.
+_GENERIC = re.compile(r"\b(?:ngon ngu|doi tieng|chuyen tieng|language|switch language)\b")
+LANGUAGE_TOGGLE = "toggle"
+
+
+def language_request(text: str | None) -> str | None:
+    """What a message asks of the reply language: "vi", "en", `LANGUAGE_TOGGLE` (change it,
+    no language named), or None when it does not ask to change the language at all.
+
+    "e ko biet tieng anh" asks for Vietnamese (the language it can read); "the Vietnamese
+    office in Taipei?" or "tôi không nói được tiếng Ả Rập, nói với cảnh sát thế nào?" talk
+    about a language or a country and ask for none.
+    """
+    if not text or _PAYLOAD.match(text):
+        return None
+    folded = " ".join(_WORD.findall(fold(truncate(text)).replace("'", " ")))
+    cannot = _CANNOT.search(folded)
+    if cannot:
+        return "en" if re.fullmatch(_VI_NAME, cannot.group("name")) else "vi"
+    folded = _ADJECTIVE_USE.sub(" ", folded)
+    named = {("vi" if re.fullmatch(_VI_NAME, m.group("name")) else "en") for m in _NAMED.finditer(folded)}
+    if len(named) == 1 and not _ABOUT_LEARNING.search(folded):
+        return named.pop()
+    if named or _OTHER_LANGUAGE.search(folded):
+        return None
+    return LANGUAGE_TOGGLE if _GENERIC.search(folded) else None

@@ -74,6 +74,18 @@ def test_a_turn_passes_only_when_every_expectation_holds():
     assert any("has 'Lào'" in p for p in problems)
 
 
+def test_a_place_remembered_from_an_earlier_turn_meets_the_turns_place():
+    """ "Cho tôi số đại sứ quán ở đó" names no country: the turn's `country: SA` is met by
+    the country the conversation holds after it, and only by that one."""
+    turn = {"user": "Cho tôi số đại sứ quán ở đó", "entities": {"country": "SA"}}
+    remembered = {"all_entities": [], "place_slots": {"country": "SA"}, "answer": ""}
+    assert bench.turn_failures(turn, remembered) == []
+    forgotten = {"all_entities": [], "place_slots": {}, "answer": ""}
+    assert bench.turn_failures(turn, forgotten) == ["entity country=SA neither extracted nor remembered"]
+    elsewhere = {"all_entities": [], "place_slots": {"country": "LA"}, "answer": ""}
+    assert bench.turn_failures(turn, elsewhere) != []
+
+
 def test_malformed_conversation_is_reported_with_its_file(tmp_path):
     (tmp_path / "x.yml").write_text(
         "conversations:\n  - id: a\n    form: spoken\n    turns:\n      - user: hi\n", encoding="utf-8"

@@ -27,6 +27,17 @@ LANGUAGES = ("vi", "en")
 # the cost of a search grows with the number of distinct words asked.
 MAX_QUERY_CHARS = 4000
 TITLE_WEIGHT = 3
+# A question that names something few passages mention ("Danuri", "1955", "111", "EPF")
+# asks about that thing: such a term weighs `NAMED_WEIGHT` times, so "đường dây Danuri là
+# số mấy" finds the Danuri line, not the passage richest in "đường dây" and "người nước
+# ngoài". Named: a number of 3 digits or more, or a word typed as a name (a capital
+# letter, not the message's first word, 3 letters or more) found in at most
+# `NAMED_MAX_PASSAGES` passages; ordinary words are rare by chance ("million", "giao").
+NAMED_WEIGHT = 6.0
+NAMED_MAX_PASSAGES = 4
+NAMED_MIN_LETTERS = 3  # "Hà", "Ba" are syllables of place names, not names asked about
+_NUMBER = re.compile(r"\d{3,}")
+_TYPED_WORD = re.compile(r"\w+")
 K1, B = 1.2, 0.75
 # Cards that are conversation, not facts: never an answer to a fact question.
 NOT_SEARCHED = {
@@ -133,11 +144,31 @@ class CardIndex:
             frequency.update(doc.keys())
         n = len(self._docs)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+        self._frequency = frequency
+
+    def named_terms(self, query: str) -> set[str]:
+        """The query's single words that name something specific in the cards."""
+        typed = _TYPED_WORD.findall((query or "")[:MAX_QUERY_CHARS])
+        named = set()
+        for position, word in enumerate(typed):
+            term = fold(word)
+            if term not in self._frequency:
+                continue
+            if _NUMBER.fullmatch(term) or (
+                position > 0
+                and len(term) >= NAMED_MIN_LETTERS
+                and any(c.isupper() for c in word)
+                and self._frequency[term] <= NAMED_MAX_PASSAGES
+            ):
+                named.add(term)
+        return named
 
     def search(self, query: str, lang: str | None = None, limit: int = 5) -> list[Hit]:
         """Best passages first; only those sharing a term with the query."""
         terms = set(tokens((query or "")[:MAX_QUERY_CHARS]))
-        best_possible = sum(self._idf.get(t, 0.0) for t in terms) * (K1 + 1) or 1.0
+        named = self.named_terms(query)
+        weight = {t: (NAMED_WEIGHT if t in named else 1.0) * self._idf.get(t, 0.0) for t in terms}
+        best_possible = sum(weight.values()) * (K1 + 1) or 1.0
         hits: list[Hit] = []
         for i, doc in enumerate(self._docs):
             passage = self.passages[i]
@@ -148,7 +179,7 @@ class CardIndex:
             for term in terms:
                 tf = doc.get(term)
                 if tf:
-                    score += self._idf[term] * tf * (K1 + 1) / (tf + norm)
+                    score += weight[term] * tf * (K1 + 1) / (tf + norm)
             if score > 0:
                 hits.append(Hit(passage, score, score / best_possible))
         hits.sort(key=lambda h: -h.score)

@@ -3,7 +3,8 @@
 Catalogs are gettext `.po` files under `bot/i18n/locale/<lang>/LC_MESSAGES/<domain>.po`,
 read with Babel at first use (no compile step, so a translator's edit needs only a restart).
 Each part of the bot keeps its own domain so that editors do not collide:
-`messages` (dialogue), `directory` (look-ups), `channels` (platform replies).
+`messages` (dialogue), `conversation` (the router), `directory` (look-ups), `channels`
+(platform replies).
 msgids are the English text; the `en` catalog only overrides wording when needed.
 Also here: locale-aware dates and numbers for answers.
 """

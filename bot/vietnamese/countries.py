@@ -36,6 +36,7 @@ COUNTRY_NAMES: dict[str, dict[str, str]] = {
     "TH": {"vi": "Thái Lan", "en": "Thailand"},
     "LA": {"vi": "Lào", "en": "Laos"},
     "KH": {"vi": "Campuchia", "en": "Cambodia"},
+    "MM": {"vi": "Myanmar", "en": "Myanmar"},
     "SA": {"vi": "Ả Rập Xê Út", "en": "Saudi Arabia"},
     "AE": {"vi": "Các Tiểu vương quốc Ả Rập Thống nhất", "en": "United Arab Emirates"},
     "QA": {"vi": "Qatar", "en": "Qatar"},
@@ -85,6 +86,10 @@ _CONTEXT_WORDS = (
     "đất nước",
     "làm việc ở",
     "qua bên",
+    # "quay lai han theo eps": going back to a host country.
+    "quay lại",
+    "trở lại",
+    "quay về",
 )
 
 # value -> (rule -> alias texts). Codes and their 3-letter forms are ALONE: "us",
@@ -154,6 +159,11 @@ _ALIASES: dict[str, dict[Rule, tuple[str, ...]]] = {
         ANY: ("Laos", "Lao PDR", "nước Lào", "Cộng hòa Dân chủ Nhân dân Lào"),
         GUARDED: ("Lào",),
         ALONE: ("LA", "LAO"),
+    },
+    "MM": {
+        # Scam compounds on the Thai border are a main trafficking destination.
+        ANY: ("Myanmar", "Miến Điện", "Mianma", "Burma"),
+        ALONE: ("MM", "MMR"),
     },
     "KH": {
         ANY: ("Campuchia", "Cam-pu-chia", "Căm-pu-chia", "Cambodia", "Kampuchea", "Cao Miên"),
@@ -316,6 +326,27 @@ _BLOCKERS = (
     "hàn thử biểu",
     "hàn hồ quang",
     "hàn inox",
+    "hàn ống",
+    "hàn thép",
+    "hàn sắt",
+    "hàn nhôm",
+    "hàn điện",
+    "khi hàn",
+    # "học hàn" alone would block "du học Hàn Quốc".
+    "học hàn ở",
+    "học hàn xong",
+    "học hàn điện",
+    "hàn quốc tế",
+    # A language known is not a country lived in: "biết tiếng Nhật thì tìm việc ở đâu".
+    "biết tiếng nhật",
+    "biết tiếng hàn",
+    "biết tiếng trung",
+    "biết tiếng đức",
+    "biết tiếng hoa",
+    "thạo tiếng nhật",
+    "thạo tiếng hàn",
+    "thạo tiếng trung",
+    "thạo tiếng đức",
     # "nhật"
     "chủ nhật",
     "sinh nhật",

@@ -20,10 +20,10 @@ from bot.vietnamese.text import fold
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Issue 8's target is 0.95 (reported against the target by `make bench`). Measured after the
-# merges of 2026-11-30: 0.65-0.68. This floor stops a real regression while the target is
-# still missed, with room for one or two conversations' noise.
-SUCCESS_FLOOR = 0.60
+# Issue 8's target is 0.95 (reported against the target by `make bench`). Measured on
+# branch `conv` (2026-11-30, 2 cores): 0.911-0.919 (113-114 of 124). This floor, just under
+# it, stops a real regression while the target is still missed, with a conversation of room.
+SUCCESS_FLOOR = 0.90
 CONVERSATIONS = sorted((REPO_ROOT / "tests" / "conversations").glob("*.yml"))
 
 
@@ -48,7 +48,10 @@ def turn_problems(turn: dict[str, Any], result: dict[str, Any], topic: str | Non
     if "topic" in turn and topic != turn["topic"]:
         problems.append(f"topic {topic!r}, expected {turn['topic']!r}")
     for kind, value in (turn.get("entities") or {}).items():
-        if result["entities"].get(kind) != value:
+        # Named in this message, or remembered from an earlier one and so used for the
+        # answer ("Cho tôi số đại sứ quán ở đó" after a story set in Saudi Arabia).
+        remembered = (result.get("place_slots") or {}).get(kind)
+        if result["entities"].get(kind) != value and remembered != value:
             problems.append(f"entity {kind}={result['entities'].get(kind)!r}, expected {value!r}")
     if "lang" in turn and result["lang"] != turn["lang"]:
         problems.append(f"reply language {result['lang']!r}, expected {turn['lang']!r}")
