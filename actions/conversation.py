@@ -126,7 +126,8 @@ class ConversationAction(Action, ABC):
     ) -> list[dict[str, Any]]:
         lang = user_language(tracker)
         events: Events = list(language_events(tracker))
-        # A guided tool (reminders, survey: actions/reminders_survey.py) waiting for an answer goes first.
+        # A guided tool (reminders, survey: actions/reminders_survey.py) waiting for an answer
+        # goes first.
         handled, left = await continue_tool(dispatcher, tracker, lang)
         if handled:
             return events + left
@@ -164,9 +165,9 @@ class ConversationAction(Action, ABC):
         if chosen.kind == "tool":
             from actions.tools import tool_turn
 
-            answered = await tool_turn(dispatcher, tracker, lang)
-            if answered is not None:
-                return answered
+            tool_events = await tool_turn(dispatcher, tracker, lang)
+            if tool_events is not None:
+                return tool_events
             # The user moved on: the tool is dropped and their message answered as usual.
             dropped: Events = [SlotSet(REQUESTED, None), SlotSet("tool_answers", None)]
             return dropped + await self.answer(dispatcher, tracker, lang)
@@ -189,9 +190,9 @@ class ConversationAction(Action, ABC):
         if turn.confidence < CLEAR_INTENT_CONFIDENCE and card_index().named_terms(typed_text(tracker)):
             # "Đường dây Danuri là số mấy?": the classifier is unsure and the message names
             # something a card passage states; that passage answers better than a guess.
-            answered = search_answer(dispatcher, typed_text(tracker), lang)
-            if answered:
-                return [SlotSet("topic", answered), SlotSet(REQUESTED, None)]
+            found = search_answer(dispatcher, typed_text(tracker), lang)
+            if found:
+                return [SlotSet("topic", found), SlotSet(REQUESTED, None)]
         return await self.answer(dispatcher, tracker, lang)
 
 
