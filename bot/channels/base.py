@@ -2,11 +2,27 @@
 sends text plus buttons, and one policy for failed sends.
 
 `WebhookInput` runs the turn for every platform, in this order: verify the request →
-parse it into an `InboundEvent` → dedupe (a redelivery gets no second reply; when the
-store is down, 503 with Retry-After so the platform retries) → answer 200 and continue in
-the background → pseudonym → one turn at a time per chat → unsupported / location /
-button / text → Rasa's `UserMessage` → the error reply if Rasa fails. A platform
-implements `verify`, `parse` and its output; a new platform is one file.
+parse it into an `InboundEvent` → claim it (`DedupeStore.begin`) → run the turn as a
+task → pseudonym → one turn at a time per chat → unsupported / location / button / text →
+Rasa's `UserMessage` → `finish` the claim once the reply was sent.
+
+Delivery semantics (at least once, exactly one reply; docs/reliability.md): the webhook
+answers 2xx only when the turn is over (its reply sent, or the turn failed and the user
+got the fallback reply), waiting at most `ack_within` seconds (the platform's own
+deadline, less a margin); a turn still running then gets 503 + Retry-After, and the
+redelivery waits for that same turn (`RunningTurns`) instead of running it twice. A
+redelivery of a finished update is a duplicate (200, no reply). A turn cut short by a
+shutdown gives its claim back, and one that died with its process (SIGKILL) leaves a
+claim whose lease (TURN_LEASE_SECONDS) runs out, so Telegram's and Zalo's redelivery runs
+it again. On shutdown, new updates get 503 (redelivered to the next process) while the
+running turns are drained.
+
+When something is down (`bot.degraded`): if the dedupe store cannot be asked, the update
+is answered directly, without Rasa or the database (the urgent card for danger, else
+"temporarily unavailable" with the urgent numbers), deduped in memory; a turn that fails
+in Rasa or a store gets the same reply. Never silence.
+
+A platform implements `verify`, `parse` and its output; a new platform is one file.
 
 `ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
 platform's size limit. Rasa's default renderings of images ("Image: url") and custom JSON
@@ -17,6 +33,7 @@ dropped: later pieces out of context would mislead.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -34,10 +51,11 @@ from bot.channels.context import ChannelContext
 from bot.channels.delivery import Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
 from bot.channels.limits import body_too_large, refusal
-from bot.channels.stores import DedupeUnavailable
+from bot.channels.stores import Claim, DedupeUnavailable
+from bot.degraded import degraded_reply
 from bot.i18n import gettext, supported
 from bot.markup import split_message, to_plain
-from bot.metrics import MESSAGES, timed_turn
+from bot.metrics import DEGRADED_REPLIES, MESSAGES, timed_turn
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +69,7 @@ CHOOSE_OPTION = "Please choose:"
 MORE_OPTIONS = "More options:"
 
 RETRY_AFTER_SECONDS = 5
+DRAIN_SECONDS = 10.0  # on shutdown, how long running turns may finish (bot run waits 15 s)
 FORGET_PAYLOAD = COMMAND_PAYLOADS["forget"]
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -204,6 +223,9 @@ class WebhookInput(InputChannel, ABC):
     context: ChannelContext
     # Platforms whose buttons send their title back as text (Zalo): map it to the payload.
     echoes_button_titles: ClassVar[bool] = False
+    # How long the webhook waits for the turn before answering 503 (the platform's deadline
+    # for an answer, less a margin): Telegram waits 60 s, Zalo about 2 s.
+    ack_within: ClassVar[float] = 50.0
 
     @abstractmethod
     async def verify(self, request: Request) -> HTTPResponse | None:
@@ -235,7 +257,19 @@ class WebhookInput(InputChannel, ABC):
         async def receive(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
 
+        @webhook.listener("before_server_stop")
+        async def drain(*_: Any) -> None:
+            await self.drain()
+
         return webhook
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Shutdown: refuse new updates (503, the platform redelivers them to the next
+        process) and let the running turns finish."""
+        self.context.stopping = True
+        running = len(self.context.tasks)
+        await self.context.tasks.drain(timeout)
+        logger.info("%s: drained %d running turn(s), %d left", self.name(), running, len(self.context.tasks))
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if body_too_large(request, self.context.max_body_bytes):
@@ -251,18 +285,53 @@ class WebhookInput(InputChannel, ABC):
             return event
         if event is None:
             return response.json({"status": "ignored"})
-        try:
-            first = await self.context.dedupe.claim(event.dedupe_key)
-        except DedupeUnavailable:
-            return response.json(
-                {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        turn = self.context.turns.get(event.dedupe_key)
+        if turn is None:
+            if self.context.stopping:
+                return try_again()
+            try:
+                claim = await self.context.dedupe.begin(event.dedupe_key, self.context.turn_lease)
+            except DedupeUnavailable:
+                return await self._without_store(event)
+            if claim is Claim.DONE:
+                return response.json({"status": "duplicate"})
+            if claim is Claim.BUSY:
+                return try_again()
+            if event.ack_id is not None:
+                self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
+            turn = self.context.turns.add(
+                event.dedupe_key,
+                self.context.tasks.spawn(self.handle(event, on_new_message), f"{self.name()} turn"),
             )
-        if not first:
+        return await self._when_done(turn)
+
+    async def _when_done(self, turn: asyncio.Task[Any]) -> HTTPResponse:
+        """200 once the turn is over; 503 if it outlasts `ack_within` (the redelivery joins it)."""
+        await asyncio.wait({turn}, timeout=self.ack_within)
+        if not turn.done():
+            return try_again()
+        return response.json({"status": "ok"})
+
+    async def _without_store(self, event: InboundEvent) -> HTTPResponse:
+        """The dedupe store is down: answer directly (bot.degraded), deduped in memory."""
+        if not self.context.recent.first(event.dedupe_key):
             return response.json({"status": "duplicate"})
+        logger.warning("%s: dedupe store unavailable; answering without the dialogue", self.name())
         if event.ack_id is not None:
             self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
-        self.context.tasks.spawn(self.handle(event, on_new_message), f"{self.name()} turn")
-        return response.json({"status": "ok"})
+        turn = self.context.tasks.spawn(self.answer_degraded(event), f"{self.name()} degraded reply")
+        return await self._when_done(turn)
+
+    async def answer_degraded(self, event: InboundEvent, sender_id: str = "") -> None:
+        """The reply of `bot.degraded` sent straight to the platform id (no pseudonym map,
+        no stored button payloads: text only, so nothing here needs the database)."""
+        lang = supported(event.locale)
+        text = event.text if event.kind is Kind.TEXT else None
+        reply = degraded_reply(text, lang)
+        kind = "urgent" if reply.get("urgent") else "unavailable"
+        DEGRADED_REPLIES.labels(channel=self.name(), kind=kind).inc()
+        recipient = sender_id or "degraded"
+        await self.output(event, recipient, lang).send_text_message(recipient, reply["text"])
 
     async def _rasa_text(self, event: InboundEvent, sender_id: str) -> tuple[str | None, dict[str, Any]]:
         """What Rasa gets for the event, with extra metadata; None for an unknown button."""
@@ -298,7 +367,32 @@ class WebhookInput(InputChannel, ABC):
         return True
 
     async def handle(self, event: InboundEvent, on_new_message: OnNewMessage) -> None:
-        """The turn, after the webhook has answered."""
+        """The turn of a claimed update, then its claim finished (or given back if cut short)."""
+        try:
+            await self.turn(event, on_new_message)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self.context.dedupe.abandon(event.dedupe_key)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a store or the platform failed: never silence
+            logger.error("%s turn failed: %s", self.name(), type(exc).__name__)
+            try:
+                await self.answer_degraded(event, self._sender_or_empty(event))
+            except Exception as again:  # noqa: BLE001
+                logger.error("%s fallback reply failed: %s", self.name(), type(again).__name__)
+        try:
+            await self.context.dedupe.finish(event.dedupe_key)
+        except DedupeUnavailable as exc:
+            logger.warning("%s: could not mark an update handled (%s)", self.name(), exc)
+
+    def _sender_or_empty(self, event: InboundEvent) -> str:
+        try:
+            return self.context.pseudonym(self.name(), event.user_id)
+        except Exception:  # noqa: BLE001 - no key: the reply goes to the platform id anyway
+            return ""
+
+    async def turn(self, event: InboundEvent, on_new_message: OnNewMessage) -> None:
+        """The turn itself; the reply is sent when it returns."""
         platform = self.name()
         sender_id = self.context.pseudonym(platform, event.user_id)
         lang = supported(event.locale)
@@ -327,14 +421,19 @@ class WebhookInput(InputChannel, ABC):
                 async with self.typing(event), timed_turn(platform):
                     await on_new_message(message)
             except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
-                logger.error("%s turn failed: %s", platform, type(exc).__name__)
-                await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
+                logger.error("%s turn failed in Rasa: %s", platform, type(exc).__name__)
+                await self.answer_degraded(event, sender_id)
 
     def refusal(self, event: InboundEvent, sender_id: str, text: str) -> str | None:
         """The polite reply (msgid) instead of a turn (`bot.channels.limits.refusal`): a
         typed message over the length limit or a sender over the rate limit; else None."""
         limit = self.context.max_message_chars if event.kind is Kind.TEXT else len(text)
         return refusal(self.context.rate_limiter, sender_id, text, limit)
+
+
+def try_again() -> HTTPResponse:
+    """503 with Retry-After: the platform redelivers the update later."""
+    return response.json({"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def parse_json(body: bytes | None) -> Any | None:

@@ -7,11 +7,12 @@ ordering and background tasks. Each channel gets one (sharing one is fine too).
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from bot.channels.concurrency import BackgroundTasks, ChatSequencer
+from bot.channels.concurrency import BackgroundTasks, ChatSequencer, RecentKeys, RunningTurns
 from bot.channels.limits import RateLimiter
 from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
 from bot.db import get_engine
@@ -33,6 +34,12 @@ class ChannelContext:
     max_message_chars: int = 2000
     max_body_bytes: int = 1_000_000
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))
+    # --- reliability (branch reliab): at-least-once delivery, degraded mode ---
+    turn_lease: _dt.timedelta = _dt.timedelta(seconds=60)
+    send_retry_seconds: float = 30.0
+    turns: RunningTurns = field(default_factory=RunningTurns)
+    recent: RecentKeys = field(default_factory=RecentKeys)  # dedupe while the store is down
+    stopping: bool = False  # set on shutdown: new updates get 503 and are redelivered later
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelContext:
@@ -49,6 +56,8 @@ class ChannelContext:
             max_message_chars=settings.max_message_chars,
             max_body_bytes=settings.max_body_bytes,
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+            turn_lease=_dt.timedelta(seconds=settings.turn_lease_seconds),
+            send_retry_seconds=settings.send_retry_seconds,
         )
 
     def pseudonym(self, platform: str, platform_user_id: str | int) -> str:

@@ -344,7 +344,7 @@ async def test_a_failing_turn_gets_the_error_reply(serve, channel, stub_rasa, fa
     base = await serve(channel, stub_rasa)
     await post(base, event())
     assert await eventually(lambda: fake_zalo.sent())
-    assert "trục trặc" in fake_zalo.sent()[0].params["message"]["text"]
+    assert "tạm thời không hoạt động" in fake_zalo.sent()[0].params["message"]["text"]
 
 
 async def test_logs_hold_no_user_id_text_or_secret(serve, channel, stub_rasa, fake_zalo, caplog):
