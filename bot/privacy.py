@@ -85,6 +85,18 @@ def _forget_webchat_outbox(engine: Engine, sender_id: str) -> int:
     return forget(engine, sender_id)
 
 
+def _forget_reply_targets(engine: Engine, sender_id: str) -> int:
+    from bot.channels.stores import forget_reply_targets
+
+    return forget_reply_targets(engine, sender_id)
+
+
+def _purge_reply_targets(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
+    from bot.channels.stores import purge_reply_targets
+
+    return purge_reply_targets(engine, now, retention_days)
+
+
 # The per-user stores in DATABASE_URL that "forget me" empties, besides the conversation:
 # each takes (engine, sender_id) and returns the rows deleted. (Imported when called: the
 # action server need not load the channels or the staff modules to start.)
@@ -93,6 +105,7 @@ FORGET_STORES: dict[str, Callable[[Engine, str], int]] = {
     "handoff transcripts": _forget_handoffs,
     "feedback and unanswered questions": _forget_feedback,
     "web-chat messages waiting": _forget_webchat_outbox,
+    "zalo reply targets": _forget_reply_targets,
 }
 
 
@@ -252,6 +265,7 @@ DATABASE_PURGES: dict[str, Callable[[Engine, _dt.datetime, int], int]] = {
     "handoffs": _purge_handoffs,
     "feedback and unanswered questions": _purge_feedback,
     "web-chat messages waiting": _purge_webchat_outbox,
+    "zalo reply targets": _purge_reply_targets,
 }
 
 

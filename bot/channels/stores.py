@@ -35,6 +35,7 @@ from bot.db import button_payloads as _payloads
 from bot.db import ensure_schema
 from bot.db import processed_updates as processed
 from bot.db import turns_in_flight as in_flight
+from bot.db import zalo_reply_targets as _reply_targets
 
 def _schema_if_reachable(engine: Engine) -> None:
     """Migrate now if the database answers; else the first use does (`ensure_schema` runs
@@ -337,3 +338,60 @@ def build_dedupe_store(engine: Engine, redis_url: str | None = None) -> DedupeSt
     if redis_url:
         return RedisDedupeStore(redis_url)
     return SqlDedupeStore(engine)
+
+
+# --- Zalo reply targets ---------------------------------------------------------------------
+
+FREE_REPLY_WINDOW = _dt.timedelta(hours=48)
+
+
+def remember_reply_target(engine: Engine, sender_id: str, message_id: str) -> None:
+    """The latest Zalo message of `sender_id` (a pseudonym): replies outside the turn name it."""
+    now = _dt.datetime.utcnow()
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        updated = conn.execute(
+            sa.update(_reply_targets)
+            .where(_reply_targets.c.sender_id == sender_id)
+            .values(message_id=message_id, received_at=now)
+        ).rowcount
+        if not updated:
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        sa.insert(_reply_targets).values(sender_id=sender_id, message_id=message_id, received_at=now)
+                    )
+            except IntegrityError:
+                pass  # a concurrent message of the same user: either id will do
+
+
+def reply_target(engine: Engine, sender_id: str, now: _dt.datetime | None = None) -> str | None:
+    """The message a reply to `sender_id` can name, if it came within the free-reply window."""
+    now = now or _dt.datetime.utcnow()
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(_reply_targets.c.message_id, _reply_targets.c.received_at).where(
+                _reply_targets.c.sender_id == sender_id
+            )
+        ).first()
+    if row is None or now - row.received_at > FREE_REPLY_WINDOW:
+        return None
+    return str(row.message_id)
+
+
+def forget_reply_targets(engine: Engine, sender_id: str) -> int:
+    """"Forget me": the conversation's Zalo message id."""
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        return conn.execute(sa.delete(_reply_targets).where(_reply_targets.c.sender_id == sender_id)).rowcount
+
+
+def purge_reply_targets(engine: Engine, now: _dt.datetime, retention_days: int = 0) -> int:
+    """Message ids past the free-reply window are of no use: deleted (any retention)."""
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.delete(_reply_targets).where(_reply_targets.c.received_at < now - FREE_REPLY_WINDOW)
+        ).rowcount
+
