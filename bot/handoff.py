@@ -503,15 +503,20 @@ def release(engine: Engine, handoff_id: int, staff: str) -> None:
             _changed(conn, handoff_id)
 
 
-async def _deliver(engine: Engine, row: Any, text: str) -> Delivery:
-    """Send `text` to the user of `row` through their own channel."""
+async def _deliver(
+    engine: Engine, row: Any, text: str, buttons: list[dict[str, Any]] | None = None, free_reply: bool = True
+) -> Delivery:
+    """Send `text` (and `buttons`) to the user of `row` through their own channel, in the
+    same markup as the bot's own replies (`bot.channels`: HTML and inline keyboards on
+    Telegram, `oa.query.show` buttons on Zalo). On Zalo, a reply within the free window
+    names the user's latest message (`free_reply`), else it is a proactive message."""
     from bot.settings import get_settings
 
     settings = get_settings()
     if row.channel == "webchat":
         from bot.channels.webchat import queue_message
 
-        await queue_message(engine, row.sender_id, text)
+        await queue_message(engine, row.sender_id, text, buttons)
         return Delivery(True)
     if row.channel not in ("telegram", "zalo"):
         return Delivery(False, REASON_NO_CHANNEL)
@@ -520,31 +525,25 @@ async def _deliver(engine: Engine, row: Any, text: str) -> Delivery:
     identity = await asyncio.to_thread(IdentityStore(engine).lookup, row.sender_id)
     if identity is None or identity.platform != row.channel:
         return Delivery(False, REASON_FORGOTTEN)
-    if row.channel == "telegram":
-        if not settings.telegram.enabled:
-            return Delivery(False, REASON_CHANNEL_OFF)
-        from bot.channels.telegram import TelegramSender, make_bot
-        from bot.markup import to_html
-
-        bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base_url)  # type: ignore[union-attr]
-        async with bot:
-            sent = await TelegramSender(bot).send_text(int(identity.platform_user_id), to_html(text))
-        return Delivery(True) if sent else Delivery(False, REASON_NOT_SENT)
-    if not settings.zalo.enabled:
+    if row.channel == "telegram" and not settings.telegram.enabled:
         return Delivery(False, REASON_CHANNEL_OFF)
-    from bot.channels.zalo_api import ZaloClient, ZaloConfig, ZaloTokenStore
-    from bot.markup import to_plain
+    if row.channel == "zalo" and not settings.zalo.enabled:
+        return Delivery(False, REASON_CHANNEL_OFF)
+    from bot.channels.outside import outside_output
 
-    config = ZaloConfig.from_settings(settings.zalo)
-    client = ZaloClient(config, ZaloTokenStore(engine, config.app_id, config.seed()))
-    try:
-        sent = await client.send(identity.platform_user_id, {"text": to_plain(text)[:2000]})
-    finally:
-        await client.close()
+    async with outside_output(engine, settings, row.channel, identity.platform_user_id, row.sender_id, row.lang, free_reply) as output:
+        sent = await output.deliver_reply(row.sender_id, text, buttons)
     return Delivery(True) if sent else Delivery(False, REASON_NOT_SENT)
 
 
-async def _send(engine: Engine, handoff_id: int, staff: str, text: str, author: str = "staff") -> Delivery:
+async def _send(
+    engine: Engine,
+    handoff_id: int,
+    staff: str,
+    text: str,
+    author: str = "staff",
+    buttons: list[dict[str, Any]] | None = None,
+) -> Delivery:
     row = await asyncio.to_thread(_row, engine, handoff_id)
     if row is None:
         return Delivery(False, REASON_UNKNOWN)
@@ -558,7 +557,7 @@ async def _send(engine: Engine, handoff_id: int, staff: str, text: str, author: 
         # a team, so its replies do not lock console staff out.
         await asyncio.to_thread(claim, engine, handoff_id, staff)
     shown = f"{gettext(row.lang, STAFF_PREFIX)} {text}" if author == "staff" else text
-    result = await _deliver(engine, row, shown)
+    result = await _deliver(engine, row, shown, buttons, free_reply=note is None)
     at = _utcnow()
     with engine.begin() as conn:
         _add_turn(
@@ -591,7 +590,8 @@ async def send_card(engine: Engine, handoff_id: int, staff: str, topic_id: str) 
     card = card_reply(topic_id, row.lang)
     if not card:
         return Delivery(False, REASON_NO_CARD)
-    return await _send(engine, handoff_id, staff, card["text"], author="bot")
+    # With the card's buttons (follow-ups, look-ups, 👍/👎), as the bot itself sends it.
+    return await _send(engine, handoff_id, staff, card["text"], author="bot", buttons=list(card.get("buttons") or []))
 
 
 async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Delivery:
@@ -618,7 +618,7 @@ async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Deli
             )
         )
     back = gettext(row.lang, BACK_TO_BOT)
-    told = await _deliver(engine, row, back) if can_reply else Delivery(False, note)
+    told = await _deliver(engine, row, back, free_reply=note is None) if can_reply else Delivery(False, note)
     with engine.begin() as conn:
         _add_turn(conn, handoff_id, "bot", back, _utcnow(), delivery="sent" if told.ok else told.reason)
         _changed(conn, handoff_id)

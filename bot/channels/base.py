@@ -161,13 +161,20 @@ class ButtonTextOutput(OutputChannel, ABC):
         size = self.buttons_per_message or len(made) or 1
         return [self._group(made[start : start + size]) for start in range(0, len(made), size)]
 
-    async def _send(self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None) -> None:
+    async def deliver_reply(
+        self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None = None
+    ) -> bool:
+        """Send one reply (text and buttons, in the bot's own markup) outside a Rasa turn,
+        e.g. a card from the staff console; True when every message of it was sent."""
+        return await self._send(recipient_id, text, list(buttons or []))
+
+    async def _send(self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None) -> bool:
         platform_id = await self._platform_recipient(recipient_id)
         if platform_id is None:
             logger.warning(
                 "%s: no recipient for this sender (forgotten or unknown); reply dropped", self.name()
             )
-            return
+            return False
         chunks = split_message(text or "", self.limit, self.render, self.measure)
         groups = await self._button_groups(recipient_id, buttons) if buttons else []
         if groups and not chunks:
@@ -180,7 +187,8 @@ class ButtonTextOutput(OutputChannel, ABC):
             if not await self._deliver(platform_id, chunk, group):
                 if index + 1 < len(messages):
                     logger.warning("%s: rest of the reply dropped after a failed message", self.name())
-                return
+                return False
+        return True
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send(recipient_id, text, None)
