@@ -124,8 +124,10 @@ class TelegramSender:
         if isinstance(exc, TimedOut):
             return Attempt.transient("TimedOut", kind="timeout")
         if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-            server_error = re.search(r"\b5\d\d\b", str(exc)) or "Bad Gateway" in str(exc)
-            kind = "5xx" if server_error else "network"
+            # PTB raises NetworkError("httpx.<Error>: ...") when no reply came, and a
+            # NetworkError with the server's description for a 5xx reply.
+            no_reply = str(exc).startswith(("httpx.", "Unknown error in HTTP implementation"))
+            kind = "network" if no_reply else "5xx"
             return Attempt.transient(f"{type(exc).__name__} ({kind})", kind=kind)
         return Attempt.failed(type(exc).__name__)
 
