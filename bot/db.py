@@ -343,6 +343,7 @@ zalo_reply_targets = sa.Table(
     info={"doc": "latest Zalo message id per conversation (48 h), for free replies from staff"},
 )
 
+
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""
     import bot.directory.models  # noqa: F401 - declares the directory tables on `metadata`

@@ -531,7 +531,9 @@ async def _deliver(
         return Delivery(False, REASON_CHANNEL_OFF)
     from bot.channels.outside import outside_output
 
-    async with outside_output(engine, settings, row.channel, identity.platform_user_id, row.sender_id, row.lang, free_reply) as output:
+    async with outside_output(
+        engine, settings, row.channel, identity.platform_user_id, row.sender_id, row.lang, free_reply
+    ) as output:
         sent = await output.deliver_reply(row.sender_id, text, buttons)
     return Delivery(True) if sent else Delivery(False, REASON_NOT_SENT)
 
@@ -591,7 +593,9 @@ async def send_card(engine: Engine, handoff_id: int, staff: str, topic_id: str) 
     if not card:
         return Delivery(False, REASON_NO_CARD)
     # With the card's buttons (follow-ups, look-ups, 👍/👎), as the bot itself sends it.
-    return await _send(engine, handoff_id, staff, card["text"], author="bot", buttons=list(card.get("buttons") or []))
+    return await _send(
+        engine, handoff_id, staff, card["text"], author="bot", buttons=list(card.get("buttons") or [])
+    )
 
 
 async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Delivery:

@@ -141,7 +141,9 @@ def _reachable(kwargs: dict[str, Any], timeout: float = 2.0) -> bool:
     import socket
 
     try:
-        with socket.create_connection((kwargs.get("host") or "localhost", int(kwargs.get("port") or 5432)), timeout):
+        with socket.create_connection(
+            (kwargs.get("host") or "localhost", int(kwargs.get("port") or 5432)), timeout
+        ):
             return True
     except OSError:
         return False

@@ -441,7 +441,9 @@ class WebhookInput(InputChannel, ABC):
 
 def try_again() -> HTTPResponse:
     """503 with Retry-After: the platform redelivers the update later."""
-    return response.json({"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return response.json(
+        {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
 
 
 def parse_json(body: bytes | None) -> Any | None:

@@ -136,4 +136,3 @@ class RecentKeys:
             return False
         self._seen[key] = now
         return True
-

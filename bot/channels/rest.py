@@ -129,6 +129,8 @@ class RestInput(InputChannel):
             # Never silence (bot.degraded): the urgent card for danger, else "temporarily
             # unavailable" with the urgent numbers.
             reply = degraded_reply(message, choose_language(None, None, message))
-            DEGRADED_REPLIES.labels(channel="rest", kind="urgent" if reply.get("urgent") else "unavailable").inc()
+            DEGRADED_REPLIES.labels(
+                channel="rest", kind="urgent" if reply.get("urgent") else "unavailable"
+            ).inc()
             return response.json([{"recipient_id": sender_id, "text": reply["text"]}])
         return response.json(collector.messages)

@@ -37,6 +37,7 @@ from bot.db import processed_updates as processed
 from bot.db import turns_in_flight as in_flight
 from bot.db import zalo_reply_targets as _reply_targets
 
+
 def _schema_if_reachable(engine: Engine) -> None:
     """Migrate now if the database answers; else the first use does (`ensure_schema` runs
     until it succeeds), so a channel can start while the database is down."""
@@ -359,7 +360,9 @@ def remember_reply_target(engine: Engine, sender_id: str, message_id: str) -> No
             try:
                 with conn.begin_nested():
                     conn.execute(
-                        sa.insert(_reply_targets).values(sender_id=sender_id, message_id=message_id, received_at=now)
+                        sa.insert(_reply_targets).values(
+                            sender_id=sender_id, message_id=message_id, received_at=now
+                        )
                     )
             except IntegrityError:
                 pass  # a concurrent message of the same user: either id will do
@@ -381,7 +384,7 @@ def reply_target(engine: Engine, sender_id: str, now: _dt.datetime | None = None
 
 
 def forget_reply_targets(engine: Engine, sender_id: str) -> int:
-    """"Forget me": the conversation's Zalo message id."""
+    """ "Forget me": the conversation's Zalo message id."""
     ensure_schema(engine)
     with engine.begin() as conn:
         return conn.execute(sa.delete(_reply_targets).where(_reply_targets.c.sender_id == sender_id)).rowcount
@@ -394,4 +397,3 @@ def purge_reply_targets(engine: Engine, now: _dt.datetime, retention_days: int =
         return conn.execute(
             sa.delete(_reply_targets).where(_reply_targets.c.received_at < now - FREE_REPLY_WINDOW)
         ).rowcount
-

@@ -46,8 +46,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.channels.base import Attempt, ButtonTextOutput, WebhookInput, deliver, error
 from bot.channels.concurrency import Typing
-from bot.channels.delivery import DEFAULT_BUDGET_SECONDS
 from bot.channels.context import ChannelContext
+from bot.channels.delivery import DEFAULT_BUDGET_SECONDS
 from bot.channels.events import InboundEvent, Kind
 from bot.channels.stores import DedupeUnavailable
 from bot.markup import to_html, utf16_length

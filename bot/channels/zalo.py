@@ -28,9 +28,9 @@ import time
 from typing import Any
 
 from sanic import response
-from sqlalchemy.exc import SQLAlchemyError
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.base import ButtonTextOutput, OnNewMessage, WebhookInput, error
 from bot.channels.context import ChannelContext

@@ -207,7 +207,9 @@ def _retry_database(engine: Any, settings: Settings, every: float = DATABASE_RET
         time.sleep(every)
         try:
             db.upgrade(engine)
-            print(f"The database is back. Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True)
+            print(
+                f"The database is back. Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True
+            )
             return
         except SQLAlchemyError:
             continue

@@ -43,7 +43,9 @@ def action_call(action: str, text: str, intent: str, language: str | None = "vi"
 
 async def test_an_ordinary_question_is_answered_in_process_without_any_action_server():
     runner = ActionRunner()  # no URL: nothing is listening anywhere
-    reply = await runner.request(json=action_call("action_answer_topic", "làm sao lấy lại tiền ký quỹ", "deposit_refund"))
+    reply = await runner.request(
+        json=action_call("action_answer_topic", "làm sao lấy lại tiền ký quỹ", "deposit_refund")
+    )
     [response] = reply["responses"]
     assert response["text"].startswith("**Lấy lại tiền ký quỹ**")
     assert {"event": "slot", "timestamp": None, "name": "topic", "value": "deposit_refund"} in reply["events"]
@@ -51,7 +53,9 @@ async def test_an_ordinary_question_is_answered_in_process_without_any_action_se
 
 async def test_a_dead_action_server_gets_the_unavailable_reply_not_silence():
     runner = ActionRunner(EndpointConfig(url=f"http://127.0.0.1:{free_port()}/webhook"))
-    reply = await runner.request(json=action_call("action_answer_topic", "how do I get my deposit back", "deposit_refund", "en"))
+    reply = await runner.request(
+        json=action_call("action_answer_topic", "how do I get my deposit back", "deposit_refund", "en")
+    )
     [response] = reply["responses"]
     assert response["text"].startswith("Sorry, the assistant is temporarily unavailable")
     assert "+84 981 84 84 84" in response["text"] and reply["events"] == []
@@ -64,7 +68,9 @@ async def test_a_failing_action_in_process_answers_danger_with_the_urgent_card(m
         raise RuntimeError("the directory is down")
 
     monkeypatch.setattr(runner, "_run_here", explode)
-    reply = await runner.request(json=action_call("action_lookup_referral_partner", "chủ đánh em, cứu em", "x"))
+    reply = await runner.request(
+        json=action_call("action_lookup_referral_partner", "chủ đánh em, cứu em", "x")
+    )
     [response] = reply["responses"]
     assert "113" in response["text"] and "Cần giúp khẩn cấp" in response["text"]
 
@@ -109,7 +115,9 @@ def test_install_puts_the_runner_on_the_agent_and_its_processor():
     assert isinstance(runner, ActionRunner) and runner.in_process
     assert agent.action_endpoint is runner and agent.processor.action_endpoint is runner
     assert install(agent, in_process=True) is runner  # once
-    remote = install(type("A", (), {"action_endpoint": EndpointConfig(url="http://x/webhook"), "processor": None})(), False)
+    remote = install(
+        type("A", (), {"action_endpoint": EndpointConfig(url="http://x/webhook"), "processor": None})(), False
+    )
     assert remote is not None and not remote.in_process
     assert install(None, True) is None
     assert action_runner.IN_PROCESS_URL == runner.url

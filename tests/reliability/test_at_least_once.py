@@ -83,7 +83,9 @@ def channel(context, fake_telegram, ack_within: float = 50.0) -> TelegramInput:
     return made
 
 
-async def test_the_webhook_answers_200_only_after_the_reply_was_sent(serve, context, fake_telegram, slow_rasa):
+async def test_the_webhook_answers_200_only_after_the_reply_was_sent(
+    serve, context, fake_telegram, slow_rasa
+):
     slow_rasa.delay = 0.5
     base = await serve(channel(context, fake_telegram), slow_rasa)
     reply = await test_telegram.post(base, text_update(20, "hello", user_id=555))
@@ -107,7 +109,9 @@ async def test_a_redelivery_during_the_turn_waits_for_it_and_gets_no_second_repl
     assert fake_telegram.sent_to(556) == ["echo 1"] and len(slow_rasa.messages) == 1
 
 
-async def test_a_turn_cut_short_by_shutdown_is_run_again_on_redelivery(serve, context, fake_telegram, slow_rasa):
+async def test_a_turn_cut_short_by_shutdown_is_run_again_on_redelivery(
+    serve, context, fake_telegram, slow_rasa
+):
     slow_rasa.delay = 30.0
     first_server = channel(context, fake_telegram, ack_within=0.2)
     base = await serve(first_server, slow_rasa)
@@ -129,11 +133,16 @@ async def test_a_turn_cut_short_by_shutdown_is_run_again_on_redelivery(serve, co
     assert fake_telegram.sent_to(557) == ["echo 2"]  # the first turn never replied
 
 
-async def test_a_turn_that_died_with_its_process_is_run_after_the_lease(serve, context, fake_telegram, slow_rasa):
+async def test_a_turn_that_died_with_its_process_is_run_after_the_lease(
+    serve, context, fake_telegram, slow_rasa
+):
     context = dataclasses.replace(context, turn_lease=_dt.timedelta(seconds=1))
     update = text_update(23, "hello", user_id=558)
     # A process claimed the update, then was killed (SIGKILL): the claim stays.
-    assert await context.dedupe.begin(f"telegram:{TELEGRAM_TOKEN.split(':')[0]}:23", context.turn_lease) is Claim.NEW
+    assert (
+        await context.dedupe.begin(f"telegram:{TELEGRAM_TOKEN.split(':')[0]}:23", context.turn_lease)
+        is Claim.NEW
+    )
     base = await serve(channel(context, fake_telegram), slow_rasa)
     early = await test_telegram.post(base, update)
     assert early.status_code == 503  # perhaps still running elsewhere: not yet
@@ -143,7 +152,9 @@ async def test_a_turn_that_died_with_its_process_is_run_after_the_lease(serve, c
     assert (await test_telegram.post(base, update)).json() == {"status": "duplicate"}
 
 
-async def test_many_updates_each_get_exactly_one_reply_despite_redeliveries(serve, context, fake_telegram, slow_rasa):
+async def test_many_updates_each_get_exactly_one_reply_despite_redeliveries(
+    serve, context, fake_telegram, slow_rasa
+):
     slow_rasa.delay = 0.05
     base = await serve(channel(context, fake_telegram, ack_within=0.02), slow_rasa)
     updates = [text_update(100 + n, f"q{n}", user_id=7000 + n) for n in range(40)]

@@ -52,7 +52,9 @@ async def test_telegram_5xx_is_retried_and_delivered(fake_telegram, status, desc
     assert await sender.send_text(CHAT, "xin chào")
     assert len(fake_telegram.calls_of("sendMessage")) == 3
     assert retries("telegram", reason) == before + 2
-    assert str(CHAT) not in caplog.text and "xin chào" not in caplog.text and TELEGRAM_TOKEN not in caplog.text
+    assert (
+        str(CHAT) not in caplog.text and "xin chào" not in caplog.text and TELEGRAM_TOKEN not in caplog.text
+    )
 
 
 async def test_telegram_repeated_429_is_waited_out_per_retry_after(fake_telegram):

@@ -22,7 +22,15 @@ def _handoff(engine, channel: str, platform_id: str) -> tuple[int, str]:
     sender = pseudonymize(channel, platform_id, "test-secret")
     IdentityStore(engine).remember(sender, channel, platform_id)
     handoff_id = handoff.open_handoff(
-        engine, sender, channel, "vi", "KR", None, "complaint_employer", HISTORY, _dt.datetime.now(_dt.timezone.utc)
+        engine,
+        sender,
+        channel,
+        "vi",
+        "KR",
+        None,
+        "complaint_employer",
+        HISTORY,
+        _dt.datetime.now(_dt.timezone.utc),
     )
     if channel == "zalo":
         with engine.begin() as conn:

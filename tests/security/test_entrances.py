@@ -10,12 +10,12 @@ import time
 import httpx
 import pytest
 
-from bot.degraded import degraded_reply
 from bot.channels.limits import TOO_LONG, TOO_MANY, RateLimiter, over_length
 from bot.channels.rest import RestInput
 from bot.channels.webchat import WebChatInput
 from bot.channels.zalo import ZaloInput
 from bot.channels.zalo_api import ZaloConfig, signature
+from bot.degraded import degraded_reply
 from bot.i18n import gettext
 from bot.settings import Settings
 from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET
