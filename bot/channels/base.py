@@ -4,7 +4,8 @@ sends text plus buttons, and one policy for failed sends.
 `WebhookInput` runs the turn for every platform, in this order: verify the request →
 parse it into an `InboundEvent` → claim it (`DedupeStore.begin`) → run the turn as a
 task → pseudonym → one turn at a time per chat → unsupported / location / button / text →
-Rasa's `UserMessage` → `finish` the claim once the reply was sent.
+Rasa's `UserMessage` → `finish` the claim as soon as the first message of the reply was
+delivered (and again when the turn is over, or when it failed and the fallback was sent).
 
 Delivery semantics (at least once, exactly one reply; docs/reliability.md): the webhook
 answers 2xx only when the turn is over (its reply sent, or the turn failed and the user
@@ -113,6 +114,9 @@ class ButtonTextOutput(OutputChannel, ABC):
         self._platform_id = platform_id
         self._sender_id = sender_id
         self._lang = lang
+        # Called once, after the first message of the turn's reply was delivered: the
+        # webhook marks the update handled then (a crash later cannot make it answer twice).
+        self.on_delivered: Callable[[], Awaitable[None]] | None = None
 
     @staticmethod
     def render(text: str) -> str:
@@ -188,6 +192,9 @@ class ButtonTextOutput(OutputChannel, ABC):
                 if index + 1 < len(messages):
                     logger.warning("%s: rest of the reply dropped after a failed message", self.name())
                 return False
+            if self.on_delivered is not None:
+                delivered, self.on_delivered = self.on_delivered, None
+                await delivered()
         return True
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -388,6 +395,10 @@ class WebhookInput(InputChannel, ABC):
                 await self.answer_degraded(event, self._sender_or_empty(event))
             except Exception as again:  # noqa: BLE001
                 logger.error("%s fallback reply failed: %s", self.name(), type(again).__name__)
+        await self._finish(event)
+
+    async def _finish(self, event: InboundEvent) -> None:
+        """Mark the update handled (after the first reply message, and again after the turn)."""
         try:
             await self.context.dedupe.finish(event.dedupe_key)
         except DedupeUnavailable as exc:
@@ -405,6 +416,7 @@ class WebhookInput(InputChannel, ABC):
         sender_id = self.context.pseudonym(platform, event.user_id)
         lang = supported(event.locale)
         output = self.output(event, sender_id, lang)
+        output.on_delivered = lambda: self._finish(event)
         async with self.context.sequencer.hold(sender_id):
             await self.context.remember(sender_id, platform, event.user_id)
             if event.kind is Kind.UNSUPPORTED:

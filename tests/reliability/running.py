@@ -185,7 +185,7 @@ class TelegramRedelivery:
     """Delivers updates the way Telegram does: each one is POSTed until it gets a 2xx,
     retrying after a connection error, a timeout or any other status."""
 
-    def __init__(self, bot: Bot, retry_every: float = 1.0, give_up_after: float = 240.0) -> None:
+    def __init__(self, bot: Bot, retry_every: float = 1.0, give_up_after: float = 900.0) -> None:
         self._bot = bot
         self._retry_every = retry_every
         self._give_up_after = give_up_after
