@@ -50,7 +50,7 @@ def urgent_numbers(lang: str | None) -> str:
     the citizen-protection hotline (the card is their only source)."""
     card = urgent_card(lang)
     if not card:
-        return gettext(lang, NO_CARD, domain=I18N_DOMAIN)
+        return gettext(lang, NO_CARD, domain="reliability")
     paragraphs = [part for part in str(card["text"]).split("\n\n") if part.strip()]
     # paragraphs[0] is the card's title; then the numbers list and the hotline.
     return "\n\n".join(paragraphs[1:3])
@@ -58,7 +58,7 @@ def urgent_numbers(lang: str | None) -> str:
 
 def unavailable_reply(lang: str | None) -> Reply:
     """The short "temporarily unavailable" reply with the urgent numbers, no buttons."""
-    text = gettext(lang, UNAVAILABLE, domain=I18N_DOMAIN)
+    text = gettext(lang, UNAVAILABLE, domain="reliability")
     return {"text": f"{text}\n\n{urgent_numbers(lang)}", "buttons": []}
 
 
