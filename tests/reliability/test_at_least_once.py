@@ -175,3 +175,31 @@ async def test_many_updates_each_get_exactly_one_reply_despite_redeliveries(
     await context.tasks.drain()
     for n in range(40):
         assert len(fake_telegram.sent_to(7000 + n)) == 1, n
+
+
+async def test_an_update_is_handled_once_its_first_reply_message_was_delivered(
+    serve, context, fake_telegram, stub_rasa
+):
+    """A process killed after the reply went out (while Rasa saves the tracker, say) must not
+    answer the redelivery a second time."""
+    saving = asyncio.Event()
+
+    async def reply_then_hang(message):
+        await message.output_channel.send_text_message(message.sender_id, "the answer")
+        saving.set()
+        await asyncio.sleep(30)  # the tracker save that never ends: the process is killed
+
+    stub_rasa.respond = reply_then_hang
+    update = text_update(24, "hello", user_id=559)
+    base = await serve(channel(context, fake_telegram, ack_within=0.2), stub_rasa)
+    assert (await test_telegram.post(base, update)).status_code == 503
+    await asyncio.wait_for(saving.wait(), 5)
+    for task in list(context.tasks._tasks):
+        task.cancel()  # killed
+    await asyncio.sleep(0.1)
+    fresh = dataclasses.replace(
+        context, turns=type(context.turns)(), tasks=type(context.tasks)(), stopping=False
+    )
+    second_base = await serve(channel(fresh, fake_telegram), stub_rasa)
+    assert (await test_telegram.post(second_base, update)).json() == {"status": "duplicate"}
+    assert fake_telegram.sent_to(559) == ["the answer"]
