@@ -133,7 +133,8 @@ def check_every_channel(bot: Bot, tag: int) -> None:
         json={"sender": f"reliab{tag:08d}", "message": DANGER_VI},
         timeout=2,
     )
-    assert web.status_code == 200 and any(m.get("urgent") for m in web.json())
+    assert web.status_code == 200, bot.stderr()[-4000:]
+    assert any(m.get("urgent") for m in web.json())
     rest = httpx.post(
         bot.base + "/webhooks/rest/webhook", json={"sender": f"reliab{tag}", "message": DANGER_VI}, timeout=2
     )
