@@ -383,8 +383,11 @@ class WebChatInput(InputChannel):
                 return response.json([degraded_message(sender_id, message, text)], headers=_NO_STORE)
             messages = mark_forgotten(collector.messages)
             if await self._forgotten(request, sender_id):
-                await asyncio.to_thread(forget, self.engine, sender_id)
-                messages = [{**reply, "forgotten": True} for reply in messages]
+                try:
+                    await asyncio.to_thread(forget, self.engine, sender_id)
+                    messages = [{**reply, "forgotten": True} for reply in messages]
+                except Exception as exc:  # noqa: BLE001 - the database down: the reply still goes out
+                    logger.warning("webchat: outbox not cleared (%s)", type(exc).__name__)
             return response.json(messages, headers=_NO_STORE)
 
         @webchat.route("/poll", methods=["POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from types import SimpleNamespace
 
 import httpx
 from sanic import Sanic
@@ -26,6 +27,12 @@ async def test_the_web_chat_answers_with_its_database_down(monkeypatch, stub_ras
     stub_rasa.respond = urgent
     Sanic.test_mode = True
     app = Sanic(f"webchat_down_{uuid.uuid4().hex[:8]}")
+
+    class Gone:  # the tracker store answers "no such conversation" while the database is down
+        async def exists(self, sender_id: str) -> bool:
+            return False
+
+    app.ctx.agent = SimpleNamespace(tracker_store=Gone())
     channel = WebChatInput(engine=get_engine(dead), poll_seconds=1)
     app.blueprint(channel.blueprint(stub_rasa), url_prefix="/webhooks/webchat")
     sock = socket.socket()
