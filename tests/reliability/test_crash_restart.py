@@ -42,7 +42,7 @@ def run_with(event: str, tmp: Path) -> dict[str, int]:
     bot = Bot(tmp, telegram, zalo, {"TURN_LEASE_SECONDS": "10"})
     try:
         bot.start()
-        sender = TelegramRedelivery(bot)
+        sender = TelegramRedelivery(bot, give_up_after=300)
         chats = {n: 880_000_000 + n for n in range(UPDATES)}
         started = time.monotonic()
         restarted = threading.Event()
