@@ -301,6 +301,8 @@ class WebhookInput(InputChannel, ABC):
         if event is None:
             return response.json({"status": "ignored"})
         turn = self.context.turns.get(event.dedupe_key)
+        if turn is not None and self.context.turns.replied(event.dedupe_key):
+            return response.json({"status": "duplicate"})  # answered; the turn is finishing
         if turn is None:
             if self.context.stopping:
                 return try_again()
@@ -399,6 +401,7 @@ class WebhookInput(InputChannel, ABC):
 
     async def _finish(self, event: InboundEvent) -> None:
         """Mark the update handled (after the first reply message, and again after the turn)."""
+        self.context.turns.mark_replied(event.dedupe_key)
         try:
             await self.context.dedupe.finish(event.dedupe_key)
         except DedupeUnavailable as exc:

@@ -108,14 +108,28 @@ class RunningTurns:
 
     def __init__(self) -> None:
         self._turns: dict[str, asyncio.Task[Any]] = {}
+        self._replied: set[str] = set()
 
     def get(self, key: str) -> asyncio.Task[Any] | None:
         return self._turns.get(key)
 
     def add(self, key: str, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         self._turns[key] = task
-        task.add_done_callback(lambda _: self._turns.pop(key, None))
+
+        def done(_: Any) -> None:
+            self._turns.pop(key, None)
+            self._replied.discard(key)
+
+        task.add_done_callback(done)
         return task
+
+    def mark_replied(self, key: str) -> None:
+        """The turn of `key` has delivered its reply (it may still be finishing)."""
+        if key in self._turns:
+            self._replied.add(key)
+
+    def replied(self, key: str) -> bool:
+        return key in self._replied
 
 
 class RecentKeys:
