@@ -48,6 +48,9 @@ class FakeTelegram(_FakeServer):
         scripted = self._scripted(method)
         if scripted:
             return scripted
+        if method == "sendMessage" and "chat_id" not in call.params:
+            # A body cut short (the client gave up mid-request): Telegram answers 400.
+            return 400, {}, {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
         # This call's own parameters (not `calls[-1]`: requests arrive concurrently).
         return 200, {}, {"ok": True, "result": self._result(method, call.params)}
 

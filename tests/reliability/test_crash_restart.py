@@ -75,7 +75,9 @@ def run_with(event: str, tmp: Path) -> dict[str, int]:
         assert restarted.wait(timeout=900)
         assert not failure, failure
         time.sleep(2)  # any late or duplicate reply
-        replies = Counter(int(c.params["chat_id"]) for c in telegram.calls_of("sendMessage"))
+        replies = Counter(
+            int(c.params["chat_id"]) for c in telegram.calls_of("sendMessage") if "chat_id" in c.params
+        )
         # A reply may be several messages (a card and its follow-ups); each question always
         # gets the same number, so a chat with more than that got a turn twice.
         per_question: dict[int, int] = {}
