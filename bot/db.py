@@ -535,6 +535,31 @@ returnee_profiles = sa.Table(
     info={"doc": "anonymous returnee survey answers: no pseudonym, no time finer than the year"},
 )
 
+# --- reliability: delivery (branch reliab; bot.channels.stores, bot.channels.zalo) --------
+
+# Platform updates whose turn is running: claimed here until the reply was sent, then moved
+# to `channel_processed_updates`. A claim whose lease expired belongs to a turn that died
+# (a crash), so the platform's redelivery runs it again. Keys hold update/message ids only.
+turns_in_flight = sa.Table(
+    "channel_turns_in_flight",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("lease_until", sa.DateTime, nullable=False),
+    info={"doc": "platform updates whose turn is running (lease), until the reply is sent"},
+)
+
+# The latest Zalo message id of a conversation, so that replies sent outside the turn
+# (staff replies, cards from the console) go out as replies to it, which Zalo counts in the
+# 8 free replies within 48 h (channels.md 3.8). Useless after 48 h; deleted by "forget me".
+zalo_reply_targets = sa.Table(
+    "zalo_reply_targets",
+    metadata,
+    sa.Column("sender_id", sa.String(80), primary_key=True),
+    sa.Column("message_id", sa.String(100), nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False, index=True),
+    info={"doc": "latest Zalo message id per conversation (48 h), for free replies from staff"},
+)
+
 
 def all_metadata() -> sa.MetaData:
     """`metadata` with every table declared (the directory models are imported here)."""

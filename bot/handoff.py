@@ -30,6 +30,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+# The outbound sender's failure reasons, re-exported: the console translates them.
+from bot.channels.outbound import (  # noqa: F401
+    REASON_CHANNEL_OFF,
+    REASON_FORGOTTEN,
+    REASON_NO_CHANNEL,
+    REASON_NOT_SENT,
+)
 from bot.db import ensure_schema, handoff_changes, handoff_messages, handoff_signals, handoffs
 from bot.i18n import gettext
 from bot.payloads import payload
@@ -56,12 +63,10 @@ NOTE_ZALO_PAID = (
     "Zalo's free replies are used up (8 within 48 hours of the user's last message): "
     "this reply counts as a paid proactive message."
 )
+# Why a delivery failed: the outbound sender's reasons (imported above), and the handoff's own.
+
 REASON_CLOSED = "This conversation has ended."
 REASON_CLAIMED = "Another staff member is answering this conversation."
-REASON_FORGOTTEN = "The user asked to be forgotten: there is no way to reach them."
-REASON_CHANNEL_OFF = "This channel is not configured on the server."
-REASON_NOT_SENT = "The platform did not accept the message; try again later."
-REASON_NO_CHANNEL = "This channel cannot receive messages outside a conversation turn."
 REASON_UNKNOWN = "No such conversation."
 REASON_EMPTY = "The reply is empty."
 REASON_NO_CARD = "No such card."
@@ -503,15 +508,25 @@ def release(engine: Engine, handoff_id: int, staff: str) -> None:
             _changed(conn, handoff_id)
 
 
-async def _deliver(engine: Engine, row: Any, text: str) -> Delivery:
-    """Send `text` to the user of `row` through their own channel (`bot.channels.outbound`)."""
+async def _deliver(
+    engine: Engine, row: Any, text: str, buttons: list[dict[str, Any]] | None = None, free_reply: bool = True
+) -> Delivery:
+    """Send `text` (and `buttons`) to the user of `row` through their own channel
+    (`bot.channels.outbound`, in the same markup as the bot's own replies)."""
     from bot.channels.outbound import send_to_user
 
-    sent = await send_to_user(engine, row.sender_id, text, row.channel)
+    sent = await send_to_user(engine, row.sender_id, text, row.channel, buttons, row.lang, free_reply)
     return Delivery(sent.ok, sent.reason)
 
 
-async def _send(engine: Engine, handoff_id: int, staff: str, text: str, author: str = "staff") -> Delivery:
+async def _send(
+    engine: Engine,
+    handoff_id: int,
+    staff: str,
+    text: str,
+    author: str = "staff",
+    buttons: list[dict[str, Any]] | None = None,
+) -> Delivery:
     row = await asyncio.to_thread(_row, engine, handoff_id)
     if row is None:
         return Delivery(False, REASON_UNKNOWN)
@@ -525,7 +540,7 @@ async def _send(engine: Engine, handoff_id: int, staff: str, text: str, author: 
         # a team, so its replies do not lock console staff out.
         await asyncio.to_thread(claim, engine, handoff_id, staff)
     shown = f"{gettext(row.lang, STAFF_PREFIX)} {text}" if author == "staff" else text
-    result = await _deliver(engine, row, shown)
+    result = await _deliver(engine, row, shown, buttons, free_reply=note is None)
     at = _utcnow()
     with engine.begin() as conn:
         _add_turn(
@@ -558,7 +573,10 @@ async def send_card(engine: Engine, handoff_id: int, staff: str, topic_id: str) 
     card = card_reply(topic_id, row.lang)
     if not card:
         return Delivery(False, REASON_NO_CARD)
-    return await _send(engine, handoff_id, staff, card["text"], author="bot")
+    # With the card's buttons (follow-ups, look-ups, 👍/👎), as the bot itself sends it.
+    return await _send(
+        engine, handoff_id, staff, card["text"], author="bot", buttons=list(card.get("buttons") or [])
+    )
 
 
 async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Delivery:
@@ -585,7 +603,7 @@ async def end(engine: Engine, handoff_id: int, staff: str, outcome: str) -> Deli
             )
         )
     back = gettext(row.lang, BACK_TO_BOT)
-    told = await _deliver(engine, row, back) if can_reply else Delivery(False, note)
+    told = await _deliver(engine, row, back, free_reply=note is None) if can_reply else Delivery(False, note)
     with engine.begin() as conn:
         _add_turn(conn, handoff_id, "bot", back, _utcnow(), delivery="sent" if told.ok else told.reason)
         _changed(conn, handoff_id)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.db import ensure_schema, identities
 from bot.db import pseudonym_secrets as _secrets
@@ -112,12 +112,16 @@ class IdentityStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except SQLAlchemyError:
+            pass  # the database is down at start: the first use migrates (the channels start anyway)
 
     def remember(self, sender_id: str, platform: str, platform_user_id: str | int) -> None:
         """Record (or refresh) where `sender_id` lives; idempotent."""
         now = _dt.datetime.utcnow()
         values = {"platform": platform, "platform_user_id": str(platform_user_id), "updated_at": now}
+        ensure_schema(self._engine)
         with self._engine.begin() as conn:
             updated = conn.execute(
                 sa.update(identities).where(identities.c.sender_id == sender_id).values(**values)
@@ -133,6 +137,7 @@ class IdentityStore:
 
     def lookup(self, sender_id: str) -> Identity | None:
         """The platform user behind `sender_id`, or None if unknown or forgotten."""
+        ensure_schema(self._engine)
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(identities.c.platform, identities.c.platform_user_id).where(

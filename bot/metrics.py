@@ -28,6 +28,20 @@ SEND_FAILURES = Counter(
 )
 RATE_LIMITED = Counter("bot_rate_limited_total", "Messages refused by the per-sender rate limit")
 QUEUE_DEPTH = Gauge("bot_turns_in_flight", "Turns accepted by a webhook and not finished (queue depth)")
+# --- reliability (branch reliab) ---
+SEND_RETRIES = Counter(
+    "bot_send_retries_total",
+    "Platform calls retried after a transient error, by channel and reason (5xx, network, 429, ...)",
+    ["channel", "reason"],
+)
+ACTION_FAILURES = Counter(
+    "bot_action_failures_total", "Custom actions that failed and were answered with the fallback reply"
+)
+DEGRADED_REPLIES = Counter(
+    "bot_degraded_replies_total",
+    "Turns answered without the dialogue because a store or Rasa failed, by channel and kind",
+    ["channel", "kind"],
+)
 
 
 @contextlib.asynccontextmanager

@@ -8,7 +8,10 @@ default is 100 MB; every channel also checks its own, smaller, limit per route).
 
 - `/health`: liveness, 200 while the process serves requests; it touches nothing else.
 - `/ready`: readiness, 200 when the database, the tracker store, Redis (when REDIS_URL is
-  set) and the action server answer, else 503; each check names only the component.
+  set) and the action server (unless the actions run in-process) answer, else 503; each
+  check names only the component.
+
+Once the model is loaded, the blueprint also puts `bot.action_runner` on the agent.
 - `/metrics`: Prometheus text format (`bot.metrics`).
 """
 
@@ -59,8 +62,9 @@ def readiness_checks(settings: Settings) -> dict[str, Callable[[], None]]:
     checks: dict[str, Callable[[], None]] = {
         "database": lambda: _database(settings.database_url),
         "tracker_store": lambda: _database(settings.tracker_store_url),
-        "action_server": lambda: _action_server(settings.actions_host, settings.actions_port),
     }
+    if not settings.actions_in_process:  # in-process actions (bot.action_runner) need no server
+        checks["action_server"] = lambda: _action_server(settings.actions_host, settings.actions_port)
     if settings.redis_url:
         checks["redis"] = lambda: _redis(settings.redis_url or "")
     return checks
@@ -105,6 +109,15 @@ class OpsBlueprint(Blueprint):
         app.config.REQUEST_MAX_SIZE = get_settings().max_body_bytes
         for path, handler in (("/health", health), ("/ready", ready), ("/metrics", metrics)):
             app.add_route(handler, path, methods=["GET"], name=f"ops_{path.strip('/')}")
+        app.register_listener(install_action_runner, "after_server_start")
+
+
+async def install_action_runner(app: Any, _loop: Any) -> None:
+    """Once Rasa has loaded the model (`before_server_start`), run the custom actions
+    in-process or behind the never-silent wrapper (`bot.action_runner`)."""
+    from bot.action_runner import install
+
+    install(getattr(app.ctx, "agent", None), get_settings().actions_in_process)
 
 
 class OpsInput(InputChannel):

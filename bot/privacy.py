@@ -104,6 +104,18 @@ def _forget_reminders(engine: Engine, sender_id: str) -> int:
     return forget(engine, sender_id)
 
 
+def _forget_reply_targets(engine: Engine, sender_id: str) -> int:
+    from bot.channels.stores import forget_reply_targets
+
+    return forget_reply_targets(engine, sender_id)
+
+
+def _purge_reply_targets(engine: Engine, now: _dt.datetime, retention_days: int) -> int:
+    from bot.channels.stores import purge_reply_targets
+
+    return purge_reply_targets(engine, now, retention_days)
+
+
 # The per-user stores in DATABASE_URL that "forget me" empties, besides the conversation:
 # each takes (engine, sender_id) and returns the rows deleted. (Imported when called: the
 # action server need not load the channels or the staff modules to start.)
@@ -115,6 +127,7 @@ FORGET_STORES: dict[str, Callable[[Engine, str], int]] = {
     "this week's statistics keys": _forget_statistics,
     "complaint letters and drafts": _forget_letters,
     "deadline reminders": _forget_reminders,
+    "zalo reply targets": _forget_reply_targets,
 }
 
 
@@ -305,6 +318,7 @@ DATABASE_PURGES: dict[str, Callable[[Engine, _dt.datetime, int], int]] = {
     "statistics weeks rolled up": _roll_up_statistics,
     "complaint letters and drafts": _purge_letters,
     "deadline reminders": _purge_reminders,
+    "zalo reply targets": _purge_reply_targets,
 }
 
 

@@ -263,6 +263,23 @@ class Settings(BaseModel):
         default=None,
         description="token the staff console sends to make the Rasa server load a new model; `bot run` makes one per start",
     )
+    # --- reliability (branch reliab): delivery, degraded mode, in-process actions ---
+    actions_in_process: bool = Field(
+        default=True,
+        description="run the custom actions inside the Rasa server (no action server to lose); false: use the action server on ACTIONS_PORT",
+    )
+    turn_lease_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=3600,
+        description="how long a claimed platform update whose turn has not finished blocks its redelivery (after a crash, the redelivery runs the turn)",
+    )
+    send_retry_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        description="total time a reply to Telegram or Zalo may spend in retries (5xx, network errors, 429) before it is given up",
+    )
 
     class Config:
         validate_assignment = True

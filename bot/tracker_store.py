@@ -5,6 +5,10 @@ Configured in endpoints.yml by class name only (`bot.tracker_store.PrivacyTracke
 REDIS_URL from `bot.settings` themselves, so endpoints.yml holds no password and works the
 same under `rasa run` and `python -m bot run`.
 
+A tracker store database that is down at start no longer holds the server back (Rasa's
+own constructor retries forever): the store starts without it and creates its tables once
+the database answers; Rasa's fail-safe wrapper keeps conversations in memory meanwhile.
+
 "Forget me": the forget action deletes everything (`bot.privacy.forget_everything`) and
 says whether it worked; saving that turn deletes again instead of writing the turn back
 (Rasa's save would otherwise re-insert every event it no longer finds).
@@ -87,11 +91,20 @@ class PrivacyTrackerStore(SQLTrackerStore):
             settings = get_settings()
             kwargs.update(sql_store_kwargs(settings.tracker_store_url))
             identity_database_url = identity_database_url or settings.database_url
-        super().__init__(*args, **kwargs)
         self._identity_database_url = identity_database_url
-        if self.engine.dialect.name == "sqlite":
-            self._pooled_sqlite()
-            sqlite_write_ahead_log(self.engine)
+        self._tables_ready = True
+        if kwargs.get("dialect", "sqlite") == "sqlite" or _reachable(kwargs):
+            super().__init__(*args, **kwargs)
+            if self.engine.dialect.name == "sqlite":
+                self._pooled_sqlite()
+                sqlite_write_ahead_log(self.engine)
+            return
+        # Rasa's constructor would retry every 5 s until the database answers, so the server
+        # (and the urgent card) would never start. Start without it: Rasa's fail-safe
+        # wrapper keeps conversations in memory meanwhile, and the tables are created at the
+        # first use after the database is back.
+        logger.warning("The tracker store database is unreachable; starting without it.")
+        self._start_offline(*args, **kwargs)
 
     def _pooled_sqlite(self) -> None:
         """Keep SQLite connections open between turns. SQLAlchemy 1.4 opens and closes a
@@ -107,8 +120,32 @@ class PrivacyTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         unpooled.dispose()
 
+    def _start_offline(self, domain: Any = None, event_broker: Any = None, **kwargs: Any) -> None:
+        import sqlalchemy as sa
+        from rasa.core.tracker_store import TrackerStore, create_engine_kwargs, validate_port
+
+        names = ("dialect", "host", "port", "db", "username", "password", "login_db", "query")
+        url_parts = {name: kwargs.pop(name) for name in names if name in kwargs}
+        url_parts["port"] = validate_port(url_parts.get("port"))
+        engine_url = self.get_db_url(**url_parts)
+        self.engine = sa.create_engine(engine_url, **create_engine_kwargs(engine_url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._tables_ready = False
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    def _ensure_tables(self) -> None:
+        if not self._tables_ready:
+            self.Base.metadata.create_all(self.engine)  # raises while the database is down
+            self._tables_ready = True
+            logger.info("The tracker store database is back.")
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        self._ensure_tables()
+        return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         count_fallback(tracker)
+        self._ensure_tables()
         if not asked_to_forget(tracker):
             new_events = self._unsaved_events(tracker)
             await super().save(tracker)
@@ -200,6 +237,20 @@ def sqlite_write_ahead_log(engine: Any) -> None:
         cursor.close()
 
     engine.dispose()  # connections opened before the listener get the pragmas too
+
+
+def _reachable(kwargs: dict[str, Any], timeout: float = 2.0) -> bool:
+    """True when the tracker store's server accepts a TCP connection (a quick check, so
+    that a database down at start does not hold the server back)."""
+    import socket
+
+    try:
+        with socket.create_connection(
+            (kwargs.get("host") or "localhost", int(kwargs.get("port") or 5432)), timeout
+        ):
+            return True
+    except OSError:
+        return False
 
 
 def count_fallback(tracker: DialogueStateTracker) -> None:

@@ -3,20 +3,34 @@ sends text plus buttons, and one policy for failed sends.
 
 `WebhookInput` runs the turn for every platform, in this order: verify the request →
 parse it into an `InboundEvent` → claim the chat for this replica (`bot.channels.chat_claims`:
-503 when another replica still has turns of it, or this one is stopping) → dedupe (a
-redelivery gets no second reply; when the store is down, 503 with Retry-After so the
-platform retries) → answer 200 and continue in the background → pseudonym → one turn at a
-time per chat → unsupported / location / button / text → Rasa's `UserMessage` → the error
-reply if Rasa fails or takes longer than `TURN_TIMEOUT_SECONDS` (so one stuck turn never
-holds its chat for ever). A platform implements `verify`, `parse` and its output; a new
-platform is one file.
+503 when another replica still has turns of it) → claim the update (`DedupeStore.begin`) → run the turn as a
+task → pseudonym → one turn at a time per chat → unsupported / location / button / text →
+Rasa's `UserMessage` → `finish` the claim as soon as the first message of the reply was
+delivered (and again when the turn is over, or when it failed and the fallback was sent).
 
-On shutdown (Sanic's before_server_stop, e.g. SIGTERM) the webhook takes no new update
-(503: nginx passes it to another replica, a platform retries) and finishes the turns it
-accepted, within `DRAIN_SECONDS`. What the logs say about turns, never with text or ids:
-a turn slower than `SLOW_TURN_SECONDS` with the phase its time went to, a turn that ends
-without a reply, turns unfinished at shutdown, and, on SIGUSR1, where every turn in
-flight is waiting (code locations).
+Delivery semantics (at least once, exactly one reply; docs/reliability.md): the webhook
+answers 2xx only when the turn is over (its reply sent, or the turn failed and the user
+got the fallback reply), waiting at most `ack_within` seconds (the platform's own
+deadline, less a margin); a turn still running then gets 503 + Retry-After, and the
+redelivery waits for that same turn (`RunningTurns`) instead of running it twice. A
+redelivery of a finished update is a duplicate (200, no reply). A turn cut short by a
+shutdown gives its claim back, and one that died with its process (SIGKILL) leaves a
+claim whose lease (TURN_LEASE_SECONDS) runs out, so Telegram's and Zalo's redelivery runs
+it again. On shutdown, new updates get 503 (redelivered to the next process) while the
+running turns are drained.
+
+When something is down (`bot.degraded`): if the dedupe store cannot be asked, the update
+is answered directly, without Rasa or the database (the urgent card for danger, else
+"temporarily unavailable" with the urgent numbers), deduped in memory; a turn that fails
+in Rasa or a store gets the same reply. Never silence.
+
+A turn still running after `TURN_TIMEOUT_SECONDS` is cancelled and answered with the
+fallback, so one stuck turn never holds its chat for ever. What the logs say about turns,
+never with text or ids: a turn slower than `SLOW_TURN_SECONDS` with the phase its time went
+to, a turn that ends without a reply, turns unfinished at shutdown, and, on SIGUSR1, where
+every turn in flight is waiting (code locations).
+
+A platform implements `verify`, `parse` and its output; a new platform is one file.
 
 `ButtonTextOutput` sends every Rasa reply as text plus optional buttons, split under the
 platform's size limit. Rasa's default renderings of images ("Image: url") and custom JSON
@@ -48,10 +62,11 @@ from bot.channels.context import ChannelContext
 from bot.channels.delivery import Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
 from bot.channels.limits import body_too_large, refusal
-from bot.channels.stores import DedupeUnavailable
+from bot.channels.stores import Claim, DedupeUnavailable
+from bot.degraded import degraded_reply
 from bot.i18n import gettext, supported
 from bot.markup import split_message, to_plain
-from bot.metrics import MESSAGES, timed_turn
+from bot.metrics import DEGRADED_REPLIES, MESSAGES, timed_turn
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +144,9 @@ class ButtonTextOutput(OutputChannel, ABC):
         self._sender_id = sender_id
         self._lang = lang
         self.delivered = 0  # messages sent (a turn that sends none is logged by the webhook)
+        # Called once, after the first message of the turn's reply was delivered: the
+        # webhook marks the update handled then (a crash later cannot make it answer twice).
+        self.on_delivered: Callable[[], Awaitable[None]] | None = None
 
     @staticmethod
     def render(text: str) -> str:
@@ -177,13 +195,20 @@ class ButtonTextOutput(OutputChannel, ABC):
         size = self.buttons_per_message or len(made) or 1
         return [self._group(made[start : start + size]) for start in range(0, len(made), size)]
 
-    async def _send(self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None) -> None:
+    async def deliver_reply(
+        self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None = None
+    ) -> bool:
+        """Send one reply (text and buttons, in the bot's own markup) outside a Rasa turn,
+        e.g. a card from the staff console; True when every message of it was sent."""
+        return await self._send(recipient_id, text, list(buttons or []))
+
+    async def _send(self, recipient_id: str, text: str, buttons: Iterable[dict[str, Any]] | None) -> bool:
         platform_id = await self._platform_recipient(recipient_id)
         if platform_id is None:
             logger.warning(
                 "%s: no recipient for this sender (forgotten or unknown); reply dropped", self.name()
             )
-            return
+            return False
         chunks = split_message(text or "", self.limit, self.render, self.measure)
         groups = await self._button_groups(recipient_id, buttons) if buttons else []
         if groups and not chunks:
@@ -196,8 +221,12 @@ class ButtonTextOutput(OutputChannel, ABC):
             if not await self._deliver(platform_id, chunk, group):
                 if index + 1 < len(messages):
                     logger.warning("%s: rest of the reply dropped after a failed message", self.name())
-                return
+                return False
             self.delivered += 1
+            if self.on_delivered is not None:
+                delivered, self.on_delivered = self.on_delivered, None
+                await delivered()
+        return True
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send(recipient_id, text, None)
@@ -268,6 +297,9 @@ class WebhookInput(InputChannel, ABC):
     context: ChannelContext
     # Platforms whose buttons send their title back as text (Zalo): map it to the payload.
     echoes_button_titles: ClassVar[bool] = False
+    # How long the webhook waits for the turn before answering 503 (the platform's deadline
+    # for an answer, less a margin): Telegram waits 60 s, Zalo about 2 s.
+    ack_within: ClassVar[float] = 50.0
 
     @abstractmethod
     async def verify(self, request: Request) -> HTTPResponse | None:
@@ -291,10 +323,6 @@ class WebhookInput(InputChannel, ABC):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint(f"{self.name()}_webhook", __name__)
 
-        @webhook.listener("before_server_stop")
-        async def finish_accepted_turns(*_: Any) -> None:
-            await self.stop_and_drain()
-
         @webhook.listener("after_server_start")
         async def where_on_sigusr1(_: Any, loop: Any) -> None:
             # `kill -USR1 <pid>`: log where every turn in flight is waiting (no values).
@@ -309,17 +337,22 @@ class WebhookInput(InputChannel, ABC):
         async def receive(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
 
+        @webhook.listener("before_server_stop")
+        async def drain(*_: Any) -> None:
+            await self.drain()
+
         return webhook
 
-    async def stop_and_drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        """Take no new update from now on (503); finish the accepted turns."""
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Shutdown: refuse new updates (503: nginx passes them to another replica, a platform
+        redelivers them) and let the running turns finish; then give back this replica's
+        chat claims."""
+        self.context.stopping = True
         self.context.claims.stopping = True
-        logger.info("%s webhook stopping: finishing %d accepted turns", self.name(), len(self.context.tasks))
+        running = len(self.context.tasks)
         await self.context.tasks.drain(timeout)
+        logger.info("%s: drained %d running turn(s), %d left", self.name(), running, len(self.context.tasks))
         if self.context.tasks:
-            logger.warning(
-                "%s webhook: %d turns unfinished at shutdown", self.name(), len(self.context.tasks)
-            )
             for clock in list(TurnClock.running):
                 logger.warning("unfinished turn: %s", clock.summary(running=True))
             self.context.tasks.log_where()
@@ -339,27 +372,68 @@ class WebhookInput(InputChannel, ABC):
             return event
         if event is None:
             return response.json({"status": "ignored"})
-        sender_id = self.context.pseudonym(self.name(), event.user_id)
-        if not await self.context.claims.take(sender_id):
-            return try_again()  # another replica has turns of this chat, or this one stops
-        try:
-            first = await self.context.dedupe.claim(event.dedupe_key)
-        except DedupeUnavailable:
-            await self.context.claims.release(sender_id)
+        turn = self.context.turns.get(event.dedupe_key)
+        if turn is not None and self.context.turns.replied(event.dedupe_key):
+            return response.json({"status": "duplicate"})  # answered; the turn is finishing
+        if turn is None:
+            if self.context.stopping:
+                return try_again()
+            chat = self._sender_or_empty(event)
+            if chat and not await self.context.claims.take(chat):
+                return try_again()  # another replica has turns of this chat, or this one stops
+            try:
+                claim = await self.context.dedupe.begin(event.dedupe_key, self.context.turn_lease)
+            except DedupeUnavailable:
+                await self.context.claims.release(chat)
+                return await self._without_store(event)
+            if claim is not Claim.NEW:
+                await self.context.claims.release(chat)
+                if claim is Claim.DONE:
+                    return response.json({"status": "duplicate"})
+                return try_again()
+            if event.ack_id is not None:
+                self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
+            turn = self.context.turns.add(
+                event.dedupe_key,
+                self.context.tasks.spawn(
+                    self._claimed_turn(event, on_new_message, chat), f"{self.name()} turn"
+                ),
+            )
+        return await self._when_done(turn)
+
+    async def _when_done(self, turn: asyncio.Task[Any]) -> HTTPResponse:
+        """200 once the turn is over; 503 if it outlasts `ack_within` (the redelivery joins it)."""
+        await asyncio.wait({turn}, timeout=self.ack_within)
+        if not turn.done():
             return try_again()
-        if not first:
-            await self.context.claims.release(sender_id)
-            return response.json({"status": "duplicate"})
-        if event.ack_id is not None:
-            self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
-        self.context.tasks.spawn(self._claimed_turn(event, on_new_message, sender_id), f"{self.name()} turn")
         return response.json({"status": "ok"})
 
-    async def _claimed_turn(self, event: InboundEvent, on_new_message: OnNewMessage, sender_id: str) -> None:
+    async def _without_store(self, event: InboundEvent) -> HTTPResponse:
+        """The dedupe store is down: answer directly (bot.degraded), deduped in memory."""
+        if not self.context.recent.first(event.dedupe_key):
+            return response.json({"status": "duplicate"})
+        logger.warning("%s: dedupe store unavailable; answering without the dialogue", self.name())
+        if event.ack_id is not None:
+            self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")
+        turn = self.context.tasks.spawn(self.answer_degraded(event), f"{self.name()} degraded reply")
+        return await self._when_done(turn)
+
+    async def _claimed_turn(self, event: InboundEvent, on_new_message: OnNewMessage, chat: str) -> None:
         try:
             await self.handle(event, on_new_message)
         finally:
-            await self.context.claims.release(sender_id)
+            await self.context.claims.release(chat)
+
+    async def answer_degraded(self, event: InboundEvent, sender_id: str = "") -> None:
+        """The reply of `bot.degraded` sent straight to the platform id (no pseudonym map,
+        no stored button payloads: text only, so nothing here needs the database)."""
+        lang = supported(event.locale)
+        text = event.text if event.kind is Kind.TEXT else None
+        reply = degraded_reply(text, lang)
+        kind = "urgent" if reply.get("urgent") else "unavailable"
+        DEGRADED_REPLIES.labels(channel=self.name(), kind=kind).inc()
+        recipient = sender_id or "degraded"
+        await self.output(event, recipient, lang).send_text_message(recipient, reply["text"])
 
     async def _rasa_text(self, event: InboundEvent, sender_id: str) -> tuple[str | None, dict[str, Any]]:
         """What Rasa gets for the event, with extra metadata; None for an unknown button."""
@@ -395,11 +469,42 @@ class WebhookInput(InputChannel, ABC):
         return True
 
     async def handle(self, event: InboundEvent, on_new_message: OnNewMessage) -> None:
-        """The turn, after the webhook has answered."""
+        """The turn of a claimed update, then its claim finished (or given back if cut short)."""
+        try:
+            await self.turn(event, on_new_message)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self.context.dedupe.abandon(event.dedupe_key)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a store or the platform failed: never silence
+            logger.error("%s turn failed: %s", self.name(), type(exc).__name__)
+            try:
+                await self.answer_degraded(event, self._sender_or_empty(event))
+            except Exception as again:  # noqa: BLE001
+                logger.error("%s fallback reply failed: %s", self.name(), type(again).__name__)
+        await self._finish(event)
+
+    async def _finish(self, event: InboundEvent) -> None:
+        """Mark the update handled (after the first reply message, and again after the turn)."""
+        self.context.turns.mark_replied(event.dedupe_key)
+        try:
+            await self.context.dedupe.finish(event.dedupe_key)
+        except DedupeUnavailable as exc:
+            logger.warning("%s: could not mark an update handled (%s)", self.name(), exc)
+
+    def _sender_or_empty(self, event: InboundEvent) -> str:
+        try:
+            return self.context.pseudonym(self.name(), event.user_id)
+        except Exception:  # noqa: BLE001 - no key: the reply goes to the platform id anyway
+            return ""
+
+    async def turn(self, event: InboundEvent, on_new_message: OnNewMessage) -> None:
+        """The turn itself; the reply is sent when it returns."""
         platform = self.name()
         sender_id = self.context.pseudonym(platform, event.user_id)
         lang = supported(event.locale)
         output = self.output(event, sender_id, lang)
+        output.on_delivered = lambda: self._finish(event)
         clock = TurnClock()
         TurnClock.running.add(clock)
         try:
@@ -446,8 +551,8 @@ class WebhookInput(InputChannel, ABC):
                 async with self.typing(event), timed_turn(platform):
                     await self._bounded(on_new_message(message))
             except Exception as exc:  # noqa: BLE001 - the user must hear back even when Rasa fails
-                logger.error("%s turn failed: %s", platform, type(exc).__name__)
-                await output.send_text_message(sender_id, t(lang, ERROR_REPLY))
+                logger.error("%s turn failed in Rasa: %s", platform, type(exc).__name__)
+                await self.answer_degraded(event, sender_id)
             clock.mark("Rasa and the replies")
             clock.report(platform)
             if output.delivered == before:
@@ -481,6 +586,7 @@ class WebhookInput(InputChannel, ABC):
 
 
 def try_again() -> HTTPResponse:
+    """503 with Retry-After: the platform redelivers the update later."""
     return response.json(
         {"error": "try again"}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
     )

@@ -1,8 +1,10 @@
 """Turn ordering and background work for the webhooks.
 
-Webhooks answer at once and run the turn in the background (`BackgroundTasks`), one turn
-at a time per conversation in arrival order (`ChatSequencer`), with a "typing" indicator
-when a turn takes a while (`Typing`).
+Webhooks run the turn as a background task (`BackgroundTasks`, drained on shutdown), one
+turn at a time per conversation in arrival order (`ChatSequencer`), with a "typing"
+indicator when a turn takes a while (`Typing`). `RunningTurns` finds the turn of an update
+still running in this process, so a redelivery waits for it instead of running it twice;
+`RecentKeys` dedupes in memory while the shared dedupe store is down.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
@@ -65,10 +68,14 @@ class BackgroundTasks:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(self._guard(coro, what))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def __len__(self) -> int:
+        return len(self._tasks)
 
     @staticmethod
     async def _guard(coro: Awaitable[Any], what: str) -> None:
@@ -79,9 +86,6 @@ class BackgroundTasks:
         except Exception as exc:  # noqa: BLE001 - a background failure must not vanish silently
             # The type only: exception messages may quote user text or ids.
             logger.error("channel background task %s failed: %s", what, type(exc).__name__)
-
-    def __len__(self) -> int:
-        return len(self._tasks)
 
     def where(self) -> list[str]:
         """Where each task in flight is waiting (`waiting_at`; `log_where` on SIGUSR1)."""
@@ -138,3 +142,52 @@ class Typing:
                 logger.warning("typing indicator did not stop within %.0f s; left behind", self._unwind)
             elif not self._task.cancelled() and self._task.exception() is not None:
                 logger.debug("typing indicator failed: %s", type(self._task.exception()).__name__)
+
+
+class RunningTurns:
+    """The turns running in this process, by update key (a redelivery joins its turn)."""
+
+    def __init__(self) -> None:
+        self._turns: dict[str, asyncio.Task[Any]] = {}
+        self._replied: set[str] = set()
+
+    def get(self, key: str) -> asyncio.Task[Any] | None:
+        return self._turns.get(key)
+
+    def add(self, key: str, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._turns[key] = task
+
+        def done(_: Any) -> None:
+            self._turns.pop(key, None)
+            self._replied.discard(key)
+
+        task.add_done_callback(done)
+        return task
+
+    def mark_replied(self, key: str) -> None:
+        """The turn of `key` has delivered its reply (it may still be finishing)."""
+        if key in self._turns:
+            self._replied.add(key)
+
+    def replied(self, key: str) -> bool:
+        return key in self._replied
+
+
+class RecentKeys:
+    """Keys seen in the last `ttl` seconds, in memory: dedupe while the shared store is down."""
+
+    def __init__(self, ttl: float = 3600.0, limit: int = 100_000) -> None:
+        self._ttl = ttl
+        self._limit = limit
+        self._seen: dict[str, float] = {}
+
+    def first(self, key: str, now: float | None = None) -> bool:
+        """True the first time `key` is seen within the TTL."""
+        now = time.monotonic() if now is None else now
+        if len(self._seen) >= self._limit:
+            self._seen = {k: t for k, t in self._seen.items() if now - t < self._ttl}
+        seen = self._seen.get(key)
+        if seen is not None and now - seen < self._ttl:
+            return False
+        self._seen[key] = now
+        return True

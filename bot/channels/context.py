@@ -7,12 +7,13 @@ ordering (in the process and, with several replicas, across them) and background
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from bot.channels.chat_claims import ChatClaims
-from bot.channels.concurrency import BackgroundTasks, ChatSequencer
+from bot.channels.concurrency import BackgroundTasks, ChatSequencer, RecentKeys, RunningTurns
 from bot.channels.limits import RateLimiter
 from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
 from bot.db import get_engine
@@ -36,6 +37,12 @@ class ChannelContext:
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))
     # One chat on one replica at a time (several replicas: `bot.channels.chat_claims`).
     claims: ChatClaims = field(default_factory=ChatClaims)
+    # --- reliability (branch reliab): at-least-once delivery, degraded mode ---
+    turn_lease: _dt.timedelta = _dt.timedelta(seconds=60)
+    send_retry_seconds: float = 30.0
+    turns: RunningTurns = field(default_factory=RunningTurns)
+    recent: RecentKeys = field(default_factory=RecentKeys)  # dedupe while the store is down
+    stopping: bool = False  # set on shutdown: new updates get 503 and are redelivered later
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelContext:
@@ -53,6 +60,8 @@ class ChannelContext:
             max_body_bytes=settings.max_body_bytes,
             rate_limiter=RateLimiter(settings.rate_limit_per_minute),
             claims=ChatClaims(settings.redis_url),
+            turn_lease=_dt.timedelta(seconds=settings.turn_lease_seconds),
+            send_retry_seconds=settings.send_retry_seconds,
         )
 
     def pseudonym(self, platform: str, platform_user_id: str | int) -> str:

@@ -30,6 +30,7 @@ class InboundEvent:
     latitude: float | None = None
     longitude: float | None = None
     ack_id: str | None = None  # something to acknowledge at once (Telegram callback query)
+    message_id: str | None = None  # the platform's id of the user's message, to reply to (Zalo)
 
     def __repr__(self) -> str:
         return f"InboundEvent(kind={self.kind.value})"

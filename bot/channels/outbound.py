@@ -1,8 +1,8 @@
 """Sending a message to a user outside a turn, on their own channel, in one place.
 
 Why: staff replies in a handoff and deadline reminders both reach a person who is not
-writing at that moment. Telegram and Zalo are called through their API clients (whose
-retries follow `bot.channels.delivery`); the web chat has no open request, so the message
+writing at that moment. Telegram and Zalo are called through the channels' own output classes
+(`bot.channels.outside`, whose retries follow `bot.channels.delivery`); the web chat has no open request, so the message
 waits in its outbox for the page's next poll. The platform user is found through the
 pseudonym map (`bot.identity`): after "forget me" there is no way back, by design.
 Platform rules that depend on the caller (Zalo's 7-day reply window) are checked by it.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -41,16 +42,27 @@ def channel_of(engine: Engine, sender_id: str) -> str | None:
     return identity.platform if identity else None
 
 
-async def send_to_user(engine: Engine, sender_id: str, text: str, channel: str | None = None) -> Sent:
-    """Send `text` (card Markdown) to the person behind `sender_id` on `channel` (default:
-    the channel of their pseudonym)."""
+async def send_to_user(
+    engine: Engine,
+    sender_id: str,
+    text: str,
+    channel: str | None = None,
+    buttons: list[dict[str, Any]] | None = None,
+    lang: str | None = None,
+    free_reply: bool = True,
+) -> Sent:
+    """Send `text` (card Markdown) and `buttons` to the person behind `sender_id` on
+    `channel` (default: the channel of their pseudonym), in the same markup as the bot's own
+    replies (`bot.channels.outside`: HTML and inline keyboards on Telegram, `oa.query.show`
+    buttons on Zalo). On Zalo a reply inside the free window names the user's latest message
+    (`free_reply`), else it is a proactive message."""
     from bot.settings import get_settings
 
     settings = get_settings()
     if channel == WEBCHAT or (channel is None and sender_id.startswith(WEBCHAT_PREFIX)):
         from bot.channels.webchat import queue_message
 
-        await queue_message(engine, sender_id, text)
+        await queue_message(engine, sender_id, text, buttons)
         return Sent(True)
     if channel is not None and channel not in ("telegram", "zalo"):
         return Sent(False, REASON_NO_CHANNEL)
@@ -59,27 +71,14 @@ async def send_to_user(engine: Engine, sender_id: str, text: str, channel: str |
     identity = await asyncio.to_thread(IdentityStore(engine).lookup, sender_id)
     if identity is None or (channel is not None and identity.platform != channel):
         return Sent(False, REASON_FORGOTTEN)
-    if identity.platform == "telegram":
-        if not settings.telegram.enabled:
-            return Sent(False, REASON_CHANNEL_OFF)
-        from bot.channels.telegram import TelegramSender, make_bot
-        from bot.markup import to_html
-
-        bot = make_bot(settings.telegram.token.get_secret_value(), settings.telegram.api_base_url)  # type: ignore[union-attr]
-        async with bot:
-            sent = await TelegramSender(bot).send_text(int(identity.platform_user_id), to_html(text))
-        return Sent(True) if sent else Sent(False, REASON_NOT_SENT)
-    if identity.platform != "zalo":
+    if identity.platform not in ("telegram", "zalo"):
         return Sent(False, REASON_NO_CHANNEL)
-    if not settings.zalo.enabled:
+    if not getattr(settings, identity.platform).enabled:
         return Sent(False, REASON_CHANNEL_OFF)
-    from bot.channels.zalo_api import ZaloClient, ZaloConfig, ZaloTokenStore
-    from bot.markup import to_plain
+    from bot.channels.outside import outside_output
 
-    config = ZaloConfig.from_settings(settings.zalo)
-    client = ZaloClient(config, ZaloTokenStore(engine, config.app_id, config.seed()))
-    try:
-        sent = await client.send(identity.platform_user_id, {"text": to_plain(text)[:2000]})
-    finally:
-        await client.close()
+    async with outside_output(
+        engine, settings, identity.platform, identity.platform_user_id, sender_id, lang, free_reply
+    ) as output:
+        sent = await output.deliver_reply(sender_id, text, buttons)
     return Sent(True) if sent else Sent(False, REASON_NOT_SENT)

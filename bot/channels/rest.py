@@ -13,7 +13,8 @@ one, under the same URL and reply format (a JSON list of `{recipient_id, text, b
   chat pseudonym can equal;
 - reads typed text as the other channels do (`text_to_rasa`: known slash commands only),
   caps its length and rate (`bot.channels.limits`) with a polite reply;
-- logs only the error type of a failed turn, and answers with the error reply.
+- logs only the error type of a failed turn, and answers with `bot.degraded`'s reply (the
+  urgent card for danger, else "temporarily unavailable" with the urgent numbers).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.base import ERROR_REPLY, parse_json, t
+from bot.channels.base import parse_json, t
 from bot.channels.commands import text_to_rasa
 from bot.channels.limits import RateLimiter, body_too_large, refusal
-from bot.metrics import MESSAGES, timed_turn
+from bot.degraded import degraded_reply
+from bot.language import choose_language
+from bot.metrics import DEGRADED_REPLIES, MESSAGES, timed_turn
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -123,5 +126,11 @@ class RestInput(InputChannel):
                 )
         except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - incl. a timed-out turn; never log the text
             logger.error("rest turn failed: %s", type(exc).__name__)
-            return response.json([{"recipient_id": sender_id, "text": t(None, ERROR_REPLY)}])
+            # Never silence (bot.degraded): the urgent card for danger, else "temporarily
+            # unavailable" with the urgent numbers.
+            reply = degraded_reply(message, choose_language(None, None, message))
+            DEGRADED_REPLIES.labels(
+                channel="rest", kind="urgent" if reply.get("urgent") else "unavailable"
+            ).inc()
+            return response.json([{"recipient_id": sender_id, "text": reply["text"]}])
         return response.json(collector.messages)

@@ -7,8 +7,13 @@
   second reply. Telegram keeps retrying an update for up to 24 hours and Zalo retries for
   hours too, so a claim is kept at least `DEFAULT_TTL` (25 h) and shared by every replica
   and restart: in the SQL database (`DATABASE_URL`), or in Redis when `REDIS_URL` is set
-  (`SET NX EX`). A claim is taken before any side effect; keys hold update/message ids,
-  never user ids.
+  (`SET NX EX`). Keys hold update/message ids, never user ids.
+- At least once, exactly one reply (`begin` / `finish` / `abandon`): a webhook `begin`s an
+  update before its turn (an in-flight claim with a lease), and `finish`es it only once
+  the reply was sent (or the turn failed and the user got the fallback reply); only then
+  is it "done" and a redelivery a duplicate. A turn cut short (SIGTERM) `abandon`s its
+  claim, so the redelivery runs it at once; a turn that died with its process (SIGKILL)
+  leaves a claim whose lease expires, and the redelivery after that runs it again.
 
 The tables are declared in `bot.db` and created by its migrations.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as _dt
+import enum
 import hashlib
 from typing import Any, Protocol
 
@@ -28,6 +34,18 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.db import button_payloads as _payloads
 from bot.db import ensure_schema
 from bot.db import processed_updates as processed
+from bot.db import turns_in_flight as in_flight
+from bot.db import zalo_reply_targets as _reply_targets
+
+
+def _schema_if_reachable(engine: Engine) -> None:
+    """Migrate now if the database answers; else the first use does (`ensure_schema` runs
+    until it succeeds), so a channel can start while the database is down."""
+    try:
+        ensure_schema(engine)
+    except SQLAlchemyError:
+        pass
+
 
 # --- button payloads ------------------------------------------------------------------------
 
@@ -48,7 +66,7 @@ class PayloadStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._puts = 0
-        ensure_schema(engine)
+        _schema_if_reachable(engine)
 
     @staticmethod
     def short_id(payload: str) -> str:
@@ -57,6 +75,7 @@ class PayloadStore:
 
     def _put(self, key: str, payload: str) -> None:
         now = _dt.datetime.utcnow()
+        ensure_schema(self._engine)
         with self._engine.begin() as conn:
             updated = conn.execute(
                 sa.update(_payloads).where(_payloads.c.key == key).values(payload=payload, created_at=now)
@@ -77,6 +96,7 @@ class PayloadStore:
                 )
 
     def _get(self, key: str) -> str | None:
+        ensure_schema(self._engine)
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(_payloads.c.payload, _payloads.c.created_at).where(_payloads.c.key == key)
@@ -127,9 +147,29 @@ class DedupeUnavailable(RuntimeError):
     """The store could not be asked; the webhook should answer 503 so the platform retries."""
 
 
+DEFAULT_LEASE = _dt.timedelta(seconds=60)
+
+
+class Claim(enum.Enum):
+    """What `begin` found for an update."""
+
+    NEW = "new"  # run the turn (first delivery, or the claim of a dead turn expired)
+    DONE = "done"  # its reply was sent: a duplicate
+    BUSY = "busy"  # its turn runs elsewhere (or died less than a lease ago): try again later
+
+
 class DedupeStore(Protocol):
     async def claim(self, key: str) -> bool:
-        """True the first time `key` is claimed within the TTL, False for a repeat."""
+        """True the first time `key` is claimed within the TTL, False for a repeat (done at once)."""
+
+    async def begin(self, key: str, lease: _dt.timedelta = DEFAULT_LEASE) -> Claim:
+        """Claim `key` for a turn that is about to run, for `lease`."""
+
+    async def finish(self, key: str) -> None:
+        """The turn of `key` is over: its redeliveries are duplicates from now on."""
+
+    async def abandon(self, key: str) -> None:
+        """The turn of `key` was cut short: let its redelivery run it."""
 
 
 class SqlDedupeStore:
@@ -140,11 +180,12 @@ class SqlDedupeStore:
         self._ttl = ttl
         self._purge_every = purge_every
         self._claims = 0
-        ensure_schema(engine)
+        _schema_if_reachable(engine)
 
     def claim_sync(self, key: str) -> bool:
         now = _dt.datetime.utcnow()
         try:
+            ensure_schema(self._engine)
             with self._engine.begin() as conn:
                 self._claims += 1
                 if self._claims % self._purge_every == 1:
@@ -168,6 +209,69 @@ class SqlDedupeStore:
     async def claim(self, key: str) -> bool:
         return await asyncio.to_thread(self.claim_sync, key)
 
+    def begin_sync(self, key: str, lease: _dt.timedelta = DEFAULT_LEASE) -> Claim:
+        now = _dt.datetime.utcnow()
+        try:
+            ensure_schema(self._engine)
+            with self._engine.begin() as conn:
+                self._claims += 1
+                if self._claims % self._purge_every == 1:
+                    conn.execute(sa.delete(processed).where(processed.c.created_at < now - self._ttl))
+                    conn.execute(sa.delete(in_flight).where(in_flight.c.lease_until < now - self._ttl))
+                done_at = conn.execute(
+                    sa.select(processed.c.created_at).where(processed.c.key == key)
+                ).scalar_one_or_none()
+                if done_at is not None and done_at >= now - self._ttl:
+                    return Claim.DONE
+                lease_until = conn.execute(
+                    sa.select(in_flight.c.lease_until).where(in_flight.c.key == key)
+                ).scalar_one_or_none()
+                if lease_until is None:
+                    conn.execute(sa.insert(in_flight).values(key=key, lease_until=now + lease))
+                    return Claim.NEW
+                if lease_until > now:
+                    return Claim.BUSY
+                # The turn that claimed it died (its lease ran out): take it over, once.
+                taken = conn.execute(
+                    sa.update(in_flight)
+                    .where(in_flight.c.key == key, in_flight.c.lease_until == lease_until)
+                    .values(lease_until=now + lease)
+                ).rowcount
+                return Claim.NEW if taken == 1 else Claim.BUSY
+        except IntegrityError:
+            return Claim.BUSY  # a concurrent delivery of the same update claimed it first
+        except SQLAlchemyError as exc:
+            raise DedupeUnavailable(type(exc).__name__) from exc
+
+    def finish_sync(self, key: str) -> None:
+        now = _dt.datetime.utcnow()
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(sa.delete(in_flight).where(in_flight.c.key == key))
+                updated = conn.execute(
+                    sa.update(processed).where(processed.c.key == key).values(created_at=now)
+                ).rowcount
+                if not updated:
+                    conn.execute(sa.insert(processed).values(key=key, created_at=now))
+        except SQLAlchemyError as exc:
+            raise DedupeUnavailable(type(exc).__name__) from exc
+
+    def abandon_sync(self, key: str) -> None:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(sa.delete(in_flight).where(in_flight.c.key == key))
+        except SQLAlchemyError as exc:
+            raise DedupeUnavailable(type(exc).__name__) from exc
+
+    async def begin(self, key: str, lease: _dt.timedelta = DEFAULT_LEASE) -> Claim:
+        return await asyncio.to_thread(self.begin_sync, key, lease)
+
+    async def finish(self, key: str) -> None:
+        await asyncio.to_thread(self.finish_sync, key)
+
+    async def abandon(self, key: str) -> None:
+        await asyncio.to_thread(self.abandon_sync, key)
+
 
 class RedisDedupeStore:
     """Claims as Redis keys with an expiry (atomic SET NX EX)."""
@@ -178,15 +282,54 @@ class RedisDedupeStore:
         self._prefix = prefix
         self._client: Any = None
 
-    async def claim(self, key: str) -> bool:
+    def _redis(self) -> Any:
         import redis.asyncio as aioredis
-        from redis.exceptions import RedisError
 
         if self._client is None:
             # Created lazily so it binds to the server's running event loop.
-            self._client = aioredis.from_url(self._url)
+            self._client = aioredis.from_url(self._url, socket_connect_timeout=2, socket_timeout=2)
+        return self._client
+
+    async def claim(self, key: str) -> bool:
+        from redis.exceptions import RedisError
+
         try:
-            return bool(await self._client.set(self._prefix + key, b"1", nx=True, ex=self._ttl))
+            return bool(await self._redis().set(self._prefix + key, b"1", nx=True, ex=self._ttl))
+        except (RedisError, OSError) as exc:
+            raise DedupeUnavailable(type(exc).__name__) from exc
+
+    async def begin(self, key: str, lease: _dt.timedelta = DEFAULT_LEASE) -> Claim:
+        from redis.exceptions import RedisError
+
+        client = self._redis()
+        done, running = self._prefix + key, self._prefix + "inflight:" + key
+        try:
+            if await client.exists(done):
+                return Claim.DONE
+            if not await client.set(running, b"1", nx=True, px=int(lease.total_seconds() * 1000)):
+                return Claim.BUSY
+            if await client.exists(done):  # finished by another replica in between
+                await client.delete(running)
+                return Claim.DONE
+            return Claim.NEW
+        except (RedisError, OSError) as exc:
+            raise DedupeUnavailable(type(exc).__name__) from exc
+
+    async def finish(self, key: str) -> None:
+        from redis.exceptions import RedisError
+
+        client = self._redis()
+        try:
+            await client.set(self._prefix + key, b"1", ex=self._ttl)
+            await client.delete(self._prefix + "inflight:" + key)
+        except (RedisError, OSError) as exc:
+            raise DedupeUnavailable(type(exc).__name__) from exc
+
+    async def abandon(self, key: str) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            await self._redis().delete(self._prefix + "inflight:" + key)
         except (RedisError, OSError) as exc:
             raise DedupeUnavailable(type(exc).__name__) from exc
 
@@ -196,3 +339,61 @@ def build_dedupe_store(engine: Engine, redis_url: str | None = None) -> DedupeSt
     if redis_url:
         return RedisDedupeStore(redis_url)
     return SqlDedupeStore(engine)
+
+
+# --- Zalo reply targets ---------------------------------------------------------------------
+
+FREE_REPLY_WINDOW = _dt.timedelta(hours=48)
+
+
+def remember_reply_target(engine: Engine, sender_id: str, message_id: str) -> None:
+    """The latest Zalo message of `sender_id` (a pseudonym): replies outside the turn name it."""
+    now = _dt.datetime.utcnow()
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        updated = conn.execute(
+            sa.update(_reply_targets)
+            .where(_reply_targets.c.sender_id == sender_id)
+            .values(message_id=message_id, received_at=now)
+        ).rowcount
+        if not updated:
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        sa.insert(_reply_targets).values(
+                            sender_id=sender_id, message_id=message_id, received_at=now
+                        )
+                    )
+            except IntegrityError:
+                pass  # a concurrent message of the same user: either id will do
+
+
+def reply_target(engine: Engine, sender_id: str, now: _dt.datetime | None = None) -> str | None:
+    """The message a reply to `sender_id` can name, if it came within the free-reply window."""
+    now = now or _dt.datetime.utcnow()
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(_reply_targets.c.message_id, _reply_targets.c.received_at).where(
+                _reply_targets.c.sender_id == sender_id
+            )
+        ).first()
+    if row is None or now - row.received_at > FREE_REPLY_WINDOW:
+        return None
+    return str(row.message_id)
+
+
+def forget_reply_targets(engine: Engine, sender_id: str) -> int:
+    """ "Forget me": the conversation's Zalo message id."""
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        return conn.execute(sa.delete(_reply_targets).where(_reply_targets.c.sender_id == sender_id)).rowcount
+
+
+def purge_reply_targets(engine: Engine, now: _dt.datetime, retention_days: int = 0) -> int:
+    """Message ids past the free-reply window are of no use: deleted (any retention)."""
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.delete(_reply_targets).where(_reply_targets.c.received_at < now - FREE_REPLY_WINDOW)
+        ).rowcount

@@ -13,8 +13,9 @@ nearby), anything else gets the polite "text only" reply. Group chats are ignore
 
 Replies are HTML (escaped, built from the card Markdown), split at Telegram's message
 limit (UTF-16 units) on paragraph boundaries, with inline keyboards whose callback_data is
-the Rasa payload or, above Telegram's callback_data limit, a short id. A 429 is waited
-out (`retry_after`) and retried. The Bot is built once and never calls getMe. The chat id
+the Rasa payload or, above Telegram's callback_data limit, a short id. A 429 (waited out
+per `retry_after`), a 5xx, a network error or a timeout is retried with backoff within
+SEND_RETRY_SECONDS (`bot.channels.delivery`). The Bot is built once and never calls getMe. The chat id
 is replaced by a pseudonym before Rasa.
 """
 
@@ -41,11 +42,12 @@ from telegram.constants import (
     ParseMode,
     UpdateType,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.channels.base import Attempt, ButtonTextOutput, WebhookInput, deliver, error
 from bot.channels.concurrency import Typing
 from bot.channels.context import ChannelContext
+from bot.channels.delivery import DEFAULT_BUDGET_SECONDS
 from bot.channels.events import InboundEvent, Kind
 from bot.channels.stores import DedupeUnavailable
 from bot.markup import to_html, utf16_length
@@ -106,19 +108,27 @@ def _seconds(retry_after: int | _dt.timedelta) -> float:
 class TelegramSender:
     """Bot API calls under the channels' failure policy; failures are logged by type, never raised."""
 
-    def __init__(self, bot: Bot, max_retries: int = 3) -> None:
+    def __init__(self, bot: Bot, retry_seconds: float = DEFAULT_BUDGET_SECONDS) -> None:
         self.bot = bot
-        self._max_retries = max_retries
+        self._budget = retry_seconds
 
     @staticmethod
     def _failure(exc: TelegramError) -> Attempt:
-        """How the channels' failure policy treats a Bot API error."""
+        """How the channels' failure policy treats a Bot API error: 429 (`retry_after`
+        honoured), 5xx (PTB raises NetworkError with the status), network errors and
+        timeouts are transient; the rest is final."""
         if isinstance(exc, RetryAfter):
-            return Attempt.transient("flood control", _seconds(exc.retry_after))
+            return Attempt.transient("flood control (429)", _seconds(exc.retry_after), kind="429")
         if isinstance(exc, Forbidden):
             return Attempt.failed("the user has blocked the bot")
-        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):  # includes TimedOut
-            return Attempt.transient(type(exc).__name__, 1.0)
+        if isinstance(exc, TimedOut):
+            return Attempt.transient("TimedOut", kind="timeout")
+        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+            # PTB raises NetworkError("httpx.<Error>: ...") when no reply came, and a
+            # NetworkError with the server's description for a 5xx reply.
+            no_reply = str(exc).startswith(("httpx.", "Unknown error in HTTP implementation"))
+            kind = "network" if no_reply else "5xx"
+            return Attempt.transient(f"{type(exc).__name__} ({kind})", kind=kind)
         return Attempt.failed(type(exc).__name__)
 
     async def _call(self, call: Callable[[], Awaitable[Any]]) -> Attempt:
@@ -149,7 +159,7 @@ class TelegramSender:
             except TelegramError as exc:
                 return self._failure(exc)
 
-        if await deliver(as_html, "telegram sendMessage", self._max_retries):
+        if await deliver(as_html, "telegram sendMessage", self._budget):
             return True
         if not markup_rejected:
             return False
@@ -157,7 +167,7 @@ class TelegramSender:
         return await deliver(
             lambda: self._call(lambda: self.bot.send_message(chat_id, plain, **kwargs)),
             "telegram sendMessage (plain text)",
-            self._max_retries,
+            self._budget,
         )
 
     async def send_document(self, chat_id: int, filename: str, data: bytes) -> bool:
@@ -167,7 +177,7 @@ class TelegramSender:
                 lambda: self.bot.send_document(chat_id, InputFile(data, filename=filename), filename=filename)
             ),
             "telegram sendDocument",
-            self._max_retries,
+            self._budget,
         )
 
     async def typing(self, chat_id: int) -> None:
@@ -178,7 +188,7 @@ class TelegramSender:
         await deliver(
             lambda: self._call(lambda: self.bot.answer_callback_query(query_id)),
             "telegram answerCallbackQuery",
-            self._max_retries,
+            min(self._budget, 10.0),  # the query expires within seconds anyway
         )
 
 
@@ -309,8 +319,8 @@ class TelegramInput(WebhookInput):
             raise ValueError("TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z a-z 0-9 _ -")
         self._secret = secret_token.encode("ascii")
         self._bot_id = token.split(":", 1)[0]
-        self.sender = TelegramSender(bot or make_bot(token, api_base_url))
         self.context = context or ChannelContext.from_settings(get_settings())
+        self.sender = TelegramSender(bot or make_bot(token, api_base_url), self.context.send_retry_seconds)
         self.typing_after = typing_after
         self.staff_chat_id = staff_chat_id  # the staff group (bot.channels.staff_group), if any
 

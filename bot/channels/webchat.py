@@ -187,6 +187,20 @@ class WebChatOutput(CollectingOutputChannel):
         await super().send_custom_json(recipient_id, json_message, **kwargs)
 
 
+def degraded_message(sender_id: str, typed: Any, text: str) -> dict[str, Any]:
+    """The reply of `bot.degraded` as a web-chat message: the urgent card (marked urgent)
+    for danger, else "temporarily unavailable" with the urgent numbers."""
+    from bot.degraded import degraded_reply
+    from bot.language import choose_language
+    from bot.metrics import DEGRADED_REPLIES
+
+    said = typed if isinstance(typed, str) else text
+    reply = degraded_reply(said, choose_language(None, None, said))
+    urgent = bool(reply.get("urgent"))
+    DEGRADED_REPLIES.labels(channel="webchat", kind="urgent" if urgent else "unavailable").inc()
+    return {"recipient_id": sender_id, "text": reply["text"], **web_fields(reply["text"], urgent=urgent)}
+
+
 # --- the outbox: messages outside a turn ------------------------------------------------------
 
 
@@ -380,13 +394,16 @@ class WebChatInput(InputChannel):
                         metadata={"channel": self.name()},
                     )
                 )
-            except Exception as exc:  # noqa: BLE001 - the page shows its own "try again"
+            except Exception as exc:  # noqa: BLE001 - never silence: bot.degraded answers
                 logger.error("webchat turn failed: %s", type(exc).__name__)
-                return response.json({"error": "try again"}, status=503, headers=_NO_STORE)
+                return response.json([degraded_message(sender_id, message, text)], headers=_NO_STORE)
             messages = mark_forgotten(collector.messages)
             if await self._forgotten(request, sender_id):
-                await asyncio.to_thread(forget, self.engine, sender_id)
-                messages = [{**reply, "forgotten": True} for reply in messages]
+                try:
+                    await asyncio.to_thread(forget, self.engine, sender_id)
+                    messages = [{**reply, "forgotten": True} for reply in messages]
+                except Exception as exc:  # noqa: BLE001 - the database down: the reply still goes out
+                    logger.warning("webchat: outbox not cleared (%s)", type(exc).__name__)
             return response.json(messages, headers=_NO_STORE)
 
         @webchat.route("/letter/<token:str>", methods=["GET"])

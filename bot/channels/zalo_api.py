@@ -11,7 +11,11 @@ pair lives in the database (`zalo_oauth_tokens`, seeded once from ZALO_ACCESS_TO
 ZALO_REFRESH_TOKEN). A refresh stores the new pair atomically (compare-and-swap on the old
 refresh token) before the new access token is used; on -216 the client refreshes once and
 retries. -230 / -213 and other refusals are logged by code (never a token) and counted in
-`ZaloClient.problems`.
+`ZaloClient.problems`. HTTP 5xx, 429, network errors, timeouts and -32 are retried with
+backoff within SEND_RETRY_SECONDS (`bot.channels.delivery`).
+
+A reply to a user's message names that message (`recipient.message_id`): Zalo counts it
+in the 8 free replies within 48 h, where a message to `user_id` alone is "proactive".
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.channels.delivery import Attempt, deliver
+from bot.channels.delivery import DEFAULT_BUDGET_SECONDS, Attempt, deliver
 from bot.db import ensure_schema
 from bot.db import zalo_tokens as _tokens
 from bot.settings import ZaloSettings
@@ -78,9 +82,16 @@ class ZaloTokenStore:
         self._engine = engine
         self._app_id = app_id
         self._seed = seed
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except SQLAlchemyError:
+            pass  # the database is down at start: the first use migrates
 
     def current(self) -> TokenPair:
+        ensure_schema(self._engine)
+        return self._current()
+
+    def _current(self) -> TokenPair:
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(_tokens).where(_tokens.c.app_id == self._app_id)).first()
         if row is not None:
@@ -159,10 +170,18 @@ class ZaloConfig:
 class ZaloClient:
     """Sends OA consultation messages and keeps the access token fresh."""
 
-    def __init__(self, config: ZaloConfig, tokens: ZaloTokenStore, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        config: ZaloConfig,
+        tokens: ZaloTokenStore,
+        timeout: float = 10.0,
+        retry_seconds: float = DEFAULT_BUDGET_SECONDS,
+    ) -> None:
         self._config = config
         self._tokens = tokens
         self._timeout = timeout
+        self._budget = retry_seconds
+        self._last_pair: TokenPair | None = None
         self._refresh_lock: asyncio.Lock | None = None
         self._http: httpx.AsyncClient | None = None
         self.problems: Counter[str] = Counter()  # error code -> times seen, for monitoring/tests
@@ -173,7 +192,16 @@ class ZaloClient:
         return self._http
 
     async def _access_token(self) -> str:
-        pair = await asyncio.to_thread(self._tokens.current)
+        try:
+            pair = await asyncio.to_thread(self._tokens.current)
+            self._last_pair = pair
+        except SQLAlchemyError:
+            # The database is down: the last pair seen (or the configured seed) still works
+            # for hours, so urgent replies go out (bot.degraded).
+            pair = self._last_pair or self._config.seed()
+            if not pair.access_token:
+                raise ZaloAuthError("no access token while the database is down") from None
+            return pair.access_token
         if pair.expires_at and pair.expires_at - _dt.timedelta(minutes=5) < _dt.datetime.utcnow():
             return await self.refresh(pair.access_token)
         return pair.access_token
@@ -229,10 +257,15 @@ class ZaloClient:
             logger.info("zalo access token refreshed")
             return new.access_token
 
-    async def send(self, user_id: str, message: dict[str, Any]) -> bool:
-        """Send one consultation message; True when Zalo accepted it."""
+    async def send(self, user_id: str, message: dict[str, Any], reply_to: str | None = None) -> bool:
+        """Send one consultation message; True when Zalo accepted it.
+
+        `reply_to` (the user's `msg_id`) sends it as a reply to that message, which Zalo
+        counts in the 8 free replies within 48 h; with only `user_id` it is a "proactive"
+        message (channels.md 3.8)."""
         url = f"{self._config.api_base_url.rstrip('/')}/v3.0/oa/message/cs"
-        body = {"recipient": {"user_id": user_id}, "message": message}
+        recipient = {"message_id": reply_to} if reply_to else {"user_id": user_id}
+        body = {"recipient": recipient, "message": message}
         try:
             token = await self._access_token()
         except ZaloAuthError:
@@ -243,10 +276,22 @@ class ZaloClient:
             nonlocal token, refreshed
             try:
                 reply = await self._client().post(url, json=body, headers={"access_token": token})
-                result = reply.json()
-            except (httpx.HTTPError, ValueError) as exc:
+            except httpx.TimeoutException as exc:
                 self.problems["http"] += 1
-                return Attempt.failed(type(exc).__name__)
+                return Attempt.transient(type(exc).__name__, kind="timeout")
+            except httpx.HTTPError as exc:
+                self.problems["http"] += 1
+                return Attempt.transient(type(exc).__name__, kind="network")
+            if reply.status_code == 429:
+                return Attempt.transient("HTTP 429", _retry_after(reply), kind="429")
+            if reply.status_code >= 500:
+                self.problems["http"] += 1
+                return Attempt.transient(f"HTTP {reply.status_code}", _retry_after(reply), kind="5xx")
+            try:
+                result = reply.json()
+            except ValueError:
+                self.problems["http"] += 1
+                return Attempt.failed(f"HTTP {reply.status_code}, not JSON")
             code = _error_code(result)
             if code == 0:
                 return Attempt.sent()
@@ -256,16 +301,16 @@ class ZaloClient:
                     token = await self.refresh(token)
                 except ZaloAuthError:
                     return Attempt.failed("access token expired and the refresh failed")
-                return Attempt.transient("access token expired, refreshed", 0)
+                return Attempt.transient("access token expired, refreshed", 0, kind="token")
             if code == RATE_LIMITED:
-                return Attempt.transient(f"rate limited (error {code})", 1.0)
+                return Attempt.transient(f"rate limited (error {code})", 1.0, kind="rate_limited")
             self.problems[str(code)] += 1
             reason = _safe_reason(result.get("message") if isinstance(result, dict) else None)
             if code in RECIPIENT_ERRORS:
                 return Attempt.failed(f"Zalo refused delivery to this user: error {code} ({reason})")
             return Attempt.failed(f"error {code} ({reason})")
 
-        return await deliver(attempt, "zalo send", max_retries=3)
+        return await deliver(attempt, "zalo send", self._budget)
 
     async def upload_file(self, filename: str, data: bytes) -> str | None:
         """Upload a file (PDF, DOC, DOCX; at most 5 MB) for a message; Zalo's file token, or
@@ -305,6 +350,14 @@ class ZaloClient:
     async def close(self) -> None:
         if self._http is not None:
             await self._http.aclose()
+
+
+def _retry_after(reply: httpx.Response) -> float:
+    """The server's Retry-After in seconds (0 when absent or not a number)."""
+    try:
+        return max(0.0, float(reply.headers.get("retry-after", "0")))
+    except ValueError:
+        return 0.0
 
 
 def _error_code(result: Any) -> int:

@@ -13,7 +13,10 @@ STAFF_HOST:STAFF_PORT.
 Start-up is quiet: the libraries' deprecation warnings are dropped until the banner
 (`bot.logs.pass_stderr_quietly`); errors and everything after the start pass through.
 
-Before starting, the database is migrated (`bot.db`) and the directory loaded. Rasa gets
+Before starting, the database is migrated (`bot.db`) and the directory loaded; when the
+database is unreachable, `bot run` says so and starts anyway (emergencies need no
+database), retrying in the background. The custom actions run inside the Rasa server
+(`bot.action_runner`) unless ACTIONS_IN_PROCESS=false, which starts the action server. Rasa gets
 the committed endpoints.yml (with the action server's port) and the channels that are on;
 both files are written to a private temporary directory that is removed on exit, and
 neither holds a secret: the stores and channels read theirs from `bot.settings`.
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -169,6 +173,56 @@ def _start_staff_console(
     return process
 
 
+def prepare_database(engine: Any, settings: Settings) -> bool:
+    """Migrate the database; False (after saying so) when it cannot be reached.
+
+    The assistant still starts: emergencies and the "temporarily unavailable" reply need no
+    database (`bot.degraded`), the stores create their tables when it is back
+    (`bot.db.ensure_schema`), and a thread retries the migration and the directory load."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import db
+
+    try:
+        db.upgrade(engine)
+        return True
+    except SQLAlchemyError as error:
+        print(
+            f"warning: the database (DATABASE_URL) is unreachable ({type(error).__name__}): starting "
+            "anyway; danger messages get the urgent card and other messages a 'temporarily "
+            "unavailable' reply until it is back (retried every "
+            f"{DATABASE_RETRY_SECONDS:.0f} s).",
+            file=sys.stderr,
+            flush=True,
+        )
+        threading.Thread(target=_retry_database, args=(engine, settings), daemon=True).start()
+        return False
+
+
+DATABASE_RETRY_SECONDS = 10.0
+
+
+def _retry_database(engine: Any, settings: Settings, every: float = DATABASE_RETRY_SECONDS) -> None:
+    """Migrate and load the directory as soon as the database answers again."""
+    import time
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import db
+    from bot.directory import ensure_loaded_or_warn
+
+    while True:
+        time.sleep(every)
+        try:
+            db.upgrade(engine)
+            print(
+                f"The database is back. Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True
+            )
+            return
+        except SQLAlchemyError:
+            continue
+
+
 def run_server(args: argparse.Namespace) -> int:
     settings = get_settings()
     port = args.port or settings.port
@@ -188,9 +242,9 @@ def run_server(args: argparse.Namespace) -> int:
         from bot.identity import sender_id_secret
 
         engine = db.get_engine(settings.database_url)
-        db.upgrade(engine)
-        sender_id_secret(engine, settings.sender_secret)  # SettingsError: required with a server DB
-        print(f"Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True)
+        if prepare_database(engine, settings):
+            sender_id_secret(engine, settings.sender_secret)  # SettingsError: required with a server DB
+            print(f"Directory: {ensure_loaded_or_warn(settings.database_url)}", flush=True)
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -204,11 +258,12 @@ def run_server(args: argparse.Namespace) -> int:
         _write_private(endpoints_file, endpoints(actions_port, settings.actions_host))
         _write_private(credentials_file, channel_credentials(settings))
         try:
-            actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
-            pass_stderr_quietly(actions.stderr, sys.stderr, started)
-            wait_for_http(
-                f"http://{reachable_address(settings.actions_host)}:{actions_port}/health", 120, actions
-            )
+            if not settings.actions_in_process:
+                actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
+                pass_stderr_quietly(actions.stderr, sys.stderr, started)
+                wait_for_http(
+                    f"http://{reachable_address(settings.actions_host)}:{actions_port}/health", 120, actions
+                )
             rasa = subprocess.Popen(
                 rasa_command(model, settings, port, endpoints_file, credentials_file),
                 cwd=REPO_ROOT,

@@ -119,6 +119,9 @@ def zalo_text(user_id: str, text: str) -> dict:
 
 
 def post_zalo(bot: RunningBot, body: dict) -> None:
+    message = body.get("message") or {}
+    if message.get("msg_id"):
+        bot.zalo.message_users[str(message["msg_id"])] = str(body["sender"]["id"])
     raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
     mac = "mac=" + signature(ZALO_APP_ID, raw, body["timestamp"], ZALO_OA_SECRET)
     reply = httpx.post(
@@ -138,8 +141,15 @@ def zalo_messages(bot: RunningBot, user_id: str) -> list[dict]:
     return [
         c.params["message"]
         for c in bot.zalo.sent()
-        if c.params.get("_delivered") and c.params["recipient"].get("user_id") == user_id
+        if c.params.get("_delivered") and _zalo_recipient(bot, c.params["recipient"]) == user_id
     ]
+
+
+def _zalo_recipient(bot: RunningBot, recipient: dict) -> str | None:
+    """The user a send reached: named, or by the message it replies to (free replies)."""
+    if "user_id" in recipient:
+        return str(recipient["user_id"])
+    return bot.zalo.message_users.get(str(recipient.get("message_id")))
 
 
 def wait_until(predicate, timeout: float = 90.0) -> bool:

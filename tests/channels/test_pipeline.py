@@ -24,6 +24,9 @@ class DownStore:
     async def claim(self, key: str) -> bool:
         raise DedupeUnavailable("OperationalError")
 
+    async def begin(self, key: str, lease=None):
+        raise DedupeUnavailable("OperationalError")
+
 
 def zalo_channel(fake_zalo, context: ChannelContext) -> ZaloInput:
     config = ZaloConfig(
@@ -38,20 +41,32 @@ def zalo_channel(fake_zalo, context: ChannelContext) -> ZaloInput:
     return ZaloInput(config, context)
 
 
-async def test_both_channels_answer_503_with_retry_after_when_dedupe_is_down(
+async def test_with_the_dedupe_store_down_both_channels_still_answer_without_rasa(
     serve, context, fake_telegram, fake_zalo, stub_rasa
 ):
+    """The store down: danger gets the urgent card, anything else "temporarily unavailable"
+    with the urgent numbers, straight to the platform id; a redelivery gets no second reply."""
     down = dataclasses.replace(context, dedupe=DownStore())
     telegram = TelegramInput(TELEGRAM_TOKEN, TELEGRAM_SECRET, fake_telegram.api_base_url, down)
     zalo = zalo_channel(fake_zalo, down)
+    telegram_base, zalo_base = await serve(telegram, stub_rasa), await serve(zalo, stub_rasa)
+    danger = text_update(1, "chủ đánh em, cứu em với", user_id=4242)
     replies = [
-        await test_telegram.post(await serve(telegram, stub_rasa), text_update(1, "hello")),
-        await test_zalo.post(await serve(zalo, stub_rasa), test_zalo.event()),
+        await test_telegram.post(telegram_base, danger),
+        await test_telegram.post(telegram_base, danger),  # redelivered: no second reply
+        await test_telegram.post(telegram_base, text_update(2, "xin chào", user_id=4343)),
+        await test_zalo.post(zalo_base, test_zalo.event()),
     ]
-    for reply in replies:
-        assert reply.status_code == 503
-        assert reply.headers["Retry-After"] == "5"
+    assert [reply.status_code for reply in replies] == [200, 200, 200, 200]
+    assert replies[1].json() == {"status": "duplicate"}
     assert stub_rasa.messages == []
+    urgent = fake_telegram.sent_to(4242)
+    assert len(urgent) == 1 and "113" in urgent[0] and "+84 981 84 84 84" in urgent[0]
+    [unavailable] = fake_telegram.sent_to(4343)
+    assert unavailable.startswith("Xin lỗi, trợ lý tạm thời không hoạt động")
+    assert "+84 981 84 84 84" in unavailable
+    [zalo_reply] = fake_zalo.delivered_texts()
+    assert zalo_reply.startswith("Xin lỗi, trợ lý tạm thời không hoạt động")
 
 
 async def test_a_failed_message_drops_the_rest_of_the_reply(serve, context, fake_telegram, stub_rasa):

@@ -354,7 +354,8 @@ async def test_a_failing_turn_gets_the_error_reply(serve, channel, stub_rasa, fa
     base = await serve(channel, stub_rasa)
     await post(base, text_update(110, "hello", language="en"))
     assert await eventually(lambda: fake_telegram.calls_of("sendMessage"))
-    assert "something went wrong" in fake_telegram.sent_texts()[0]
+    assert "temporarily unavailable" in fake_telegram.sent_texts()[0]
+    assert "+84 981 84 84 84" in fake_telegram.sent_texts()[0]  # the urgent numbers, from the card
 
 
 @pytest.mark.parametrize(

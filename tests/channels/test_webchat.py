@@ -166,14 +166,23 @@ async def test_bad_requests_get_a_clear_400(server, stub_rasa, body):
     assert stub_rasa.messages == []
 
 
-async def test_a_failing_turn_gets_a_503_the_page_can_retry(server, stub_rasa):
+async def test_a_failing_turn_still_answers_danger_first(server, stub_rasa):
+    """Rasa or a store down: danger gets the urgent card (marked, with its call button),
+    anything else "temporarily unavailable" with the urgent numbers; never a bare error."""
+
     async def respond(message):
         raise RuntimeError("model not loaded")
 
     stub_rasa.respond = respond
     base = await server(stub_rasa)
-    reply = await post(base + "/webhook", {"sender": SENDER, "message": "hi"})
-    assert reply.status_code == 503
+    [danger] = (await post(base + "/webhook", {"sender": SENDER, "message": "chủ đánh em, cứu em"})).json()
+    assert danger["urgent"] is True and danger["call"].startswith("tel:")
+    assert "113" in danger["text"]
+    reply = await post(base + "/webhook", {"sender": SENDER, "message": "hello, how do I renew my visa"})
+    assert reply.status_code == 200
+    [unavailable] = reply.json()
+    assert unavailable["text"].startswith("Sorry, the assistant is temporarily unavailable")
+    assert "+84 981 84 84 84" in unavailable["text"] and "urgent" not in unavailable
 
 
 async def test_the_urgent_card_is_marked_by_its_response_with_a_number_that_works_from_abroad():

@@ -162,7 +162,8 @@ async def test_text_is_answered_through_the_oa_api(serve, channel, stub_rasa, fa
     assert message.output_channel.name() == "zalo"
     call = fake_zalo.sent()[0]
     assert call.headers.get("access_token") == "access-0"
-    assert call.params["recipient"] == {"user_id": USER_ID}
+    # A reply to the user's message (Zalo counts it in the 8 free replies within 48 h).
+    assert call.params["recipient"] == {"message_id": "cb31dff1c3"}
     assert call.params["message"]["text"] == "Tiền ký quỹ\n\n1. Bước một"
 
 
@@ -293,6 +294,7 @@ async def test_a_user_outside_the_window_is_logged_and_counted(
 ):
     caplog.set_level(logging.DEBUG)
     fake_zalo.refused_users[USER_ID] = code
+    fake_zalo.message_users["cb31dff1c3"] = USER_ID  # the reply names the user's message
     base = await serve(channel, stub_rasa)
     await post(base, event())
     await channel.context.tasks.drain()
@@ -344,7 +346,7 @@ async def test_a_failing_turn_gets_the_error_reply(serve, channel, stub_rasa, fa
     base = await serve(channel, stub_rasa)
     await post(base, event())
     assert await eventually(lambda: fake_zalo.sent())
-    assert "trục trặc" in fake_zalo.sent()[0].params["message"]["text"]
+    assert "tạm thời không hoạt động" in fake_zalo.sent()[0].params["message"]["text"]
 
 
 async def test_logs_hold_no_user_id_text_or_secret(serve, channel, stub_rasa, fake_zalo, caplog):

@@ -51,11 +51,16 @@ class FakeTelegram(_FakeServer):
         if not parsed.path.startswith(prefix):
             return 404, {}, {"ok": False, "error_code": 404, "description": "Not Found"}
         method = parsed.path[len(prefix) :]
-        self._record(Call(method, parsed.path, headers, _params(headers, raw, parsed.query)))
+        call = Call(method, parsed.path, headers, _params(headers, raw, parsed.query))
+        self._record(call)
         scripted = self._scripted(method)
         if scripted:
             return scripted
-        return 200, {}, {"ok": True, "result": self._result(method, self.calls[-1].params)}
+        if method == "sendMessage" and "chat_id" not in call.params:
+            # A body cut short (the client gave up mid-request): Telegram answers 400.
+            return 400, {}, {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
+        # This call's own parameters (not `calls[-1]`: requests arrive concurrently).
+        return 200, {}, {"ok": True, "result": self._result(method, call.params)}
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":

@@ -26,6 +26,8 @@ class FakeZalo(_FakeServer):
         self.valid_refresh = {refresh_token}
         self.issued: list[tuple[str, str]] = []
         self.refused_users: dict[str, int] = {}
+        # Whose message a reply names (`recipient.message_id`), as Zalo knows; tests fill it.
+        self.message_users: dict[str, str] = {}
 
     def sent(self) -> list[Call]:
         return self.calls_of("/v3.0/oa/message/cs")
@@ -61,7 +63,11 @@ class FakeZalo(_FakeServer):
         if parsed.path == "/v3.0/oa/message/cs":
             if lower.get("access_token") not in self.valid_access:
                 return 200, {}, {"error": -216, "message": "Access token is invalid"}
-            user_id = str(call.params.get("recipient", {}).get("user_id"))
+            recipient = call.params.get("recipient", {})
+            if "message_id" in recipient:
+                user_id = self.message_users.get(str(recipient["message_id"]), "")
+            else:
+                user_id = str(recipient.get("user_id"))
             if user_id in self.refused_users:
                 code = self.refused_users[user_id]
                 return (

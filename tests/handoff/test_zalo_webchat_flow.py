@@ -74,7 +74,8 @@ async def test_handoff_on_zalo_and_its_reply_window(serve, zalo_channel, dialogu
 
     assert (await handoff.send_staff_reply(engine, summary.id, STAFF, "Chào em")).ok
     assert fake_zalo.delivered_texts()[-1] == "Nhân viên: Chào em"
-    assert fake_zalo.sent()[-1].params["recipient"] == {"user_id": ZALO_USER}
+    # A free reply (within 48 h, fewer than 8): it names the user's latest message (issue 11).
+    assert fake_zalo.sent()[-1].params["recipient"] == {"message_id": "m3"}
 
     # Eight days later, Zalo would refuse (-230): the reply is refused here, with the reason.
     with engine.begin() as conn:
@@ -97,6 +98,7 @@ async def test_a_platform_refusal_is_reported_not_silent(serve, zalo_channel, di
     await post_zalo(base, zalo_event("Có, kết nối giúp tôi", "m2"))
     assert await eventually(lambda: handoff.inbox(engine))
     fake_zalo.refused_users[ZALO_USER] = -230
+    fake_zalo.message_users.update({"m1": ZALO_USER, "m2": ZALO_USER})
     [summary] = handoff.inbox(engine)
     result = await handoff.send_staff_reply(engine, summary.id, STAFF, "Chào em")
     assert result == handoff.Delivery(False, handoff.REASON_NOT_SENT)

@@ -178,7 +178,7 @@ async def test_shutdown_refuses_new_updates_and_finishes_the_accepted_turns_in_o
     async with httpx.AsyncClient() as client:
         first = await client.post(url, json=text_update(1, "a", user_id=1001), headers=HEADERS)
         second = await client.post(url, json=text_update(2, "b", user_id=1001), headers=HEADERS)
-        draining = asyncio.create_task(channel.stop_and_drain())
+        draining = asyncio.create_task(channel.drain())
         await asyncio.sleep(0)
         same_chat = await client.post(url, json=text_update(3, "c", user_id=1001), headers=HEADERS)
         other_chat = await client.post(url, json=text_update(4, "d", user_id=1002), headers=HEADERS)

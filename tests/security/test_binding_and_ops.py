@@ -61,6 +61,7 @@ async def ops_app(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     monkeypatch.setenv("ACTIONS_PORT", "1")  # nothing listens: the action server is down
+    monkeypatch.setenv("ACTIONS_IN_PROCESS", "false")  # so /ready checks it
     monkeypatch.setenv("MAX_BODY_BYTES", "5000")
     import socket
     import uuid
@@ -111,8 +112,10 @@ async def test_ready_is_200_when_every_component_answers(monkeypatch):
 
 
 async def test_ready_checks_redis_when_configured():
-    checks = ops.readiness_checks(Settings(redis_url="redis://127.0.0.1:1/0"))
+    checks = ops.readiness_checks(Settings(redis_url="redis://127.0.0.1:1/0", actions_in_process=False))
     assert set(checks) == {"database", "tracker_store", "action_server", "redis"}
+    # Actions run in the Rasa process by default: there is no action server to check.
+    assert "action_server" not in ops.readiness_checks(Settings())
     results = await ops.readiness(Settings(redis_url="redis://127.0.0.1:1/0", database_url="sqlite://"))
     assert results["redis"] != "ok"
 

@@ -10,12 +10,12 @@ import time
 import httpx
 import pytest
 
-from bot.channels.base import ERROR_REPLY
 from bot.channels.limits import TOO_LONG, TOO_MANY, RateLimiter, over_length
 from bot.channels.rest import RestInput
 from bot.channels.webchat import WebChatInput
 from bot.channels.zalo import ZaloInput
 from bot.channels.zalo_api import ZaloConfig, signature
+from bot.degraded import degraded_reply
 from bot.i18n import gettext
 from bot.settings import Settings
 from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET
@@ -130,7 +130,7 @@ async def test_a_failing_rest_turn_logs_neither_text_nor_sender(serve_channel, s
     async with httpx.AsyncClient() as client:
         reply = await client.post(url, json={"sender": "victim42", "message": "số hộ chiếu B1234567"})
     assert reply.status_code == 200
-    assert reply.json()[0]["text"] == gettext("vi", ERROR_REPLY, domain="channels")
+    assert reply.json()[0]["text"] == degraded_reply("số hộ chiếu B1234567", "vi")["text"]
     logged = caplog.text
     assert "B1234567" not in logged and "victim42" not in logged
     assert "rest turn failed: RuntimeError" in logged

@@ -664,8 +664,27 @@ def test_a_burst_from_one_sender_is_rate_limited(bot):  # noqa: F811
 
 def _recipients(bot) -> tuple[set[int], set[str]]:  # noqa: F811
     telegram = {int(c.params["chat_id"]) for c in bot.telegram.calls_of("sendMessage")}
-    zalo = {str(c.params.get("recipient", {}).get("user_id")) for c in bot.zalo.sent()}
+    zalo = {_zalo_user(c.params.get("recipient", {})) for c in bot.zalo.sent()}
     return telegram, zalo
+
+
+def _zalo_user(recipient: dict) -> str:
+    """The user a Zalo send reached: named directly, or by the message it replies to."""
+    if "user_id" in recipient:
+        return str(recipient["user_id"])
+    for case in CASES:
+        body = case.body
+        if isinstance(body, bytes):
+            try:
+                body = json.loads(body)
+            except (ValueError, RecursionError):
+                body = {}
+        body = body if isinstance(body, dict) else {}
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
+        if message.get("msg_id") is not None and str(message["msg_id"]) == str(recipient.get("message_id")):
+            return str(sender.get("id"))
+    return ""
 
 
 def test_only_the_right_ids_were_answered(bot):  # noqa: F811

@@ -1,0 +1,208 @@
+"""`python -m bot run` as a process the reliability tests start, stop, kill and restart,
+with Telegram and Zalo pointed at the fakes (real HTTP servers on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.channels.zalo_api import signature
+from bot.services import ServiceError, free_port, wait_for_http
+from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, FakeTelegram
+from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, FakeZalo
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ZALO_OA = "3662729599332560487"
+
+
+def require_model() -> None:
+    if not list((REPO_ROOT / "models").glob("*.tar.gz")):
+        reason = "no trained model in models/ (run `make train`)"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason}, and REQUIRE_SERVICES=1 forbids skipping")
+        pytest.skip(reason)
+
+
+@dataclass
+class Bot:
+    """One `bot run` (restartable) and the fakes it talks to."""
+
+    tmp: Path
+    telegram: FakeTelegram
+    zalo: FakeZalo
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen | None = None
+    starts: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PORT": str(self.port),
+            "ACTIONS_PORT": str(free_port()),
+            "STAFF_PORT": str(free_port()),
+            "DATABASE_URL": f"sqlite:///{self.tmp / 'bot.db'}",
+            "TRACKER_STORE_URL": f"sqlite:///{self.tmp / 'tracker.db'}",
+            "SENDER_ID_SECRET": "reliability-secret",
+            "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": self.telegram.api_base_url,
+            "ZALO_APP_ID": ZALO_APP_ID,
+            "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+            "ZALO_APP_SECRET": ZALO_APP_SECRET,
+            "ZALO_ACCESS_TOKEN": "access-0",
+            "ZALO_REFRESH_TOKEN": "refresh-0",
+            "ZALO_API_BASE_URL": self.zalo.base,
+            "ZALO_OAUTH_BASE_URL": self.zalo.base,
+            "RATE_LIMIT_PER_MINUTE": "1000",
+        }
+        env.pop("REDIS_URL", None)
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 420) -> None:
+        self.port = self.port or free_port()
+        self.starts += 1
+        out = (self.tmp / f"stdout-{self.starts}.log").open("wb")
+        err = (self.tmp / f"stderr-{self.starts}.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=REPO_ROOT,
+            env=self.env(),
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            wait_for_http(f"{self.base}/webhooks/telegram/", timeout=timeout, process=self.process)
+        except ServiceError as error:
+            pytest.fail(f"`python -m bot run` did not start ({error}):\n{self.stderr()[-3000:]}")
+
+    def stderr(self) -> str:
+        return (self.tmp / f"stderr-{self.starts}.log").read_text(errors="replace")
+
+    def rasa_pid(self) -> int:
+        """The `rasa run` child of this `bot run`."""
+        assert self.process is not None
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == self.process.pid and b"rasa" in cmdline and b"run" in cmdline:
+                return int(entry.name)
+        raise AssertionError("no rasa run child found")
+
+    def kill_rasa(self) -> None:
+        """A crash: SIGKILL of the Rasa server process (`bot run` then exits)."""
+        os.kill(self.rasa_pid(), signal.SIGKILL)
+        assert self.process is not None
+        self.process.wait(timeout=60)
+
+    def terminate(self, timeout: float = 60) -> None:
+        """A graceful stop (SIGTERM to `bot run`, as systemd does)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # our own session only
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def telegram_text(update_id: int, chat_id: int, text: str, language: str = "vi") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "from": {"id": chat_id, "is_bot": False, "first_name": "An", "language_code": language},
+            "chat": {"id": chat_id, "type": "private", "first_name": "An"},
+            "text": text,
+        },
+    }
+
+
+def post_telegram(base: str, update: dict[str, Any], timeout: float = 60) -> httpx.Response:
+    return httpx.post(
+        base + "/webhooks/telegram/webhook",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+        timeout=timeout,
+    )
+
+
+def zalo_text(user_id: str, text: str, msg_id: str) -> dict[str, Any]:
+    return {
+        "event_name": "user_send_text",
+        "app_id": ZALO_APP_ID,
+        "sender": {"id": user_id},
+        "recipient": {"id": ZALO_OA},
+        "message": {"text": text, "msg_id": msg_id},
+        "timestamp": str(int(time.time() * 1000)),
+    }
+
+
+def post_zalo(base: str, body: dict[str, Any], timeout: float = 10) -> httpx.Response:
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    mac = "mac=" + signature(ZALO_APP_ID, raw, body["timestamp"], ZALO_OA_SECRET)
+    return httpx.post(
+        base + "/webhooks/zalo/webhook",
+        content=raw,
+        headers={"X-ZEvent-Signature": mac, "Content-Type": "application/json"},
+        timeout=timeout,
+    )
+
+
+class TelegramRedelivery:
+    """Delivers updates the way Telegram does: each one is POSTed until it gets a 2xx,
+    retrying after a connection error, a timeout or any other status."""
+
+    def __init__(self, bot: Bot, retry_every: float = 1.0, give_up_after: float = 900.0) -> None:
+        self._bot = bot
+        self._retry_every = retry_every
+        self._give_up_after = give_up_after
+        self.attempts = 0
+        self.acknowledged: set[int] = set()
+        self._lock = threading.Lock()
+
+    def deliver(self, update: dict[str, Any]) -> None:
+        deadline = time.monotonic() + self._give_up_after
+        while time.monotonic() < deadline:
+            with self._lock:
+                self.attempts += 1
+            try:
+                if post_telegram(self._bot.base, update, timeout=60).status_code // 100 == 2:
+                    with self._lock:
+                        self.acknowledged.add(update["update_id"])
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(self._retry_every)
