@@ -219,14 +219,17 @@ def test_send_waits_for_the_reply_with_a_typing_indicator(phone, stub_chat):
     assert phone.locator(".msg.bot b").last.inner_text() == "Trả lời"
 
 
-def test_a_failed_turn_says_to_try_again_and_gives_the_text_back(phone, stub_chat):
+def test_a_failed_turn_says_to_try_again_with_the_urgent_numbers(phone, stub_chat):
+    # A turn that fails in Rasa gets the degraded reply (bot/degraded.py): try again later,
+    # and the urgent numbers first, never silence; the page can be used again at once.
     from playwright.sync_api import expect
 
     open_chat(phone, stub_chat.base)
     ask(phone, "broken")
-    expect(phone.locator(".notice[role=alert]")).to_contain_text("gửi lại")
+    reply = phone.locator(".msg.bot .body").last
+    expect(reply).to_contain_text("thử lại")
+    expect(reply).to_contain_text("113")
     expect(phone.locator("#send")).to_be_enabled()
-    assert phone.input_value("#text") == "broken"
 
 
 def test_a_tapped_button_shows_its_title_not_its_payload(phone, stub_chat):

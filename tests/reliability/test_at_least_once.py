@@ -125,7 +125,11 @@ async def test_a_turn_cut_short_by_shutdown_is_run_again_on_redelivery(
     # The next process (same database, fresh state) gets the redelivery and answers it.
     slow_rasa.delay = 0.0
     fresh = dataclasses.replace(
-        context, turns=type(context.turns)(), tasks=type(context.tasks)(), stopping=False
+        context,
+        turns=type(context.turns)(),
+        tasks=type(context.tasks)(),
+        claims=type(context.claims)(),
+        stopping=False,
     )
     second_base = await serve(channel(fresh, fake_telegram), slow_rasa)
     reply = await test_telegram.post(second_base, update)
@@ -198,7 +202,11 @@ async def test_an_update_is_handled_once_its_first_reply_message_was_delivered(
         task.cancel()  # killed
     await asyncio.sleep(0.1)
     fresh = dataclasses.replace(
-        context, turns=type(context.turns)(), tasks=type(context.tasks)(), stopping=False
+        context,
+        turns=type(context.turns)(),
+        tasks=type(context.tasks)(),
+        claims=type(context.claims)(),
+        stopping=False,
     )
     second_base = await serve(channel(fresh, fake_telegram), stub_rasa)
     assert (await test_telegram.post(second_base, update)).json() == {"status": "duplicate"}

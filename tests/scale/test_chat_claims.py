@@ -146,13 +146,17 @@ async def test_two_webhooks_on_one_redis_never_run_one_chat_at_once(
     base_a = await serve(replica_a, stub_rasa)
     base_b = await serve(replica_b, stub_rasa)
     async with httpx.AsyncClient() as client:
-        ok = await client.post(
-            f"{base_a}/webhooks/telegram/webhook", json=text_update(11, "first"), headers=HEADERS
+        # Replica A answers 200 only when its turn is over (at least once: bot/channels/base.py),
+        # so its request waits while the turn is held.
+        first = asyncio.create_task(
+            client.post(f"{base_a}/webhooks/telegram/webhook", json=text_update(11, "first"), headers=HEADERS)
         )
+        assert await eventually(lambda: first_claims.in_hand(context.pseudonym("telegram", 987654321)))
         refused = await client.post(
             f"{base_b}/webhooks/telegram/webhook", json=text_update(12, "second"), headers=HEADERS
         )
         release.set()
+        ok = await first
         assert await eventually(lambda: fake_telegram.sent_texts() == ["re: first"])
         assert await eventually(lambda: not first_claims.in_hand(context.pseudonym("telegram", 987654321)))
         taken = await client.post(

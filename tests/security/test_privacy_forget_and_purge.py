@@ -108,6 +108,7 @@ def test_forget_everything_deletes_the_conversation_and_the_pseudonym_map(stores
         "this week's statistics keys": 0,
         "complaint letters and drafts": 0,
         "deadline reminders": 0,
+        "zalo reply targets": 0,
     }
     assert _senders(engine, events) == {"telegram-other": 1}
     assert IdentityStore(engine).lookup("telegram-me") is None
