@@ -418,6 +418,12 @@ def training_examples() -> int:
 # --- the report ----------------------------------------------------------------------------
 
 
+def _busy(load: float) -> str:
+    """A note on the figures when other work shared the cores (load above the core count)."""
+    cores = os.cpu_count() or 1
+    return f" (above {cores}: other work shared the cores, so the time is high)" if load > cores else ""
+
+
 def _target(value: float, target: float | None, at_most: bool = False, unit: str = "") -> str:
     if target is None:
         return ""
@@ -564,7 +570,7 @@ def write_report(
             f"**{training.wall:.0f} s** wall-clock "
             f"({_target(training.wall, TRAINING_SECONDS_TARGET, at_most=True, unit=' s')}), "
             f"{training.cpu:.0f} s of CPU, on {machine()}; 1-minute load average "
-            f"{training.load:.1f} at the end (above 2, other work shared the cores). The stock "
+            f"{training.load:.1f} at the end{_busy(training.load)}. The stock "
             "pipeline (DIET, 100 epochs) took 33 minutes on 4,478 examples on the same kind of "
             "machine (../shared/reference/nlu-baseline.md).",
         ]
