@@ -46,6 +46,7 @@ import contextlib
 import json
 import logging
 import signal
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
@@ -325,8 +326,9 @@ class WebhookInput(InputChannel, ABC):
 
         @webhook.listener("after_server_start")
         async def where_on_sigusr1(_: Any, loop: Any) -> None:
-            # `kill -USR1 <pid>`: log where every turn in flight is waiting (no values).
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # `kill -USR1 <pid>`: log where every turn in flight is waiting (no values). Signal
+            # handlers can be set only from the main thread (tests run servers in others).
+            if threading.current_thread() is threading.main_thread():
                 loop.add_signal_handler(signal.SIGUSR1, self.context.tasks.log_where)
 
         @webhook.route("/", methods=["GET"])
