@@ -17,18 +17,29 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_events, latest_text, typed_text, user_language
-from actions.dialogue import CLEAR_INTENT_CONFIDENCE, Route, Turn, card_for_country, route
+from actions.dialogue import (
+    CLEAR_INTENT_CONFIDENCE,
+    Route,
+    Turn,
+    asks_for_mission,
+    card_for_country,
+    follow_up_words,
+    route,
+)
 from actions.feedback import missing_answer
 from actions.reminders_survey import continue_tool
 from actions.replies import (
     META_GROUP,
+    QUOTE_LEAD,
     REQUESTED,
     Events,
     ask_again,
     card_answer,
     consular_answer,
+    country_passage_answer,
     partner_answer,
     search_answer,
+    sub_card_follow_up,
     truncation_notice,
 )
 from bot.answers import also_asked_reply, menu_button
@@ -78,6 +89,32 @@ def offered_topics(tracker: Tracker) -> list[str]:
         value = (event.get("parse_data") or {}).get("also_asked") or []
         return [str(topic) for topic in value if topic] if isinstance(value, list) else []
     return []
+
+
+def previous_user_text(tracker: Tracker) -> str:
+    """The user's message before the latest one ("" if none)."""
+    seen = 0
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            seen += 1
+            if seen == 2:
+                return str(event.get("text") or "")
+    return ""
+
+
+def quoted_last(tracker: Tracker) -> bool:
+    """True when the bot's last answer quoted a card passage (the fact search)."""
+    leads = {gettext(lang, QUOTE_LEAD) for lang in ("vi", "en")}
+    seen_user = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            if any(str(event.get("text") or "").startswith(lead) for lead in leads):
+                return True
+    return False
 
 
 def turn_of(tracker: Tracker) -> Turn:
@@ -138,7 +175,11 @@ class ConversationAction(Action, ABC):
         chosen = route(turn)
         if chosen.drop_pending:
             events.append(SlotSet(REQUESTED, None))
-        events += await self._follow(chosen, dispatcher, tracker, turn, lang)
+        from_cards = await self._from_cards(chosen, dispatcher, tracker, turn, lang)
+        if from_cards is not None:
+            events += from_cards
+        else:
+            events += await self._follow(chosen, dispatcher, tracker, turn, lang)
         # Several needs in one message: the others follow whatever answered the first.
         answered = {e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "topic"}
         extra = also_asked_reply(also_asked(tracker), lang, answered)
@@ -148,6 +189,27 @@ class ConversationAction(Action, ABC):
         if notice:
             dispatcher.utter_message(text=notice)
         return events
+
+    async def _from_cards(
+        self, chosen: Route, dispatcher: CollectingDispatcher, tracker: Tracker, turn: Turn, lang: str
+    ) -> Events | None:
+        """Follow-ups the cards answer better than the route: the fact just quoted, asked
+        for another country ("and for Korea?" after Taiwan's 1955), or a follow-up that a
+        sub-card of the current topic answers ("lần 2 lấy lại thuế thì sao" after nenkin)."""
+        if chosen.kind not in ("card", "partner", "default") or not follow_up_words(turn.text):
+            return None
+        text = typed_text(tracker)
+        country = turn.entities.get("country")
+        if country and quoted_last(tracker) and not asks_for_mission(text):
+            found = country_passage_answer(dispatcher, text, previous_user_text(tracker), lang, country)
+            if found:
+                return [SlotSet("topic", found), SlotSet(REQUESTED, None)]
+        topic = turn.slots.get("topic")
+        if chosen.kind == "default" and topic and turn.intent != topic and not turn.entities:
+            card = sub_card_follow_up(text, lang, topic, turn.intent)
+            if card:
+                return await card_answer(dispatcher, lang, card)
+        return None
 
     async def _follow(
         self, chosen: Route, dispatcher: CollectingDispatcher, tracker: Tracker, turn: Turn, lang: str

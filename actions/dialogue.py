@@ -268,11 +268,37 @@ def route(turn: Turn) -> Route:
     picked = _picks_offered(turn)
     if picked:
         return Route("card", card=picked)
+    abroad = _host_country_insurance(turn)
+    if abroad:
+        return abroad
     if topic:
         followed = _follow_up(turn, topic)
         if followed:
             return followed
     return Route("default")
+
+
+# Close behind Vietnamese social insurance, a host country's refund topic is what "về
+# nước rồi có rút được bảo hiểm không" means for someone who said they work in Taiwan.
+HOST_REFUND_MIN = 0.1
+
+
+def _host_country_insurance(turn: Turn) -> Route | None:
+    """The host country's insurance card when the classifier is unsure between Vietnamese
+    social insurance and a host-country refund, and the conversation knows the country."""
+    country = country_code(turn.slots.get("country"))
+    if (
+        not country
+        or country == "VN"
+        or turn.intent != "social_insurance_vn"
+        or turn.confidence >= CLEAR_INTENT_CONFIDENCE
+        or any(k in turn.entities for k in PLACE_SLOTS)
+    ):
+        return None
+    for name, confidence in turn.ranking[1:OFFERED_RANK]:
+        if name in COUNTRY_TOPIC_FAMILY and confidence >= HOST_REFUND_MIN:
+            return Route("card", card=card_for_country(name, country), country=country)
+    return None
 
 
 _NEARBY = re.compile(
@@ -312,7 +338,53 @@ def _picks_offered(turn: Turn) -> str | None:
             # The topic just answered is in play too: "còn thẻ bhyt thì sao" after health
             # insurance where one lives (and renting, offered) is not about insurance on return.
             return name
+    return _offered_by_name(turn)
+
+
+def _label_words(topic: str) -> set[str]:
+    """The distinctive words of a topic's everyday label, in both languages."""
+    from bot.answers import topic_label
+
+    found: set[str] = set()
+    for lang in ("vi", "en"):
+        found.update(w for w in words(topic_label(topic, lang) or "") if w not in _GENERIC_LABEL_WORDS)
+    return found
+
+
+# Label words too common to choose between topics ("tiền" is in deposits and wages alike).
+_GENERIC_LABEL_WORDS = _FILLERS | set(
+    "tien bao hiem lay lai viec lam cua va voi khi nuoc ngoai nguoi lao dong and or the a of your "
+    "after where at in".split()
+)
+MAX_PICK_WORDS = 8
+
+
+def _offered_by_name(turn: Turn) -> str | None:
+    """ "còn tiền lương thì sao ạ" after "Bạn cũng hỏi về: lương bị nợ, khó khăn với chủ":
+    a short reply that names one offered topic in the words of its label picks it when
+    the classifier is unsure what those few words are about."""
+    said = set(words(turn.text))
+    if not turn.offered or len(said) > MAX_PICK_WORDS or turn.confidence >= CLEAR_INTENT_CONFIDENCE:
+        return None
+    overlaps = sorted(((len(said & _label_words(t)), t) for t in turn.offered), reverse=True)
+    best = overlaps[0]
+    if best[0] and (len(overlaps) == 1 or overlaps[1][0] < best[0]):
+        return best[1]
     return None
+
+
+def follow_up_words(text: str) -> bool:
+    """ "còn ở Đài thì số nào", "and for Korea?", "lần 2 lấy lại thuế thì sao": worded as a
+    follow-up ("còn", "and", "thì sao" ...) and short."""
+    folded = " ".join(words(text))
+    return bool(_FOLLOW_UP.search(folded)) and len(folded.split()) <= MAX_FOLLOW_UP_WORDS
+
+
+def asks_for_mission(text: str) -> bool:
+    return bool(_MISSION_WORDS.search(" ".join(words(text))))
+
+
+MAX_FOLLOW_UP_WORDS = 8
 
 
 def acknowledges(text: str) -> bool:

@@ -14,10 +14,16 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_text, typed_text
-from actions.conversation import ConversationAction
+from actions.conversation import ConversationAction, last_question_topic, previous_user_text
 from actions.dialogue import words
 from actions.feedback import to_queue
-from actions.replies import Events, search_answer, search_suggestions, searched_topics
+from actions.replies import (
+    Events,
+    search_answer,
+    search_suggestions,
+    searched_topics,
+    topic_passage_answer,
+)
 from bot.answers import card_reply, menu_button
 from bot.content.topics import topic_ids
 from bot.handoff import offer as handoff_offer
@@ -60,8 +66,17 @@ class ActionFallbackSuggest(ConversationAction):
         intents = _user_turn_intents(tracker)
         missed_twice = len(intents) >= 2 and intents[-2] == FALLBACK_INTENT
         text = latest_text(tracker)
-        # As typed: a name ("Danuri") leads the search (bot/content/search.py).
-        answered = None if missed_twice else search_answer(dispatcher, typed_text(tracker), lang)
+        # Within the current topic, read with the question before it ("số đó gọi từ nước
+        # ngoài được không" after the MOFA hotline); then as typed: a name ("Danuri")
+        # leads the search (bot/content/search.py).
+        topic = last_question_topic(tracker)
+        answered = None
+        if not missed_twice and topic:
+            answered = topic_passage_answer(
+                dispatcher, typed_text(tracker), previous_user_text(tracker), lang, topic
+            )
+        if not missed_twice and not answered:
+            answered = search_answer(dispatcher, typed_text(tracker), lang)
         if answered:
             return [SlotSet("topic", answered), SlotSet("requested_slot", None)]
         # Not understood: staff see it in the unanswered queue (masked, grouped).

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.dialogue import CONSULAR, REFERRAL, SOFT_PENDING
 from bot.answers import card_reply, card_title, menu_button
 from bot.content import default_library
-from bot.content.search import card_index
+from bot.content.search import Passage, card_index, tokens
 from bot.content.topics import topic_groups, topic_ids
 from bot.directory import db
 from bot.directory.lookups import consular_lookup, partner_lookup, unavailable
@@ -42,6 +42,8 @@ META_GROUP = "meta"
 # and 60; "ở Hà Tĩnh có tổ chức nào hỗ trợ lao động về nước" (a look-up, not a fact)
 # 26 at 0.23 coverage; a lone "eps" 4.
 ANSWER_SCORE = 30.0
+# The first words of a quoted passage (the follow-up router looks for them).
+QUOTE_LEAD = "This is what my information says:"
 FAIR_SCORE, FAIR_COVERAGE = 20.0, 0.35
 
 
@@ -241,7 +243,12 @@ def search_answer(
         hits[0].score >= ANSWER_SCORE or (hits[0].score >= FAIR_SCORE and hits[0].coverage >= FAIR_COVERAGE)
     ):
         return None
-    passage = hits[0].passage
+    return quote_passage(dispatcher, hits[0].passage, text, lang)
+
+
+def quote_passage(dispatcher: CollectingDispatcher, passage: Passage, text: str, lang: str) -> str:
+    """ "This is what my information says:" the passage, its card as a button, the next
+    best topics for `text`; returns the passage's topic."""
     buttons = [_card_button(passage.card_id, passage.title)]
     for button in search_suggestions(text, lang):
         if (
@@ -253,7 +260,7 @@ def search_answer(
     dispatcher.utter_message(
         text="\n\n".join(
             [
-                gettext(lang, "This is what my information says:"),
+                gettext(lang, QUOTE_LEAD),
                 passage.text,
                 gettext(lang, "(from: {title})", title=passage.title),
             ]
@@ -261,3 +268,59 @@ def search_answer(
         buttons=buttons,
     )
     return passage.topic
+
+
+# --- answers from the cards in the light of the conversation ------------------------------
+# A passage found with the previous question's words must also share a word with this
+# message (so "asdf" after a fact answer does not get the same fact again).
+
+
+def _own_words_in(text: str, passage: Passage) -> bool:
+    own = {t for t in tokens(text) if "_" not in t}
+    return bool(own & set(tokens(passage.text)))
+
+
+def topic_passage_answer(
+    dispatcher: CollectingDispatcher, text: str, previous: str, lang: str, topic: str
+) -> str | None:
+    """A question the classifier could not place, asked within the current topic ("số đó
+    gọi từ nước ngoài được không" after the MOFA hotline): the topic's passage that best
+    answers it read together with the previous question, if one clearly does."""
+    index = card_index()
+    hits = index.search(f"{previous}\n{text}", lang, limit=1, where=lambda _i, p: p.topic == topic)
+    if not hits or hits[0].score < FAIR_SCORE or not _own_words_in(text, hits[0].passage):
+        return None
+    return quote_passage(dispatcher, hits[0].passage, text, lang)
+
+
+def country_passage_answer(
+    dispatcher: CollectingDispatcher, text: str, previous: str, lang: str, country: str
+) -> str | None:
+    """The previous fact question for another country ("còn ở Đài thì số nào" after the
+    Korean counselling line): the passage that names that country and best answers both
+    messages read together, if one clearly does."""
+    index = card_index()
+    hits = index.search(
+        f"{previous}\n{text}", lang, limit=1, where=lambda i, _p: country in index.countries_of(i)
+    )
+    if not hits or hits[0].score < FAIR_SCORE:
+        return None
+    return quote_passage(dispatcher, hits[0].passage, text, lang)
+
+
+def sub_card_follow_up(text: str, lang: str, topic: str, intent: str) -> str | None:
+    """ "lần 2 lấy lại thuế thì sao" after the nenkin card: the card of the current topic
+    (itself or one of its sub-cards) whose passages answer the follow-up far better than
+    any passage of the topic the classifier guessed; its id, or None."""
+    index = card_index()
+    best = index.search(text, lang, limit=1)
+    if not best or best[0].passage.topic != topic or best[0].score < FAIR_SCORE:
+        return None
+    rival = index.search(text, lang, limit=1, where=lambda _i, p: p.topic == intent)
+    if rival and rival[0].score * SUB_CARD_MARGIN > best[0].score:
+        return None
+    return best[0].passage.card_id
+
+
+# How much better the current topic's passage must match than the guessed topic's.
+SUB_CARD_MARGIN = 2.0

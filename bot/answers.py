@@ -77,8 +77,53 @@ def card_title(card_id: str, lang: str) -> str | None:
     return card.title if card else None
 
 
+# What each topic is about, in the words people use for it: "Bạn cũng hỏi về: lương bị nợ,
+# khó khăn với chủ · lấy lại tiền ký quỹ" names the user's own need (card titles are
+# headlines: "Khó khăn với chủ ở nước ngoài" does not say "wages"). The buttons keep the
+# card titles. The dialogue also reads these words: "còn tiền lương thì sao?" after that
+# offer picks the wages topic (actions/dialogue.py).
+TOPIC_LABELS = {
+    "contract_liquidation": "contract liquidation",
+    "deposit_refund": "getting the deposit back",
+    "early_return": "coming home early",
+    "overstay_irregular": "overstaying or leaving the workplace",
+    "arrival_checklist": "first steps after coming home",
+    "passport_documents": "passport and papers",
+    "remigration": "working abroad again",
+    "social_insurance_vn": "Vietnamese social insurance",
+    "korea_insurance_refund": "Korean insurance refunds",
+    "japan_pension_refund": "Japanese pension refund (nenkin)",
+    "other_country_benefits": "insurance refunds in other countries",
+    "work_injury": "injury or illness at work",
+    "health_insurance_return": "health insurance after coming home",
+    "complaint_agency": "complaints about the sending company or broker",
+    "complaint_employer": "unpaid wages, problems with the employer",
+    "emergency_help": "urgent help",
+    "legal_aid": "free legal aid",
+    "job_scams": "job scams",
+    "domestic_workers": "domestic and care work",
+    "job_search": "finding a job",
+    "skills_training": "training and courses",
+    "business_loan": "loans and starting a business",
+    "financial_planning": "managing your money",
+    "psychosocial_support": "stress and feeling down",
+    "voluntary_social_insurance": "voluntary social insurance",
+    "health_insurance_residence": "health insurance where you live",
+    "renter_rights": "renting a room",
+    "worker_groups": "worker groups and networks",
+    "consular_contact": "the embassy or consulate",
+    "referral_partner": "organisations that can help",
+}
+
+
+def topic_label(topic: str, lang: str) -> str | None:
+    """The topic in everyday words (`TOPIC_LABELS`), else its card's title."""
+    label = TOPIC_LABELS.get(topic)
+    return gettext(lang, label) if label else card_title(topic, lang)
+
+
 def also_asked_reply(topics: list[str], lang: str, answered: set[str]) -> Reply | None:
-    """ "You also asked about: A · B" with one button per other topic asked in the same
+    """ "You also asked about: a · b" (everyday labels) with one button per other topic asked in the same
     message (at most 3, each once), or None. Shared by the in-process urgent answer
     and the answer action."""
     known = set(topic_ids())
@@ -91,7 +136,7 @@ def also_asked_reply(topics: list[str], lang: str, answered: set[str]) -> Reply 
         title = card_title(topic, lang)
         if not title:
             continue
-        titles.append(title)
+        titles.append(topic_label(topic, lang) or title)
         buttons.append({"title": title, "payload": payload})
         if len(buttons) == MAX_ALSO_ASKED:
             break

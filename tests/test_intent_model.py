@@ -107,8 +107,21 @@ def test_clauses_split_on_sentence_punctuation_and_connectives():
 
 def test_unmarked_connective_is_a_word_in_a_message_typed_with_diacritics():
     # "con" (child) and "va" are not "còn"/"và" when the user types diacritics.
-    assert _clauses("con tôi bị ốm, tôi muốn về nước sớm") == ["con tôi bị ốm tôi muốn về nước sớm"]
+    assert _clauses("con tôi bị ốm tôi muốn về nước sớm") == ["con tôi bị ốm tôi muốn về nước sớm"]
     assert _clauses("tiền ký quỹ còn lương bị nợ") == ["tiền ký quỹ", "lương bị nợ"]
+
+
+def test_a_comma_and_a_cause_end_a_clause():
+    # "Chủ nợ lương ... nên tôi muốn về nước, ... ký quỹ": three needs, not one.
+    assert _clauses("Chủ nợ lương ba tháng nên tôi muốn về nước, về rồi ký quỹ có lấy lại được không") == [
+        "Chủ nợ lương ba tháng",
+        "tôi muốn về nước",
+        "về rồi ký quỹ có lấy lại được không",
+    ]
+    # A comma after a short greeting does not cut it off.
+    assert _clauses("xin chào, mình là lao động ở Đài Loan") == ["xin chào mình là lao động ở Đài Loan"]
+    # "nen" without marks is a connective only in a message typed without any.
+    assert _clauses("tiền nền nhà còn nợ") == ["tiền nền nhà", "nợ"]
 
 
 def test_also_asked_keeps_confident_other_content_topics_only():

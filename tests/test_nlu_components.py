@@ -310,3 +310,35 @@ def test_an_unseen_one_word_message_is_a_keyword_below_the_fallback_threshold(st
     assert known.get("intent")["name"] == "greet"
     assert known.get("intent")["confidence"] > config["unseen_word_confidence"]
     assert known_shouted.get("intent")["confidence"] > config["unseen_word_confidence"]
+
+
+def _unsure_danger(text, confidence, entities):
+    message = Message({"text": text})
+    message.set("intent", {"name": "emergency_help", "confidence": confidence})
+    message.set(
+        "intent_ranking",
+        [
+            {"name": "emergency_help", "confidence": confidence},
+            {"name": "domestic_workers", "confidence": 0.1},
+        ],
+    )
+    message.set("entities", entities)
+    return message
+
+
+def test_emergency_guard_does_not_believe_an_unsure_classifier_on_a_place_follow_up(storage):
+    guard = _create(EmergencyIntentGuard, storage)
+    doha = [{"entity": "country", "value": "QA"}, {"entity": "city", "value": "Doha"}]
+    follow_up = _unsure_danger("and in Doha?", 0.4, doha)
+    guard.process([follow_up])
+    assert follow_up.get("intent")["name"] == "domestic_workers"
+    assert [e["name"] for e in follow_up.get("intent_ranking")] == ["domestic_workers"]
+    # Sure enough, no place, not worded as a follow-up, or a danger word: the urgent card stays.
+    for message in (
+        _unsure_danger("and in Doha?", 0.6, doha),
+        _unsure_danger("and in there?", 0.4, []),
+        _unsure_danger("Doha please", 0.4, doha),
+        _unsure_danger("còn ở Doha bị đánh", 0.4, doha),
+    ):
+        guard.process([message])
+        assert message.get("intent")["name"] == "emergency_help", message.get("text")

@@ -16,6 +16,7 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.content.cards import ContentLibrary, default_library
@@ -145,6 +146,7 @@ class CardIndex:
         n = len(self._docs)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
         self._frequency = frequency
+        self._countries: dict[int, frozenset[str]] = {}
 
     def named_terms(self, query: str) -> set[str]:
         """The query's single words that name something specific in the cards."""
@@ -163,8 +165,28 @@ class CardIndex:
                 named.add(term)
         return named
 
-    def search(self, query: str, lang: str | None = None, limit: int = 5) -> list[Hit]:
-        """Best passages first; only those sharing a term with the query."""
+    def countries_of(self, index: int) -> frozenset[str]:
+        """The host countries a passage is about (ISO codes): those it names, and those its
+        card's title names (a list item of "Khó khăn với chủ ở Đài Loan" is about Taiwan).
+        Read once per passage."""
+        found = self._countries.get(index)
+        if found is None:
+            from bot.vietnamese.countries import find_countries
+
+            passage = self.passages[index]
+            found = frozenset(m.value for m in find_countries(f"{passage.title}\n{passage.text}"))
+            self._countries[index] = found
+        return found
+
+    def search(
+        self,
+        query: str,
+        lang: str | None = None,
+        limit: int = 5,
+        where: Callable[[int, Passage], bool] | None = None,
+    ) -> list[Hit]:
+        """Best passages first; only those sharing a term with the query (and, given
+        `where(index, passage)`, only those it accepts: a topic's, a country's)."""
         terms = set(tokens((query or "")[:MAX_QUERY_CHARS]))
         named = self.named_terms(query)
         weight = {t: (NAMED_WEIGHT if t in named else 1.0) * self._idf.get(t, 0.0) for t in terms}
@@ -173,6 +195,8 @@ class CardIndex:
         for i, doc in enumerate(self._docs):
             passage = self.passages[i]
             if lang and passage.lang != lang:
+                continue
+            if where is not None and not where(i, passage):
                 continue
             score = 0.0
             norm = K1 * (1 - B + B * self._lengths[i] / self._avg)

@@ -8,11 +8,18 @@ A story often asks something else too ("... giữ hộ chiếu, không cho về.
 hợp đồng"). The topics the classifier saw, and that the override hides, go into the parse
 data as `also_asked` (topic ids, most likely first), so the dialogue can offer them after
 the urgent card instead of losing them.
+
+The other way round, one narrow case: the classifier alone, unsure, on a few words that
+only name a place after "and"/"còn" ("and in Doha?", "còn ở Đài thì sao") is reading the
+place, not danger (no danger rule fired). Such an `emergency_help` is taken out of the
+ranking, so the dialogue treats the message as the follow-up it is (the same question for
+that place); the FallbackClassifier then sees the next intent.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,10 +29,17 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.emergency import detect_danger
 from bot.nlu.base import StatelessComponent
 from bot.payloads import EMERGENCY_INTENT
+from bot.vietnamese.text import fold
 
 logger = logging.getLogger(__name__)
 
 PREDICTED_CONFIDENCE_KEY = "confidence"
+ENTITIES_KEY = "entities"
+# Below this, a classifier-only `emergency_help` on a place follow-up is not believed.
+UNSURE_DANGER = 0.5
+FOLLOW_UP_MAX_WORDS = 6
+_PLACE_FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|the con|con|vay con|the thi)\b")
+_PLACE_ENTITIES = ("country", "province", "city")
 ALSO_ASKED_KEY = "also_asked"
 
 # Intents that are conversation, not a topic to offer back ("you also asked about: hi").
@@ -102,6 +116,15 @@ class EmergencyIntentGuard(StatelessComponent):
         for message in messages:
             text = message.get(TEXT) or ""
             if not detect_danger(text):
+                if self._unsure_on_a_place_follow_up(message, text):
+                    ranking = [
+                        e
+                        for e in message.get(INTENT_RANKING_KEY) or []
+                        if e.get(INTENT_NAME_KEY) != self._intent
+                    ]
+                    top = ranking[0] if ranking else {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+                    message.set(INTENT, top, add_to_output=True)
+                    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
                 continue
             displaced = self.displaced_topics(message)
             top = {INTENT_NAME_KEY: self._intent, PREDICTED_CONFIDENCE_KEY: 1.0}
@@ -116,3 +139,15 @@ class EmergencyIntentGuard(StatelessComponent):
             if displaced or earlier:
                 message.set(ALSO_ASKED_KEY, displaced + earlier, add_to_output=True)
         return messages
+
+    def _unsure_on_a_place_follow_up(self, message: Message, text: str) -> bool:
+        """ "and in Doha?": the classifier's unsure `emergency_help` on a place follow-up."""
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) != self._intent:
+            return False
+        if float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= UNSURE_DANGER:
+            return False
+        folded = fold(text[:200]).lower()
+        if len(folded.split()) > FOLLOW_UP_MAX_WORDS or not _PLACE_FOLLOW_UP.search(folded):
+            return False
+        return any(e.get("entity") in _PLACE_ENTITIES for e in message.get(ENTITIES_KEY) or [])

@@ -47,6 +47,9 @@ _PLEASANTRIES = frozenset({"greet", "thanks", "goodbye"})
 # One or two words; each entry is the form typed with diacritics.
 _CONNECTIVES = (
     ("và",),
+    # "chủ nợ lương nên tôi muốn về nước, ...": a cause and what follows from it are two
+    # needs ("nen" counts only in a message typed without any marks, as "va" does).
+    ("nên",),
     ("với", "lại"),
     ("còn",),
     ("thêm", "nữa"),
@@ -56,6 +59,10 @@ _CONNECTIVES = (
     ("plus",),
 )
 _SENTENCE_END = re.compile(r"[.?!;\n]")
+# A comma ends a clause too ("chủ nợ lương 3 tháng, về rồi ký quỹ có lấy lại được không"),
+# but only after a clause long enough to classify: "xin chào, mình là lao động ở Đài Loan"
+# stays one greeting instead of a greeting and a stray topic.
+_COMMA = re.compile(r",")
 
 
 def _connective_at(words: Sequence[str], i: int, accented: bool) -> int:
@@ -82,7 +89,10 @@ def split_clauses(text: str, tokens: Sequence[tuple[str, int, int]]) -> list[lis
     previous_end = 0
     while i < len(tokens):
         _, start, end = tokens[i]
-        if clauses[-1] and _SENTENCE_END.search(text[previous_end:start]):
+        gap = text[previous_end:start]
+        if clauses[-1] and (
+            _SENTENCE_END.search(gap) or (_COMMA.search(gap) and len(clauses[-1]) >= MIN_CLAUSE_TOKENS)
+        ):
             clauses.append([])
         skip = _connective_at(words, i, accented)
         if skip:

@@ -517,6 +517,6 @@ async def test_a_lookup_with_other_needs_offers_them_after_the_contacts(loaded_u
         also_asked=["deposit_refund", "consular_contact"],
     )
     assert reply.index("Đại sứ quán Việt Nam tại Hàn Quốc") < reply.index(
-        "Bạn cũng hỏi về: Lấy lại tiền ký quỹ"
+        "Bạn cũng hỏi về: lấy lại tiền ký quỹ"
     )
     assert chat.messages[-1]["buttons"] == [{"title": "Lấy lại tiền ký quỹ", "payload": "/deposit_refund"}]
