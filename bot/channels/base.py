@@ -5,8 +5,9 @@ sends text plus buttons, and one policy for failed sends.
 parse it into an `InboundEvent` → claim the chat for this replica (`bot.channels.chat_claims`:
 503 when another replica still has turns of it) → claim the update (`DedupeStore.begin`) → run the turn as a
 task → pseudonym → one turn at a time per chat → unsupported / location / button / text →
-Rasa's `UserMessage` → `finish` the claim as soon as the first message of the reply was
-delivered (and again when the turn is over, or when it failed and the fallback was sent).
+Rasa's `UserMessage` → `finish` the claim as soon as the platform accepted the first
+message of the reply (else when the turn is over, or when it failed and the fallback was
+sent).
 
 Delivery semantics (at least once, exactly one reply; docs/reliability.md): the webhook
 answers 2xx only when the turn is over (its reply sent, or the turn failed and the user
@@ -484,15 +485,22 @@ class WebhookInput(InputChannel, ABC):
                 await self.answer_degraded(event, self._sender_or_empty(event))
             except Exception as again:  # noqa: BLE001
                 logger.error("%s fallback reply failed: %s", self.name(), type(again).__name__)
-        await self._finish(event)
+        if not self.context.turns.marked(event.dedupe_key):
+            await self._finish(event)
 
     async def _finish(self, event: InboundEvent) -> None:
-        """Mark the update handled (after the first reply message, and again after the turn)."""
+        """Mark the update handled: right after the first reply message was accepted by the
+        platform, else (no message went out, or that mark failed) once the turn is over.
+
+        Called straight from the send that returned, with nothing awaited in between: the
+        store's write starts before this coroutine first yields (`SqlDedupeStore.finish`)."""
         self.context.turns.mark_replied(event.dedupe_key)
         try:
             await self.context.dedupe.finish(event.dedupe_key)
         except DedupeUnavailable as exc:
             logger.warning("%s: could not mark an update handled (%s)", self.name(), exc)
+            return
+        self.context.turns.mark_written(event.dedupe_key)
 
     def _sender_or_empty(self, event: InboundEvent) -> str:
         try:

@@ -25,6 +25,7 @@ import base64
 import datetime as _dt
 import enum
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -149,6 +150,14 @@ class DedupeUnavailable(RuntimeError):
 
 DEFAULT_LEASE = _dt.timedelta(seconds=60)
 
+# `finish` (the "replied" mark) runs on threads of its own. Through the default pool it
+# queued behind every other blocking call of the process (tracker store, payloads, claims,
+# pseudonyms: 6 threads on 2 cores), and each millisecond between the platform's 2xx for a
+# reply and this commit is a window in which a crash (SIGKILL) makes the redelivery answer
+# the update twice. `run_in_executor` hands the write to a thread before it yields, so the
+# commit does not wait for the event loop either.
+_MARKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dedupe-replied")
+
 
 class Claim(enum.Enum):
     """What `begin` found for an update."""
@@ -267,7 +276,7 @@ class SqlDedupeStore:
         return await asyncio.to_thread(self.begin_sync, key, lease)
 
     async def finish(self, key: str) -> None:
-        await asyncio.to_thread(self.finish_sync, key)
+        await asyncio.get_running_loop().run_in_executor(_MARKS, self.finish_sync, key)
 
     async def abandon(self, key: str) -> None:
         await asyncio.to_thread(self.abandon_sync, key)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as _dt
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ import sqlalchemy as sa
 
 from bot.channels.stores import Claim, RedisDedupeStore, SqlDedupeStore
 from bot.channels.telegram import TelegramInput
-from bot.db import ensure_schema, get_engine, turns_in_flight
+from bot.db import ensure_schema, get_engine, processed_updates, turns_in_flight
 from tests.channels import test_telegram
 from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, text_update
 
@@ -211,3 +213,39 @@ async def test_an_update_is_handled_once_its_first_reply_message_was_delivered(
     second_base = await serve(channel(fresh, fake_telegram), stub_rasa)
     assert (await test_telegram.post(second_base, update)).json() == {"status": "duplicate"}
     assert fake_telegram.sent_to(559) == ["the answer"]
+
+
+async def test_the_replied_mark_does_not_queue_behind_the_thread_pool(
+    serve, context, fake_telegram, stub_rasa
+):
+    """The mark is written as soon as the platform accepted the first message, even while
+    every thread of the default pool is busy (tracker saves, other turns' queries): a crash
+    in that wait used to make the redelivery answer a second time (docs/reliability.md)."""
+    loop = asyncio.get_running_loop()
+    gate = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=2)
+    key = f"telegram:{TELEGRAM_TOKEN.split(':')[0]}:25"
+    marked_when_sent: list[bool] = []
+
+    def is_marked() -> bool:
+        with context.engine.connect() as conn:
+            found = conn.execute(sa.select(processed_updates.c.key).where(processed_updates.c.key == key))
+            return found.first() is not None
+
+    async def reply_with_a_busy_pool(message):
+        loop.set_default_executor(pool)
+        for _ in range(2):
+            loop.run_in_executor(None, gate.wait)  # every default thread busy from now on
+        await message.output_channel.send_text_message(message.sender_id, "the answer")
+        marked_when_sent.append(is_marked())
+        gate.set()
+
+    stub_rasa.respond = reply_with_a_busy_pool
+    base = await serve(channel(context, fake_telegram, ack_within=5.0), stub_rasa)
+    try:
+        reply = await asyncio.wait_for(test_telegram.post(base, text_update(25, "hello", user_id=560)), 10)
+    finally:
+        gate.set()
+    assert reply.status_code == 200
+    assert marked_when_sent == [True]
+    assert fake_telegram.sent_to(560) == ["the answer"]
