@@ -496,6 +496,7 @@ class WebhookInput(InputChannel, ABC):
         Called straight from the send that returned, with nothing awaited in between: the
         store's write starts before this coroutine first yields (`SqlDedupeStore.finish`)."""
         self.context.turns.mark_replied(event.dedupe_key)
+        ON_ACCEPTED.set(None)  # the turn's later messages take the platform client's usual way
         if not written():
             try:
                 await self.context.dedupe.finish(event.dedupe_key)

@@ -109,7 +109,9 @@ class MarkingRequest(HTTPXRequest):
     update twice. Everything else (other methods, replies outside a turn, the errors PTB
     makes of a status) is PTB's own."""
 
-    _SENDS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="telegram-send")
+    # One thread per first message in flight: as many as the turns that may wait on a slow
+    # Telegram at once, without queueing one chat's reply behind another's.
+    _SENDS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="telegram-send")
     _TIMEOUT = httpx.Timeout(connect=5.0, read=5.0, write=5.0, pool=1.0)  # HTTPXRequest's
 
     def __init__(self) -> None:
