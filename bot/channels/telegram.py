@@ -28,6 +28,7 @@ import hmac
 import html
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -117,6 +118,7 @@ class MarkingRequest(HTTPXRequest):
     def __init__(self) -> None:
         super().__init__()
         self._blocking: httpx.Client | None = None
+        self._blocking_lock = threading.Lock()  # the sending threads create it once
 
     async def do_request(
         self,
@@ -140,10 +142,12 @@ class MarkingRequest(HTTPXRequest):
     def _send_and_report(
         self, url: str, method: str, data: dict[str, str], accepted: Callable[[], None]
     ) -> tuple[int, bytes]:
-        if self._blocking is None:
-            self._blocking = httpx.Client(timeout=self._TIMEOUT)
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = httpx.Client(timeout=self._TIMEOUT)
+            client = self._blocking
         try:
-            answer = self._blocking.request(method, url, headers={"User-Agent": self.USER_AGENT}, data=data)
+            answer = client.request(method, url, headers={"User-Agent": self.USER_AGENT}, data=data)
         except httpx.TimeoutException as exc:  # as HTTPXRequest maps them
             raise TimedOut from exc
         except httpx.HTTPError as exc:

@@ -24,6 +24,7 @@ import asyncio
 import datetime as _dt
 import hashlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -189,7 +190,8 @@ class ZaloClient:
         self._last_pair: TokenPair | None = None
         self._refresh_lock: asyncio.Lock | None = None
         self._http: httpx.AsyncClient | None = None
-        self._blocking: httpx.Client | None = None  # for `_post_and_report`'s thread
+        self._blocking: httpx.Client | None = None  # for `_post_and_report`'s threads
+        self._blocking_lock = threading.Lock()
         self.problems: Counter[str] = Counter()  # error code -> times seen, for monitoring/tests
 
     def _client(self) -> httpx.AsyncClient:
@@ -331,9 +333,11 @@ class ZaloClient:
         `accepted` (the webhook marks the update handled) as soon as Zalo accepted it
         (`ON_ACCEPTED` in `bot.channels.delivery`: the event loop may hear of the answer a
         quarter of a second later, and a crash in that time answered the update twice)."""
-        if self._blocking is None:
-            self._blocking = httpx.Client(timeout=self._timeout)
-        reply = self._blocking.post(url, json=body, headers={"access_token": token})
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = httpx.Client(timeout=self._timeout)
+            client = self._blocking
+        reply = client.post(url, json=body, headers={"access_token": token})
         if reply.status_code == 200:
             try:
                 if _error_code(reply.json()) == 0:
