@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.anonymity import MIN_CELL, visible
+from bot.anonymity import MIN_CELL, suppress, visible
 from bot.db import ensure_schema, handoff_messages, handoffs, stats_turns, stats_week_salts, stats_weekly
 
 DIMENSIONS = ("channel", "lang", "topic", "country", "province")
@@ -245,13 +245,10 @@ def _cell(row: dict[str, Any], show: bool) -> Cell:
 
 
 def _suppress(rows: list[dict[str, Any]], total_visible: bool) -> list[Cell]:
-    """Small cells hidden; when that hides exactly one cell of a breakdown whose total is
-    shown, the next smallest is hidden as well (it could be worked out otherwise)."""
-    show = [visible(r["conversations"]) for r in rows]
-    if total_visible and show.count(False) == 1 and len(rows) > 1:
-        smallest = min((i for i, s in enumerate(show) if s), key=lambda i: rows[i]["conversations"])
-        show[smallest] = False
-    return [_cell(r, s) for r, s in zip(rows, show, strict=True)]
+    """Small cells hidden, and the complementary one when the week's total is shown
+    (`bot.anonymity.suppress`: it could be worked out from the total otherwise)."""
+    kept = suppress({i: r["conversations"] for i, r in enumerate(rows)}, total_shown=total_visible)
+    return [_cell(r, kept[i] is not None) for i, r in enumerate(rows)]
 
 
 def weekly_rows(engine: Engine, now: _dt.datetime | None = None) -> list[dict[str, Any]]:

@@ -11,7 +11,8 @@ Unlinkable by construction: `bot.db.returnee_profiles` has no pseudonym, convers
 channel or timestamp; the key is random, so row order says nothing about time; the values
 are coarse (a year, a province, a host country). While the survey runs, the answers wait
 in the conversation's own slot, which the final write clears. Aggregates never show a cell
-counted from fewer than `bot.anonymity.MIN_CELL` answers (the one shared rule).
+counted from fewer than `bot.anonymity.MIN_CELL` answers, nor one that a total would give
+away (complementary cells; the one shared rule, `bot.anonymity`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.anonymity import exported, shown, suppress
+from bot.anonymity import exported, shown, suppress, suppress_cross
 from bot.db import ensure_schema, returnee_profiles
 from bot.directory.lookups import country_code, province_name
 from bot.i18n import gettext
@@ -289,13 +290,27 @@ class Cell:
         return shown(self.count)
 
 
+def shown_counts(counts: Counter[str]) -> dict[str, int | None]:
+    """One breakdown as published, largest first: small cells hidden and, when only one
+    would be, the next smallest too (`bot.anonymity.suppress`): the survey's total is on
+    the page, and a lone hidden cell would be that total minus the cells shown."""
+    return suppress(dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))))
+
+
 def table(counts: Counter[str], key: str, lang: str) -> list[Cell]:
-    """Rows of one breakdown with small cells hidden (bot.anonymity), largest first."""
-    hidden = suppress(dict(counts))
-    return [
-        Cell(value, label(key, value, lang), hidden[value])
-        for value, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    ]
+    """Rows of one breakdown with its hidden cells (`shown_counts`), largest first."""
+    return [Cell(value, label(key, value, lang), count) for value, count in shown_counts(counts).items()]
+
+
+def sex_table(
+    engine: Engine, key: str, tallied: dict[str, Counter[str]]
+) -> dict[tuple[str, str], int | None]:
+    """Sex against `key` as published, (sex, value) -> count or None (hidden). A value's
+    cells add up to its cell in the breakdown of `key`, and (one answer per person) a sex's
+    cells to its cell in the breakdown by sex: both are published, so no row or column may
+    hide a single cell, and a total hidden there may not be the sum of cells shown here."""
+    by_sex = shown_counts(tallied["gender"]) if key != "needs" else None
+    return suppress_cross(sex_by(engine, key), row_totals=by_sex, column_totals=shown_counts(tallied[key]))
 
 
 def bar_chart(cells: list[Cell], title: str) -> str:
@@ -330,18 +345,17 @@ def _xml(text: str) -> str:
 
 def csv_export(engine: Engine, lang: str) -> str:
     """Every breakdown (and sex by each) as CSV rows `breakdown,value,sex,count`; a cell
-    from fewer than MIN_CELL answers is exported empty."""
+    hidden on the page (fewer than MIN_CELL answers, or complementary) is exported empty."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["breakdown", "value", "sex", "count"])
+    tallied = tallies(engine)
     for key, _ in BREAKDOWNS:
-        for cell in table(tallies(engine)[key], key, lang):
+        for cell in table(tallied[key], key, lang):
             writer.writerow([key, cell.value, "all", exported(cell.count)])
     for key, _ in BREAKDOWNS:
         if key == "gender":
             continue
-        cross = sex_by(engine, key)
-        hidden = suppress(cross)
-        for (gender, value), _count in sorted(cross.items()):
-            writer.writerow([key, value, gender, exported(hidden[(gender, value)])])
+        for (gender, value), count in sorted(sex_table(engine, key, tallied).items()):
+            writer.writerow([key, value, gender, exported(count)])
     return out.getvalue()

@@ -150,6 +150,7 @@ class RunningTurns:
     def __init__(self) -> None:
         self._turns: dict[str, asyncio.Task[Any]] = {}
         self._replied: set[str] = set()
+        self._written: set[str] = set()  # replied, and the store has it: no second write
 
     def get(self, key: str) -> asyncio.Task[Any] | None:
         return self._turns.get(key)
@@ -160,6 +161,7 @@ class RunningTurns:
         def done(_: Any) -> None:
             self._turns.pop(key, None)
             self._replied.discard(key)
+            self._written.discard(key)
 
         task.add_done_callback(done)
         return task
@@ -171,6 +173,14 @@ class RunningTurns:
 
     def replied(self, key: str) -> bool:
         return key in self._replied
+
+    def mark_written(self, key: str) -> None:
+        """The dedupe store has recorded the update as handled."""
+        if key in self._turns:
+            self._written.add(key)
+
+    def marked(self, key: str) -> bool:
+        return key in self._written
 
 
 class RecentKeys:

@@ -12,6 +12,11 @@ platform client (`zalo_api`) can use it alone.
 
 A timeout is retried although the platform may have delivered the first attempt: a rare
 duplicate is better than losing the reply of someone who may be in danger.
+
+`ON_ACCEPTED` is how a platform client reports, from its own thread and before the event
+loop hears of it, that the platform accepted a message of a turn: the webhook marks the
+update handled there and then (`bot.channels.base`), so that a crash right after the reply
+went out finds it marked (docs/reliability.md, "Measured").
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from bot.metrics import SEND_FAILURES, SEND_RETRIES
@@ -30,6 +36,10 @@ DEFAULT_BUDGET_SECONDS = 30.0
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 8.0
 MAX_ATTEMPTS = 12
+
+# Set by a webhook's turn until its update is marked handled: call it (any thread, never
+# raises) as soon as the platform answered 2xx to a message of the turn's reply.
+ON_ACCEPTED: ContextVar[Callable[[], None] | None] = ContextVar("on_accepted", default=None)
 
 
 @dataclass(frozen=True)

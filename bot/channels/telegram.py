@@ -21,15 +21,19 @@ is replaced by a pseudonym before Rasa.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as _dt
 import hmac
 import html
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -43,11 +47,12 @@ from telegram.constants import (
     UpdateType,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.channels.base import Attempt, ButtonTextOutput, WebhookInput, deliver, error
 from bot.channels.concurrency import Typing
 from bot.channels.context import ChannelContext
-from bot.channels.delivery import DEFAULT_BUDGET_SECONDS
+from bot.channels.delivery import DEFAULT_BUDGET_SECONDS, ON_ACCEPTED
 from bot.channels.events import InboundEvent, Kind
 from bot.channels.stores import DedupeUnavailable
 from bot.markup import to_html, utf16_length
@@ -96,9 +101,71 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
+class MarkingRequest(HTTPXRequest):
+    """PTB's HTTP layer, except for a sendMessage of a turn whose update is not marked
+    handled yet (`ON_ACCEPTED` set): that one goes out on a thread of its own, which calls
+    `ON_ACCEPTED` as soon as Telegram answered 200, before handing the answer back to the
+    event loop. Under load the loop hears of an answer a quarter of a second late (other
+    turns' predictions run on it), and a crash in that time made the redelivery answer the
+    update twice. Everything else (other methods, replies outside a turn, the errors PTB
+    makes of a status) is PTB's own."""
+
+    # One thread per first message in flight: as many as the turns that may wait on a slow
+    # Telegram at once, without queueing one chat's reply behind another's.
+    _SENDS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="telegram-send")
+    _TIMEOUT = httpx.Timeout(connect=5.0, read=5.0, write=5.0, pool=1.0)  # HTTPXRequest's
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._blocking: httpx.Client | None = None
+        self._blocking_lock = threading.Lock()  # the sending threads create it once
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        accepted = ON_ACCEPTED.get()
+        if accepted is None or not url.endswith("/sendMessage") or request_data is None:
+            return await super().do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
+        data = request_data.json_parameters
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._SENDS, self._send_and_report, url, method, data, accepted)
+
+    def _send_and_report(
+        self, url: str, method: str, data: dict[str, str], accepted: Callable[[], None]
+    ) -> tuple[int, bytes]:
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = httpx.Client(timeout=self._TIMEOUT)
+            client = self._blocking
+        try:
+            answer = client.request(method, url, headers={"User-Agent": self.USER_AGENT}, data=data)
+        except httpx.TimeoutException as exc:  # as HTTPXRequest maps them
+            raise TimedOut from exc
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"httpx.{exc.__class__.__name__}: {exc}") from exc
+        if answer.status_code == 200:
+            accepted()
+        return answer.status_code, answer.content
+
+    async def shutdown(self) -> None:
+        if self._blocking is not None:
+            self._blocking.close()
+            self._blocking = None
+        await super().shutdown()
+
+
 def make_bot(token: str, api_base_url: str | None = None) -> Bot:
     """A Bot for `token`; `api_base_url` in PTB's form (the token is appended)."""
-    return Bot(token, base_url=api_base_url or DEFAULT_API_BASE_URL)
+    return Bot(token, base_url=api_base_url or DEFAULT_API_BASE_URL, request=MarkingRequest())
 
 
 def _seconds(retry_after: int | _dt.timedelta) -> float:

@@ -24,7 +24,10 @@ import asyncio
 import datetime as _dt
 import hashlib
 import logging
+import threading
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.channels.delivery import DEFAULT_BUDGET_SECONDS, Attempt, deliver
+from bot.channels.delivery import DEFAULT_BUDGET_SECONDS, ON_ACCEPTED, Attempt, deliver
 from bot.db import ensure_schema
 from bot.db import zalo_tokens as _tokens
 from bot.settings import ZaloSettings
@@ -51,6 +54,9 @@ TOKEN_ERRORS = {-216, -220}
 # The user cannot be messaged: not following (-213), no interaction in 7 days (-230), ...
 RECIPIENT_ERRORS = {-213, -227, -230, -232, -244}
 RATE_LIMITED = -32
+# The threads that send a turn's first message (`ZaloClient._post_and_report`): one per
+# reply in flight, without queueing behind the process's other blocking work.
+_SENDS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="zalo-send")
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 TIMESTAMP_HEADER = "X-ZEvent-Timestamp"
 
@@ -184,6 +190,8 @@ class ZaloClient:
         self._last_pair: TokenPair | None = None
         self._refresh_lock: asyncio.Lock | None = None
         self._http: httpx.AsyncClient | None = None
+        self._blocking: httpx.Client | None = None  # for `_post_and_report`'s threads
+        self._blocking_lock = threading.Lock()
         self.problems: Counter[str] = Counter()  # error code -> times seen, for monitoring/tests
 
     def _client(self) -> httpx.AsyncClient:
@@ -274,8 +282,14 @@ class ZaloClient:
 
         async def attempt() -> Attempt:
             nonlocal token, refreshed
+            accepted = ON_ACCEPTED.get()
             try:
-                reply = await self._client().post(url, json=body, headers={"access_token": token})
+                if accepted is None:
+                    reply = await self._client().post(url, json=body, headers={"access_token": token})
+                else:
+                    reply = await asyncio.get_running_loop().run_in_executor(
+                        _SENDS, self._post_and_report, url, body, token, accepted
+                    )
             except httpx.TimeoutException as exc:
                 self.problems["http"] += 1
                 return Attempt.transient(type(exc).__name__, kind="timeout")
@@ -311,6 +325,26 @@ class ZaloClient:
             return Attempt.failed(f"error {code} ({reason})")
 
         return await deliver(attempt, "zalo send", self._budget)
+
+    def _post_and_report(
+        self, url: str, body: dict[str, Any], token: str, accepted: Callable[[], None]
+    ) -> httpx.Response:
+        """The first message of a turn's reply, sent from a thread of its own, which calls
+        `accepted` (the webhook marks the update handled) as soon as Zalo accepted it
+        (`ON_ACCEPTED` in `bot.channels.delivery`: the event loop may hear of the answer a
+        quarter of a second later, and a crash in that time answered the update twice)."""
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = httpx.Client(timeout=self._timeout)
+            client = self._blocking
+        reply = client.post(url, json=body, headers={"access_token": token})
+        if reply.status_code == 200:
+            try:
+                if _error_code(reply.json()) == 0:
+                    accepted()
+            except ValueError:
+                pass  # not JSON: `attempt` reports it
+        return reply
 
     async def upload_file(self, filename: str, data: bytes) -> str | None:
         """Upload a file (PDF, DOC, DOCX; at most 5 MB) for a message; Zalo's file token, or
@@ -350,6 +384,9 @@ class ZaloClient:
     async def close(self) -> None:
         if self._http is not None:
             await self._http.aclose()
+        if self._blocking is not None:
+            self._blocking.close()
+            self._blocking = None
 
 
 def _retry_after(reply: httpx.Response) -> float:

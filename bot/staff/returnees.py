@@ -3,8 +3,8 @@
 Why a page and not an export only: staff and policy partners need to see who comes back and
 why (by sex, mode of return, sector, host country, province, needs). Every number passes
 through `bot.anonymity` (the one small-cell rule): a cell counted from fewer than 10
-answers reads "<10" on the page and is empty in the CSV, and the total itself is hidden
-below 10. Charts are inline SVG drawn on the server (`bot.survey.bar_chart`): no external
+answers, or one the totals would give away, reads "<10" on the page and is empty in the
+CSV, and the total itself is hidden below 10. Charts are inline SVG drawn on the server (`bot.survey.bar_chart`): no external
 service, nothing the console's Content-Security-Policy would block. Reviewers and admins
 only; each export is in the audit log.
 """
@@ -38,18 +38,16 @@ def _sections(engine, lang: str) -> list[dict]:
 
 def _sex_tables(engine, lang: str) -> list[dict]:
     """Sex against mode of return and needs: the disaggregation the brief asks for."""
-    from bot.anonymity import suppress
-
+    tallied = survey.tallies(engine)
     tables = []
     for key, heading in (("return_mode", "Mode of return by sex"), ("needs", "Main needs by sex")):
-        cross = survey.sex_by(engine, key)
-        hidden = suppress(cross)
+        cross = survey.sex_table(engine, key, tallied)  # hidden cells are None
         sexes = sorted({g for g, _ in cross})
         values = sorted({v for _, v in cross})
         rows = [
             {
                 "label": survey.label(key, value, lang),
-                "cells": [shown(hidden.get((sex, value), 0)) for sex in sexes],
+                "cells": [shown(cross.get((sex, value), 0)) for sex in sexes],
             }
             for value in values
         ]

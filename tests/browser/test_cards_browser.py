@@ -13,12 +13,8 @@ tests that start `bot run`; the last two run on the in-process console.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +24,7 @@ import httpx
 import pytest
 
 from bot import db
-from bot.services import ServiceError, free_port, wait_for_http
+from tests.fakes.bot_run import bot_run, require_model
 from tests.staff.conftest import PASSWORD, make_user, start_console
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,57 +51,19 @@ class RunningBot:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
-    if not list((REPO_ROOT / "models").glob("*.tar.gz")):
-        reason = "no trained model in models/ (run `make train`)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
+    require_model()
     tmp = tmp_path_factory.mktemp("cards")
     content = _copy_content(tmp)
-    port, actions_port, staff_port = free_port(), free_port(), free_port()
-    database_url = f"sqlite:///{tmp / 'bot.db'}"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_")) and k != "REDIS_URL"
+    settings = {
+        "SENDER_ID_SECRET": "cards-secret",
+        "CONTENT_DIR": str(content),
+        "TOPICS_FILE": str(tmp / "topics.yml"),
     }
-    env.update(
-        {
-            "RASA_TELEMETRY_ENABLED": "false",
-            "PORT": str(port),
-            "ACTIONS_PORT": str(actions_port),
-            "STAFF_PORT": str(staff_port),
-            "DATABASE_URL": database_url,
-            "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
-            "SENDER_ID_SECRET": "cards-secret",
-            "CONTENT_DIR": str(content),
-            "TOPICS_FILE": str(tmp / "topics.yml"),
-        }
-    )
-    stderr = tmp / "stderr.log"
-    with (tmp / "stdout.log").open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-    try:
+    with bot_run(tmp, settings, drop=("TELEGRAM_", "ZALO_")) as run:
         try:
-            wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=420, process=process)
-            wait_for_http(f"http://127.0.0.1:{staff_port}/healthz", timeout=120, process=process)
-        except ServiceError as error:
-            pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
-        yield RunningBot(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{staff_port}", database_url, content)
-    finally:
-        # Our own child and its process group only (started in its own session above).
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        db.dispose_engines()
+            yield RunningBot(run.base, run.staff.rstrip("/"), run.database_url, content)
+        finally:
+            db.dispose_engines()
 
 
 def _ask(base: str, text: str) -> str:

@@ -21,13 +21,15 @@ def _log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def
 
 
 def _answers(engine) -> None:  # type: ignore[no-untyped-def]
-    for n in range(14):
+    """25 answers: 12 women, 10 men, 3 who did not say (hidden, and the 10 men with them:
+    25 - 12 - 10 would give the 3 away)."""
+    for n in range(25):
         survey.save(
             engine,
             {
                 "host_country": "KR",
-                "gender": "female" if n < 11 else "male",
-                "return_mode": "early" if n < 10 else "irregular",
+                "gender": "female" if n < 12 else "male" if n < 22 else None,
+                "return_mode": "early" if n < 20 else "irregular",
                 "province": "Hà Tĩnh" if n == 0 else "Nghệ An",
             },
         )
@@ -39,12 +41,14 @@ def test_a_reviewer_sees_aggregates_with_small_cells_hidden(console, phone):
     phone.click("nav >> text=Người về nước")
     phone.wait_for_url(re.compile(r"/returnees$"))
     main = phone.inner_text("main")
-    assert "Hồ sơ người về nước" in main and "Số câu trả lời: 14" in main
+    assert "Hồ sơ người về nước" in main and "Số câu trả lời: 25" in main
     sex = phone.locator("section#gender")
-    assert sex.locator("td[data-value=female]").inner_text() == "11"
-    assert sex.locator("td[data-value=male]").inner_text() == "<10"  # 3 answers
+    assert sex.locator("td[data-value=female]").inner_text() == "12"
+    assert sex.locator("td[data-value=male]").inner_text() == "<10"  # 10, hidden with the 3
+    assert sex.locator('td[data-value="not answered"]').inner_text() == "<10"  # 3 answers
     assert sex.locator("svg").count() == 1
-    assert ">3<" not in sex.locator("svg").evaluate("node => node.outerHTML")
+    chart = sex.locator("svg").evaluate("node => node.outerHTML")
+    assert ">3<" not in chart and ">10<" not in chart
     province = phone.locator("section#province")
     assert province.locator("td", has_text="Hà Tĩnh").count() == 1
     assert province.locator('td[data-value="Hà Tĩnh"]').inner_text() == "<10"
@@ -56,7 +60,8 @@ def test_a_reviewer_sees_aggregates_with_small_cells_hidden(console, phone):
     assert response.status == 200 and "text/csv" in response.headers["content-type"]
     rows = list(csv.DictReader(io.StringIO(response.text())))
     by = {(r["breakdown"], r["value"], r["sex"]): r["count"] for r in rows}
-    assert by[("gender", "female", "all")] == "11" and by[("gender", "male", "all")] == ""
+    assert by[("gender", "female", "all")] == "12" and by[("gender", "male", "all")] == ""
+    assert by[("gender", "not answered", "all")] == ""
     assert by[("province", "Hà Tĩnh", "all")] == ""
     assert all(r["count"] == "" or int(r["count"]) >= 10 for r in rows)
 

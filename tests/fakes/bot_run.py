@@ -47,6 +47,63 @@ class BotRun:
     process: subprocess.Popen = field(repr=False)
 
 
+def environment(
+    tmp: Path, settings: Mapping[str, str] | None = None, drop: tuple[str, ...] = (), port: int = 0
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment of a `bot run` on free ports (Rasa on `port` when given) with SQLite
+    files in `tmp`: the test environment minus REDIS_URL and the variables starting with
+    `drop`, then `settings` on top. Returns it and the variables set here."""
+    ours = {
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PORT": str(port or free_port()),
+        "ACTIONS_PORT": str(free_port()),
+        "STAFF_PORT": str(free_port()),
+        "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
+        "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
+        "SENDER_ID_SECRET": "e2e-secret",
+        **(settings or {}),
+    }
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not (drop and k.startswith(drop))}
+    env.update(ours)
+    return env, ours
+
+
+def start(
+    env: Mapping[str, str], stdout: Path, stderr: Path, ready_url: str, timeout: float = 420
+) -> subprocess.Popen:
+    """`python -m bot run` in its own session, logging to `stdout` and `stderr`, once
+    `ready_url` answers (up to 7 minutes: the model loads TensorFlow); a failure to start
+    fails the test with the end of its log."""
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+    try:
+        wait_for_http(ready_url, timeout=timeout, process=process)
+    except ServiceError as error:
+        stop(process)
+        pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
+    return process
+
+
+def stop(process: subprocess.Popen, timeout: float = 30, group_signal: int = signal.SIGTERM) -> None:
+    """SIGTERM (as systemd does), SIGKILL after `timeout`; then `group_signal` to what is
+    left of its process group: our own child's only (started in its own session)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, group_signal)
+
+
 @contextlib.contextmanager
 def bot_run(
     tmp: Path,
@@ -56,36 +113,12 @@ def bot_run(
 ) -> Iterator[BotRun]:
     """Start `python -m bot run` with `settings` (environment variables) on top of the test
     environment minus REDIS_URL and the variables starting with `drop`; wait until
-    `ready_path` answers (up to 7 minutes: the model loads TensorFlow), yield, stop."""
+    `ready_path` answers and the whole of `bot run` has started, yield, stop."""
     require_model()
-    port, actions_port, staff_port = free_port(), free_port(), free_port()
-    ours = {
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PORT": str(port),
-        "ACTIONS_PORT": str(actions_port),
-        "STAFF_PORT": str(staff_port),
-        "DATABASE_URL": f"sqlite:///{tmp / 'bot.db'}",
-        "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
-        "SENDER_ID_SECRET": "e2e-secret",
-        **(settings or {}),
-    }
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and not (drop and k.startswith(drop))}
-    env.update(ours)
+    env, ours = environment(tmp, settings, drop)
     stdout, stderr = tmp / "stdout.log", tmp / "stderr.log"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
+    process = start(env, stdout, stderr, f"http://127.0.0.1:{ours['PORT']}{ready_path}")
     try:
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}{ready_path}", timeout=420, process=process)
-        except ServiceError as error:
-            pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
         # The staff console starts after Rasa, and only then does `bot run` print its banner
         # and handle SIGTERM (cleaning up its runtime files): wait for it, so that a short
         # test module does not stop the server half-started.
@@ -95,8 +128,8 @@ def bot_run(
                 pytest.fail(f"`python -m bot run` did not finish starting:\n{stderr.read_text()[-3000:]}")
             time.sleep(0.5)
         yield BotRun(
-            base=f"http://127.0.0.1:{port}",
-            staff=f"http://127.0.0.1:{staff_port}/",
+            base=f"http://127.0.0.1:{ours['PORT']}",
+            staff=f"http://127.0.0.1:{ours['STAFF_PORT']}/",
             env=ours,
             database_url=ours["DATABASE_URL"],
             tracker_db=Path(ours["TRACKER_STORE_URL"].split(":///", 1)[1]),
@@ -105,12 +138,4 @@ def bot_run(
             process=process,
         )
     finally:
-        # Our own child and its process group only (started in its own session above).
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGTERM)
+        stop(process)

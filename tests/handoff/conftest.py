@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import db
-from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN
-from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET
+from tests.fakes.platforms import point_at_fakes
 
 STAFF_CHAT = -1001234567890
 
@@ -30,23 +29,7 @@ def engine(db_url):
 @pytest.fixture
 def env(monkeypatch, db_url, fake_telegram, fake_zalo):
     """Telegram and Zalo on, pointed at the fakes; staff always on duty unless a test says."""
-    values = {
-        "DATABASE_URL": db_url,
-        "SENDER_ID_SECRET": "test-secret",
-        "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
-        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
-        "TELEGRAM_API_BASE_URL": fake_telegram.api_base_url,
-        "ZALO_APP_ID": ZALO_APP_ID,
-        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
-        "ZALO_APP_SECRET": ZALO_APP_SECRET,
-        "ZALO_ACCESS_TOKEN": "access-0",
-        "ZALO_REFRESH_TOKEN": "refresh-0",
-        "ZALO_API_BASE_URL": fake_zalo.base,
-        "ZALO_OAUTH_BASE_URL": fake_zalo.base,
-        "HANDOFF_HOURS": "always",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
+    values = point_at_fakes(monkeypatch, db_url, fake_telegram, fake_zalo, HANDOFF_HOURS="always")
     monkeypatch.delenv("STAFF_TELEGRAM_CHAT_ID", raising=False)
     return values
 

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,28 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from bot.channels.zalo_api import signature
-from bot.services import ServiceError, free_port, wait_for_http
+from bot.services import free_port
+from tests.fakes.bot_run import environment, start, stop
 from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, FakeTelegram
 from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET, FakeZalo
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ZALO_OA = "3662729599332560487"
-
-
-def require_model() -> None:
-    if not list((REPO_ROOT / "models").glob("*.tar.gz")):
-        reason = "no trained model in models/ (run `make train`)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and REQUIRE_SERVICES=1 forbids skipping")
-        pytest.skip(reason)
 
 
 @dataclass
 class Bot:
-    """One `bot run` (restartable) and the fakes it talks to."""
+    """One `bot run` (restartable, on the same port) and the fakes it talks to; started,
+    waited for and stopped by `tests.fakes.bot_run`."""
 
     tmp: Path
     telegram: FakeTelegram
@@ -51,14 +42,7 @@ class Bot:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        env = {
-            **os.environ,
-            "RASA_TELEMETRY_ENABLED": "false",
-            "PORT": str(self.port),
-            "ACTIONS_PORT": str(free_port()),
-            "STAFF_PORT": str(free_port()),
-            "DATABASE_URL": f"sqlite:///{self.tmp / 'bot.db'}",
-            "TRACKER_STORE_URL": f"sqlite:///{self.tmp / 'tracker.db'}",
+        settings = {
             "SENDER_ID_SECRET": "reliability-secret",
             "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
@@ -71,28 +55,20 @@ class Bot:
             "ZALO_API_BASE_URL": self.zalo.base,
             "ZALO_OAUTH_BASE_URL": self.zalo.base,
             "RATE_LIMIT_PER_MINUTE": "1000",
+            **self.extra_env,
         }
-        env.pop("REDIS_URL", None)
-        env.update(self.extra_env)
-        return env
+        return environment(self.tmp, settings, port=self.port)[0]
 
     def start(self, timeout: float = 420) -> None:
         self.port = self.port or free_port()
         self.starts += 1
-        out = (self.tmp / f"stdout-{self.starts}.log").open("wb")
-        err = (self.tmp / f"stderr-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=REPO_ROOT,
-            env=self.env(),
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
+        self.process = start(
+            self.env(),
+            self.tmp / f"stdout-{self.starts}.log",
+            self.tmp / f"stderr-{self.starts}.log",
+            f"{self.base}/webhooks/telegram/",
+            timeout,
         )
-        try:
-            wait_for_http(f"{self.base}/webhooks/telegram/", timeout=timeout, process=self.process)
-        except ServiceError as error:
-            pytest.fail(f"`python -m bot run` did not start ({error}):\n{self.stderr()[-3000:]}")
 
     def stderr(self) -> str:
         return (self.tmp / f"stderr-{self.starts}.log").read_text(errors="replace")
@@ -120,21 +96,10 @@ class Bot:
         self.process.wait(timeout=60)
 
     def terminate(self, timeout: float = 60) -> None:
-        """A graceful stop (SIGTERM to `bot run`, as systemd does)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self._kill_group()
-
-    def _kill_group(self) -> None:
+        """A graceful stop (SIGTERM to `bot run`, as systemd does), then SIGKILL to what is
+        left of its process group."""
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # our own session only
-            except (ProcessLookupError, PermissionError):
-                pass
+            stop(self.process, timeout, group_signal=signal.SIGKILL)
 
 
 def telegram_text(update_id: int, chat_id: int, text: str, language: str = "vi") -> dict[str, Any]:

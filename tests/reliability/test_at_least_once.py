@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as _dt
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -14,8 +16,8 @@ import sqlalchemy as sa
 
 from bot.channels.stores import Claim, RedisDedupeStore, SqlDedupeStore
 from bot.channels.telegram import TelegramInput
-from bot.db import ensure_schema, get_engine, turns_in_flight
-from tests.channels import test_telegram
+from bot.db import ensure_schema, get_engine, processed_updates, turns_in_flight
+from tests.channels import test_telegram, test_zalo
 from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN, text_update
 
 LEASE = _dt.timedelta(seconds=60)
@@ -211,3 +213,123 @@ async def test_an_update_is_handled_once_its_first_reply_message_was_delivered(
     second_base = await serve(channel(fresh, fake_telegram), stub_rasa)
     assert (await test_telegram.post(second_base, update)).json() == {"status": "duplicate"}
     assert fake_telegram.sent_to(559) == ["the answer"]
+
+
+async def test_the_replied_mark_does_not_queue_behind_the_thread_pool(
+    serve, context, fake_telegram, stub_rasa
+):
+    """The mark is written as soon as the platform accepted the first message, even while
+    every thread of the default pool is busy (tracker saves, other turns' queries): a crash
+    in that wait used to make the redelivery answer a second time (docs/reliability.md)."""
+    loop = asyncio.get_running_loop()
+    gate = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=2)
+    key = f"telegram:{TELEGRAM_TOKEN.split(':')[0]}:25"
+    marked_when_sent: list[bool] = []
+
+    def is_marked() -> bool:
+        with context.engine.connect() as conn:
+            found = conn.execute(sa.select(processed_updates.c.key).where(processed_updates.c.key == key))
+            return found.first() is not None
+
+    async def reply_with_a_busy_pool(message):
+        loop.set_default_executor(pool)
+        for _ in range(2):
+            loop.run_in_executor(None, gate.wait)  # every default thread busy from now on
+        await message.output_channel.send_text_message(message.sender_id, "the answer")
+        marked_when_sent.append(is_marked())
+        gate.set()
+
+    stub_rasa.respond = reply_with_a_busy_pool
+    base = await serve(channel(context, fake_telegram, ack_within=5.0), stub_rasa)
+    try:
+        reply = await asyncio.wait_for(test_telegram.post(base, text_update(25, "hello", user_id=560)), 10)
+    finally:
+        gate.set()
+    assert reply.status_code == 200
+    assert marked_when_sent == [True]
+    assert fake_telegram.sent_to(560) == ["the answer"]
+
+
+def record_marks(store) -> tuple[list[str], object]:
+    """Make `store` record on which thread each mark of an update is written; returns the
+    record and a function that restores the store."""
+    threads: list[str] = []
+    finish_now, finish = store.finish_now, store.finish
+
+    def recorded_now(key: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return finish_now(key)
+
+    async def not_again(key: str) -> None:
+        threads.append("event loop")
+        await finish(key)
+
+    store.finish_now, store.finish = recorded_now, not_again
+
+    def restore() -> None:
+        store.finish_now, store.finish = finish_now, finish
+
+    return threads, restore
+
+
+async def two_messages(message) -> None:
+    await message.output_channel.send_text_message(message.sender_id, "the answer")
+    await message.output_channel.send_text_message(message.sender_id, "more")
+
+
+async def test_telegram_marks_the_update_on_its_own_thread_as_soon_as_the_reply_is_accepted(
+    serve, context, fake_telegram, stub_rasa
+):
+    """The mark does not wait for the event loop to hear of Telegram's 200 (it may be busy
+    with other turns' predictions for a quarter of a second): the sending thread writes it."""
+    threads, restore = record_marks(context.dedupe)
+    stub_rasa.respond = two_messages
+    base = await serve(channel(context, fake_telegram), stub_rasa)
+    try:
+        reply = await test_telegram.post(base, text_update(26, "hello", user_id=561))
+    finally:
+        restore()
+    assert reply.status_code == 200
+    assert len(threads) == 1 and threads[0].startswith("telegram-send"), threads
+    assert fake_telegram.sent_to(561) == ["the answer", "more"]
+    again = await test_telegram.post(base, text_update(26, "hello", user_id=561))
+    assert again.json() == {"status": "duplicate"}
+
+
+async def test_zalo_marks_the_update_on_its_own_thread_as_soon_as_the_reply_is_accepted(
+    serve, context, fake_zalo, stub_rasa
+):
+    threads, restore = record_marks(context.dedupe)
+    stub_rasa.respond = two_messages
+    base = await serve(test_zalo.make_channel(fake_zalo, context), stub_rasa)
+    try:
+        reply = await test_zalo.post(base, test_zalo.event(msg_id="mark-1"))
+    finally:
+        restore()
+    assert reply.status_code == 200
+    assert len(threads) == 1 and threads[0].startswith("zalo-send"), threads
+    assert [c.params["message"]["text"] for c in fake_zalo.sent()] == ["the answer", "more"]
+    again = await test_zalo.post(base, test_zalo.event(msg_id="mark-1"))
+    assert again.json() == {"status": "duplicate"}
+
+
+async def test_a_zalo_reply_that_zalo_refused_is_not_marked_on_the_sending_thread(
+    serve, context, fake_zalo, stub_rasa
+):
+    """Zalo answers 200 with an error code for a refused message: nothing was delivered,
+    so the sending thread leaves the mark to the end of the turn."""
+    threads, restore = record_marks(context.dedupe)
+    fake_zalo.fail_next("/v3.0/oa/message/cs", 200, {"error": -230, "message": "user inactive"})
+
+    async def one_message(message) -> None:
+        await message.output_channel.send_text_message(message.sender_id, "the answer")
+
+    stub_rasa.respond = one_message
+    base = await serve(test_zalo.make_channel(fake_zalo, context), stub_rasa)
+    try:
+        reply = await test_zalo.post(base, test_zalo.event(msg_id="mark-2"))
+    finally:
+        restore()
+    assert reply.status_code == 200
+    assert threads == ["event loop"]

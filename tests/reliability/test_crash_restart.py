@@ -1,10 +1,12 @@
-"""0 lost, 0 duplicated across a crash and a graceful restart, at 20 updates/s.
+"""0 lost across a crash and a graceful restart at 20 updates/s; 0 duplicated on the
+graceful restart, at most the replies in flight at the instant of a crash (SIGKILL).
 
 300 Telegram updates (each its own chat) are sent at 20 per second through a real
 `python -m bot run`, delivered the way Telegram does (retried until a 2xx). Six seconds in,
 the Rasa server process is killed (SIGKILL) in one run, and `bot run` gets SIGTERM in the
 other; a supervisor's restart follows. Every update must get exactly one reply from the
-fake Bot API. The figures are printed (and recorded in docs/reliability.md).
+fake Bot API (a crash may answer again the few replies Telegram accepted in the last
+milliseconds before it). The figures are printed (and recorded in docs/reliability.md).
 
 Slow (two starts of the server per run): marked `e2e`; skipped without a trained model.
 """
@@ -19,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.bot_run import require_model
 from tests.fakes.telegram import TELEGRAM_TOKEN, FakeTelegram
 from tests.fakes.zalo import FakeZalo
-from tests.reliability.running import Bot, TelegramRedelivery, require_model, telegram_text
+from tests.reliability.running import Bot, TelegramRedelivery, telegram_text
 
 pytestmark = pytest.mark.e2e
 
@@ -46,12 +49,14 @@ def run_with(event: str, tmp: Path) -> dict[str, int]:
         chats = {n: 880_000_000 + n for n in range(UPDATES)}
         started = time.monotonic()
         restarted = threading.Event()
+        stopped_at: list[float] = []
 
         failure: list[BaseException] = []
 
         def disrupt() -> None:
             try:
                 time.sleep(EVENT_AT)
+                stopped_at.append(time.monotonic())
                 if event == "crash":
                     bot.kill_rasa()
                 else:
@@ -99,6 +104,14 @@ def run_with(event: str, tmp: Path) -> dict[str, int]:
             "deliveries": sender.attempts,
         }
         print(f"\n{event} at {RATE:.0f} updates/s: {figures}")
+        # When each duplicated update's first reply reached the platform, against the stop:
+        # a reply accepted just before it and marked too late shows as a small negative time.
+        first_sent = {}
+        for call in telegram.calls_of("sendMessage"):
+            chat = int(call.params.get("chat_id", 0))
+            first_sent.setdefault(chat, call.at)
+        offsets = sorted(round(first_sent[chats[n]] - stopped_at[0], 3) for n in duplicated)
+        print(f"duplicated: first reply at {offsets} s from the stop")
         return figures
     finally:
         bot.terminate()
@@ -115,7 +128,10 @@ def test_no_update_is_lost_or_answered_twice_across_a_restart(event, tmp_path):
     if event == "graceful":
         assert figures["duplicated"] == 0, figures
     else:
-        # A process killed between the platform accepting a reply and the claim being
-        # written leaves that update to be answered again (docs/reliability.md): measured
-        # 4 of 300 here; this bounds it, it does not hide it.
-        assert figures["duplicated"] <= UPDATES * 0.02, figures
+        # A process killed between the platform accepting a reply and the mark being
+        # written leaves that update to be answered again (docs/reliability.md). The mark
+        # is now written by the sending thread on Telegram's 200 (10-30 ms later, the
+        # SQLite commit): measured 1, 0, 1, 0, 0, 0 of 300, each a reply accepted within
+        # 25 ms of the kill; before, 4 and 7. Not 0: that last window cannot close
+        # without marking before sending, which would lose those replies instead.
+        assert figures["duplicated"] <= 3, figures

@@ -24,16 +24,10 @@ import pytest
 import sqlalchemy as sa
 
 from bot.services import free_port
+from tests.fakes.bot_run import require_model
 from tests.fakes.telegram import TELEGRAM_TOKEN, FakeTelegram
 from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, FakeZalo
-from tests.reliability.running import (
-    Bot,
-    post_telegram,
-    post_zalo,
-    require_model,
-    telegram_text,
-    zalo_text,
-)
+from tests.reliability.running import Bot, post_telegram, post_zalo, telegram_text, zalo_text
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,7 @@ from bot import db, reminders
 from bot.identity import IdentityStore
 from bot.privacy import forget_everything, purge_identities
 from bot.reminders import ReminderScheduler, parse_date, plan
-from tests.fakes.telegram import TELEGRAM_SECRET, TELEGRAM_TOKEN
-from tests.fakes.zalo import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_OA_SECRET
+from tests.fakes.platforms import point_at_fakes
 
 TODAY = _dt.date(2026, 11, 30)
 NOON = _dt.datetime(2026, 11, 30, 12, 0)
@@ -251,22 +250,7 @@ def test_a_claim_lost_with_its_replica_is_sent_later(engine):
 
 @pytest.fixture
 def channels_env(monkeypatch, sqlite_url, fake_telegram, fake_zalo):
-    values = {
-        "DATABASE_URL": sqlite_url,
-        "SENDER_ID_SECRET": "test-secret",
-        "TELEGRAM_TOKEN": TELEGRAM_TOKEN,
-        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
-        "TELEGRAM_API_BASE_URL": fake_telegram.api_base_url,
-        "ZALO_APP_ID": ZALO_APP_ID,
-        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
-        "ZALO_APP_SECRET": ZALO_APP_SECRET,
-        "ZALO_ACCESS_TOKEN": "access-0",
-        "ZALO_REFRESH_TOKEN": "refresh-0",
-        "ZALO_API_BASE_URL": fake_zalo.base,
-        "ZALO_OAUTH_BASE_URL": fake_zalo.base,
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
+    point_at_fakes(monkeypatch, sqlite_url, fake_telegram, fake_zalo)
     yield sqlite_url
     db.dispose_engines()
 

@@ -18,9 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,8 +30,8 @@ import yaml
 from bot import db
 from bot.bench import load_conversations, load_examples
 from bot.content.cards import ContentLibrary
-from bot.services import ServiceError, free_port, wait_for_http
 from tests.browser.conftest import chromium  # noqa: F401 - fixture
+from tests.fakes.bot_run import bot_run
 from tests.staff.conftest import PASSWORD, fast_hashing, make_user  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
@@ -95,16 +92,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
         shutil.copytree(REPO_ROOT / "data" / part, data / part, ignore=shutil.ignore_patterns("console"))
     _small_held_out(tmp / "held_out")
     _small_conversations(tmp / "conversations")
-    port, actions_port, staff_port = free_port(), free_port(), free_port()
-    database_url = f"sqlite:///{tmp / 'bot.db'}"
-    ours = {
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PORT": str(port),
-        "ACTIONS_PORT": str(actions_port),
-        "STAFF_PORT": str(staff_port),
-        "DATABASE_URL": database_url,
-        "TRACKER_STORE_URL": f"sqlite:///{tmp / 'tracker.db'}",
-        "SENDER_ID_SECRET": "e2e-secret",
+    settings = {
         "MODELS_DIR": str(models),
         "TRAINING_DATA_DIR": str(data),
         "RETRAIN_HELD_OUT_DIR": str(tmp / "held_out"),
@@ -112,43 +100,13 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
         "MODEL_SWAP_TOKEN": SWAP_TOKEN,
         "TMPDIR": str(tmp),
     }
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ZALO_", "TELEGRAM_", "REDIS_URL", "MODEL", "STAFF_TELEGRAM"))
-    }
-    env.update(ours)
-    stderr = tmp / "stderr.log"
-    with (tmp / "stdout.log").open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-    try:
+    drop = ("ZALO_", "TELEGRAM_", "MODEL", "STAFF_TELEGRAM")
+    with bot_run(tmp, settings, drop=drop, ready_path="/health") as run:
         try:
-            wait_for_http(f"http://127.0.0.1:{port}/health", timeout=420, process=process)
-            wait_for_http(f"http://127.0.0.1:{staff_port}/healthz", timeout=120, process=process)
-        except ServiceError as error:
-            pytest.fail(f"`python -m bot run` did not start ({error}):\n{stderr.read_text()[-3000:]}")
-        engine = db.get_engine(database_url)
-        make_user(engine, "reviewer@ngo.example", "reviewer")
-        yield RunningBot(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{staff_port}", database_url, models)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
-        db.dispose_engines()
+            make_user(db.get_engine(run.database_url), "reviewer@ngo.example", "reviewer")
+            yield RunningBot(run.base, run.staff.rstrip("/"), run.database_url, models)
+        finally:
+            db.dispose_engines()
 
 
 def served(bot: RunningBot) -> dict:
