@@ -134,12 +134,21 @@ def children_environment(settings: Settings, port: int, actions_port: int) -> di
     )
 
 
+def rasa_environment(env: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The Rasa server's environment: `env` with SANIC_WORKERS from RASA_WORKERS (one
+    worker per core by default, `Settings.workers`). Rasa starts that many Sanic workers on
+    one port; with several and no REDIS_URL, `bot.tracker_store.ConfiguredLockStore` gives
+    them a shared SQLite lock store (`bot.lock_store`). Only Rasa gets it: the action
+    server and the console read other variables or none."""
+    return {**env, "SANIC_WORKERS": str(settings.workers())}
+
+
 def rasa_command(
     model: Path, settings: Settings, port: int, endpoints_file: Path, credentials_file: Path
 ) -> list[str]:
     """`rasa run` on HOST (loopback by default) with our endpoints and channels."""
     return [
-        sys.executable, "-m", "rasa", "run",
+        sys.executable, "-m", "bot.rasa_server", "rasa", "run",
         "--model", str(model),
         "--port", str(port),
         "--interface", settings.host,
@@ -267,7 +276,7 @@ def run_server(args: argparse.Namespace) -> int:
             rasa = subprocess.Popen(
                 rasa_command(model, settings, port, endpoints_file, credentials_file),
                 cwd=REPO_ROOT,
-                env=env,
+                env=rasa_environment(env, settings),
                 stderr=subprocess.PIPE,
             )
             pass_stderr_quietly(rasa.stderr, sys.stderr, started)

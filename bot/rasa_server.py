@@ -1,0 +1,172 @@
+"""`python -m bot.rasa_server rasa run …`: Rasa's `rasa run`, prepared for several workers.
+
+`bot run` starts Rasa through this module instead of `python -m rasa`. With one worker
+(RASA_WORKERS=1) it is `rasa run` and nothing else. With several, Sanic forks the workers
+from Rasa's main process after binding the port, and each worker loads the model itself:
+three copies of Rasa's imports (TensorFlow alone is 200 MB of private memory, which Rasa
+imports whatever the model) and two of the model, measured 1.13 GB PSS for `bot run` with
+two workers, over issue 13's 1 GB for all processes. Here the main process loads the agent
+once before the fork (`_preload`), the workers take that copy (`rasa.core.agent.load_agent`
+returns it once per process), and `gc.freeze()` keeps the garbage collector from touching,
+and so copying, the shared pages.
+
+Sanic 21.12 binds one socket in the main process and every worker accepts from it; each
+worker's event loop then accepts every pending connection at once (up to the backlog), so a
+burst of new keep-alive connections all lands on one worker (measured: one worker idle, the
+other saturated, 0.7x the throughput of a single process). `_serve_multiple` is Sanic's
+own, except that each worker binds its own socket with SO_REUSEPORT, and the kernel spreads
+the connections over the workers.
+
+What must not cross a fork does not: the lock store and the tracker store open their
+connections lazily per process (`bot.lock_store`, `PrivacyTrackerStore`), and connections
+the main process pooled before the fork are dropped in each child without closing the
+parent's (`_after_fork_in_child`), as SQLAlchemy prescribes for forked processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import inspect
+import logging
+import os
+import sys
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_PRELOADED: dict[str, Any] = {}
+
+
+def _after_fork_in_child() -> None:
+    """Forget the parent's pooled database connections (SQLAlchemy: `dispose(close=False)`),
+    and die with the main process: a worker whose main process was killed would otherwise
+    keep serving the port, unseen by `bot run` (Sanic's workers are stopped only by a main
+    process that is alive to do it)."""
+    from bot import db
+
+    _die_with_parent()
+    for engine in list(getattr(db, "_ENGINES", {}).values()):
+        engine.dispose(close=False)
+    store = _PRELOADED.get("tracker_engine")
+    if store is not None:
+        store.dispose(close=False)
+
+
+def _die_with_parent() -> None:
+    """SIGKILL when the parent dies (Linux `prctl(PR_SET_PDEATHSIG)`; elsewhere nothing)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+
+
+def _preload() -> None:
+    """Load the agent in the main process when Rasa will fork workers; each worker then
+    receives it instead of loading its own (module docstring)."""
+    import rasa.core.agent
+    import rasa.core.run
+
+    original_load = rasa.core.agent.load_agent
+    original_serve = rasa.core.run.serve_application
+
+    async def load_agent(*args: Any, **kwargs: Any) -> Any:
+        agent = _PRELOADED.pop("agent", None)  # each forked worker pops its own copy
+        if agent is not None:
+            return agent
+        return await original_load(*args, **kwargs)
+
+    @functools.wraps(original_serve)  # rasa.api filters its arguments by this signature
+    def serve_application(*args: Any, **kwargs: Any) -> Any:
+        bound = inspect.signature(original_serve).bind(*args, **kwargs)
+        bound.apply_defaults()
+        endpoints = bound.arguments.get("endpoints")
+        if rasa.core.utils.number_of_sanic_workers(endpoints.lock_store if endpoints else None) > 1:
+            agent = asyncio.run(
+                original_load(
+                    model_path=bound.arguments.get("model_path"),
+                    remote_storage=bound.arguments.get("remote_storage"),
+                    endpoints=endpoints,
+                )
+            )
+            _PRELOADED["agent"] = agent
+            tracker_store = getattr(agent, "tracker_store", None)
+            inner = getattr(tracker_store, "_tracker_store", tracker_store)  # FailSafeTrackerStore
+            if getattr(inner, "engine", None) is not None:
+                _PRELOADED["tracker_engine"] = inner.engine
+            gc.collect()
+            gc.freeze()  # what is left is shared with the workers: keep the collector off it
+        return original_serve(*args, **kwargs)
+
+    rasa.core.agent.load_agent = load_agent
+    rasa.core.run.serve_application = serve_application
+
+    import sanic.app
+
+    sanic.app.serve_multiple = _serve_multiple  # Sanic's `run` calls it by this name
+
+
+def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
+    """`sanic.server.runners.serve_multiple` (21.12) without the socket bound in the main
+    process: each worker binds HOST:PORT itself with SO_REUSEPORT (module docstring)."""
+    import multiprocessing
+    import signal
+
+    from sanic.log import logger as sanic_logger
+    from sanic.server.events import trigger_events
+    from sanic.server.runners import serve
+
+    if server_settings.get("sock") is not None or server_settings.get("unix"):
+        raise RuntimeError("bot.rasa_server: several workers need HOST and PORT, not a socket")
+    server_settings["reuse_port"] = True
+    server_settings["run_multiple"] = True
+    main_start = server_settings.pop("main_start", None)
+    main_stop = server_settings.pop("main_stop", None)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    trigger_events(main_start, loop)
+
+    processes: list[Any] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        sanic_logger.info("Received signal %s. Shutting down.", signal.Signals(signum).name)
+        for process in processes:
+            os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    context = multiprocessing.get_context("fork")
+    for _ in range(workers):
+        process = context.Process(target=serve, kwargs=server_settings)
+        process.daemon = True
+        process.start()
+        processes.append(process)
+    for process in processes:
+        process.join()
+    for process in processes:
+        process.terminate()
+    trigger_events(main_stop, loop)
+    loop.close()
+
+
+def main(argv: list[str]) -> None:
+    import rasa.core.utils  # noqa: F401  (used by the wrapper above)
+
+    from bot.lock_store import workers_from_environment
+
+    if workers_from_environment() > 1:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _preload()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = argv if argv[:1] == ["rasa"] else ["rasa", *argv]  # `rasa run …` as typed
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
