@@ -31,14 +31,6 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 _SCHEMA = "CREATE TABLE IF NOT EXISTS rasa_locks (conversation_id TEXT PRIMARY KEY, data TEXT NOT NULL)"
 
 
-def workers_from_environment() -> int:
-    """The Sanic workers Rasa starts (`SANIC_WORKERS`, which `bot run` sets from RASA_WORKERS)."""
-    try:
-        return max(1, int(os.environ.get("SANIC_WORKERS", "1")))
-    except ValueError:
-        return 1  # Rasa then starts one worker too (rasa.core.utils.number_of_sanic_workers)
-
-
 def lock_file_for(tracker_store_url: str, var_dir: Path) -> Path:
     """Next to a SQLite tracker store (so two deployments on one machine do not share it);
     under `var_dir` for a server database."""

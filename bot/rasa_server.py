@@ -97,8 +97,9 @@ def _preload() -> None:
             _PRELOADED["agent"] = agent
             tracker_store = getattr(agent, "tracker_store", None)
             inner = getattr(tracker_store, "_tracker_store", tracker_store)  # FailSafeTrackerStore
-            if getattr(inner, "engine", None) is not None:
-                _PRELOADED["tracker_engine"] = inner.engine
+            engine = getattr(inner, "engine", None)
+            if engine is not None:
+                _PRELOADED["tracker_engine"] = engine
             gc.collect()
             gc.freeze()  # what is left is shared with the workers: keep the collector off it
         return original_serve(*args, **kwargs)
@@ -157,9 +158,9 @@ def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
 def main(argv: list[str]) -> None:
     import rasa.core.utils  # noqa: F401  (used by the wrapper above)
 
-    from bot.lock_store import workers_from_environment
+    from bot.settings import sanic_workers
 
-    if workers_from_environment() > 1:
+    if sanic_workers() > 1:
         os.register_at_fork(after_in_child=_after_fork_in_child)
         _preload()
     from rasa.__main__ import main as rasa_main

@@ -456,6 +456,16 @@ def _settings_for(values: tuple[str | None, ...]) -> Settings:
     )
 
 
+def sanic_workers() -> int:
+    """The Sanic workers Rasa starts in this process: Rasa's own variable SANIC_WORKERS
+    (`bot run` sets it from RASA_WORKERS, `Settings.workers`); 1 when unset or invalid, as
+    Rasa then starts one (`rasa.core.utils.number_of_sanic_workers`)."""
+    try:
+        return max(1, int(os.environ.get("SANIC_WORKERS", "1")))
+    except ValueError:
+        return 1
+
+
 def child_environment(extra: Mapping[str, str] | None = None, quiet: bool = False) -> dict[str, str]:
     """The environment for a child process (action server, Rasa): ours plus `extra`, with the
     repository on PYTHONPATH so Rasa finds `bot.*` and `actions`.

@@ -98,9 +98,9 @@ class PrivacyTrackerStore(SQLTrackerStore):
             identity_database_url = identity_database_url or settings.database_url
         self._identity_database_url = identity_database_url
         self._tables_ready = True
-        # sender_id -> ((stored count, highest id), serialised events of the latest session,
+        # sender_id -> ((stored count, highest id, its timestamp), serialised events of the latest session,
         # their latest timestamp): `_session_events`
-        self._cache: OrderedDict[str, tuple[tuple[int, int], list[str], float | None]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[tuple[int, int, float], list[str], float | None]] = OrderedDict()
         self._stats_engine: tuple[int, Any] | None = None
         self._stats_writer: StatisticsWriter | None = None
         if kwargs.get("dialect", "sqlite") == "sqlite" or _reachable(kwargs):
@@ -178,20 +178,19 @@ class PrivacyTrackerStore(SQLTrackerStore):
         self._remember(sender_id, state, stored, latest)
         return stored, latest
 
-    def _state(self, session: Any, sender_id: str) -> tuple[int, int]:
-        """(number of stored events, highest id) of `sender_id`, read from the sender_id
-        index. Any insert raises the highest id, any delete (forget me, the purge, another
-        process) lowers the count, so a cache entry taken at the same state is exact; ids
-        only grow (SQLite rowid / PostgreSQL sequence) and events are never updated."""
-        count, highest = session.execute(
-            sa.select(sa.func.count(), sa.func.max(self.SQLEvent.id)).where(
-                self.SQLEvent.sender_id == sender_id
-            )
-        ).one()
-        return int(count), int(highest or 0)
+    def _state(self, session: Any, sender_id: str) -> tuple[int, int, float]:
+        """(number of stored events, highest id, timestamp of that event) of `sender_id`.
+        Any insert raises the highest id, any delete (forget me, the purge, another
+        process) lowers the count; SQLite may hand a deleted highest id out again (rowids
+        without AUTOINCREMENT), to an event written later, so with another timestamp. A
+        cache entry taken at the same state is therefore exact (events are never updated).
+        Plain SQL on the sender_id index: the ORM's statement building took most of this
+        check's time (py-spy)."""
+        count, highest, latest = session.execute(_STATE_QUERY, {"sender_id": sender_id}).one()
+        return int(count), int(highest or 0), float(latest or 0.0)
 
     def _remember(
-        self, sender_id: str, state: tuple[int, int], stored: list[str], latest: float | None
+        self, sender_id: str, state: tuple[int, int, float], stored: list[str], latest: float | None
     ) -> None:
         self._cache[sender_id] = (state, stored, latest)
         self._cache.move_to_end(sender_id)
@@ -332,6 +331,10 @@ class StatisticsWriter:
                 self._queue.task_done()
 
 
+_STATE_QUERY = sa.text(
+    "SELECT count(*), max(id), (SELECT timestamp FROM events WHERE sender_id = :sender_id "
+    "ORDER BY id DESC LIMIT 1) FROM events WHERE sender_id = :sender_id"
+)
 TRACKER_CACHE_SIZE = 2000  # conversations whose serialised events a process keeps
 
 
@@ -454,13 +457,13 @@ class ConfiguredLockStore(LockStore):
     share (`bot.lock_store`); else the in-memory one."""
 
     def __init__(self, endpoint_config: EndpointConfig | None = None) -> None:
-        from bot.lock_store import SQLiteLockStore, lock_file_for, workers_from_environment
-        from bot.settings import VAR_DIR, get_settings
+        from bot.lock_store import SQLiteLockStore, lock_file_for
+        from bot.settings import VAR_DIR, get_settings, sanic_workers
 
         settings = get_settings()
         if settings.redis_url:
             self._store: LockStore = RedisLockStore(**redis_lock_kwargs(settings.redis_url))
-        elif workers_from_environment() > 1:
+        elif sanic_workers() > 1:
             self._store = SQLiteLockStore(lock_file_for(settings.tracker_store_url, VAR_DIR))
         else:
             self._store = InMemoryLockStore()
