@@ -17,6 +17,11 @@ other saturated, 0.7x the throughput of a single process). `_serve_multiple` is 
 own, except that each worker binds its own socket with SO_REUSEPORT, and the kernel spreads
 the connections over the workers.
 
+The staff console swaps the served model through one HTTP request (`bot.live_model`), which
+reaches one worker. That worker writes the archive's path to a file the workers share, and
+every worker checks it every `FOLLOW_SECONDS` and loads that archive when it serves another
+(`_follow_live_model`), so all workers serve the new model a few seconds after the swap.
+
 What must not cross a fork does not: the lock store and the tracker store open their
 connections lazily per process (`bot.lock_store`, `PrivacyTrackerStore`), and connections
 the main process pooled before the fork are dropped in each child without closing the
@@ -26,17 +31,22 @@ parent's (`_after_fork_in_child`), as SQLAlchemy prescribes for forked processes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import inspect
 import logging
 import os
 import sys
+import threading
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 _PRELOADED: dict[str, Any] = {}
+FOLLOW_SECONDS = 2.0
+_FOLLOWING = threading.local()
+_LIVE: dict[str, Any] = {}  # "file": the shared live-model file; "main": the main process id
 
 
 def _after_fork_in_child() -> None:
@@ -106,6 +116,7 @@ def _preload() -> None:
 
     rasa.core.agent.load_agent = load_agent
     rasa.core.run.serve_application = serve_application
+    _share_model_swaps()
 
     import sanic.app
 
@@ -153,6 +164,89 @@ def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
         process.terminate()
     trigger_events(main_stop, loop)
     loop.close()
+
+
+def _share_model_swaps() -> None:
+    """A model loaded by one worker (a swap from the console) is loaded by the others."""
+    import tempfile
+
+    import rasa.core.run
+    from rasa.core.agent import Agent
+
+    descriptor, name = tempfile.mkstemp(prefix="bot-live-model-")  # 0600; made before the fork
+    os.close(descriptor)
+    _LIVE.update(file=name, main=os.getpid())
+    import atexit
+
+    atexit.register(_remove_live_file, name, os.getpid())
+    original_load_model = Agent.load_model
+
+    def load_model(self: Any, model_path: Any, fingerprint: Any = None) -> None:
+        original_load_model(self, model_path, fingerprint)
+        if os.getpid() != _LIVE["main"] and not getattr(_FOLLOWING, "active", False):
+            _publish(str(model_path))
+
+    Agent.load_model = load_model
+    original_configure = rasa.core.run.configure_app
+
+    @functools.wraps(original_configure)
+    def configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = original_configure(*args, **kwargs)
+        app.register_listener(_start_following, "after_server_start")
+        return app
+
+    rasa.core.run.configure_app = configure_app
+
+
+def _remove_live_file(name: str, pid: int) -> None:
+    if os.getpid() == pid:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _publish(model_path: str) -> None:
+    """Write the swapped-in archive's path for the other workers (atomically: rename)."""
+    temporary = f"{_LIVE['file']}.{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(model_path)
+    os.replace(temporary, _LIVE["file"])
+
+
+async def _start_following(app: Any, _loop: Any) -> None:
+    app.add_task(_follow_live_model(app))
+
+
+async def _follow_live_model(app: Any, every: float = FOLLOW_SECONDS) -> None:
+    """Load the archive another worker swapped in, when this worker serves another one."""
+    seen = ""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            with open(_LIVE["file"], encoding="utf-8") as handle:
+                wanted = handle.read().strip()
+        except OSError:
+            continue
+        agent = getattr(app.ctx, "agent", None)
+        serving = str(getattr(getattr(agent, "processor", None), "model_path", "") or "")
+        if not wanted or wanted == seen or agent is None:
+            continue
+        seen = wanted
+        if os.path.realpath(wanted) == os.path.realpath(serving):
+            continue
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, _load_following, agent, wanted)
+            logger.info("Loaded the model another worker swapped in.")
+        except Exception as error:  # noqa: BLE001 - keep serving the old model; say so
+            logger.warning("Could not load the model another worker swapped in (%s).", type(error).__name__)
+
+
+def _load_following(agent: Any, model_path: str) -> None:
+    """`agent.load_model` without publishing it again (it came from another worker)."""
+    _FOLLOWING.active = True
+    try:
+        agent.load_model(model_path)
+    finally:
+        _FOLLOWING.active = False
 
 
 def main(argv: list[str]) -> None:

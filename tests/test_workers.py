@@ -236,13 +236,24 @@ def _rasa_processes(root: int) -> list[int]:
 
 def test_bot_run_starts_the_workers_and_both_answer(tmp_path):
     """`bot run` with RASA_WORKERS=2: one main process and two workers, which both get
-    connections (each binds the port with SO_REUSEPORT) and answer."""
+    connections (each binds the port with SO_REUSEPORT) and answer; a model swapped in
+    through one worker is served by both a few seconds later."""
     import json
+    import shutil
     import urllib.request
 
-    from tests.fakes.bot_run import bot_run
+    from bot.services import newest_model
+    from tests.fakes.bot_run import bot_run, require_model
 
-    with bot_run(tmp_path, {"RASA_WORKERS": "2"}) as server:
+    require_model()
+    models = tmp_path / "models"
+    models.mkdir()
+    first, second = models / "first.tar.gz", models / "second.tar.gz"
+    shutil.copy(newest_model(), first)
+    shutil.copy(first, second)
+    os.utime(first, (time.time() + 60, time.time() + 60))  # the newest: served at start
+    settings = {"RASA_WORKERS": "2", "MODELS_DIR": str(models), "MODEL_SWAP_TOKEN": "swap-token"}
+    with bot_run(tmp_path, settings) as server:
         processes = _rasa_processes(server.process.pid)
         assert len(processes) == 3  # the main process and its two workers
         workers = {pid for pid in processes if pid not in _direct_children(server.process.pid)}
@@ -256,6 +267,23 @@ def test_bot_run_starts_the_workers_and_both_answer(tmp_path):
                 assert reply.status == 200 and json.loads(reply.read())
         busy = [pid for pid in workers if _cpu_ticks(pid) - before[pid] > 5]
         assert len(busy) == 2, "one worker got every connection"
+
+        def model_call(method: str, body: dict | None = None) -> str:
+            request = urllib.request.Request(
+                f"{server.base}/model/live",
+                json.dumps(body).encode() if body else None,
+                {"Authorization": "Bearer swap-token", "Content-Type": "application/json"},
+                method=method,
+            )
+            with urllib.request.urlopen(request, timeout=120) as reply:
+                return Path(json.loads(reply.read())["model_file"]).name
+
+        assert {model_call("GET") for _ in range(20)} == {"first.tar.gz"}
+        assert model_call("PUT", {"model_file": str(second)}) == "second.tar.gz"
+        deadline = time.monotonic() + 60
+        while {model_call("GET") for _ in range(20)} != {"second.tar.gz"}:
+            assert time.monotonic() < deadline, "a worker still serves the old model"
+            time.sleep(1)
 
 
 def _direct_children(root: int) -> set[int]:
@@ -273,3 +301,56 @@ def _direct_children(root: int) -> set[int]:
 def _cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+# -- chat claims ------------------------------------------------------------------------------
+
+
+async def test_a_chat_waits_for_the_other_worker_then_is_taken(tmp_path):
+    """Worker `b` gets an update of a chat `a` is still answering: it waits for `a`'s turn
+    to finish instead of refusing (order kept, no platform retry), then takes the chat."""
+    from bot.worker_claims import WorkerChatClaims
+
+    a = WorkerChatClaims(None, tmp_path / "locks")
+    b = WorkerChatClaims(None, tmp_path / "locks")
+    b.replica = "worker-b"  # what a fork gives each worker (same process here)
+    assert await a.take("chat")
+    assert await a.take("chat")  # a worker's own turns of a chat pile up
+    waiting = asyncio.create_task(b.take("chat"))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    await a.release("chat")
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # one turn of `a` is left
+    await a.release("chat")
+    assert await asyncio.wait_for(waiting, 2)
+    assert await b.take("other")  # other chats are free all along
+
+
+async def test_past_the_wait_or_when_stopping_the_update_is_refused(tmp_path):
+    from bot.worker_claims import WorkerChatClaims
+
+    a = WorkerChatClaims(None, tmp_path / "locks")
+    b = WorkerChatClaims(None, tmp_path / "locks", wait_seconds=0.2)
+    b.replica = "worker-b"
+    assert await a.take("chat")
+    assert not await b.take("chat")
+    await a.release_all()
+    b.stopping = True
+    assert not await b.take("chat")
+
+
+def test_each_forked_worker_claims_under_its_own_id(tmp_path):
+    from bot.worker_claims import chat_claims_for
+
+    claims = chat_claims_for(None, f"sqlite:///{tmp_path / 't.db'}", workers=2)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(writer, claims.replica.encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(reader, 64).decode() != claims.replica
+    assert claims._path == tmp_path / "t.db-locks"
+    assert chat_claims_for(None, f"sqlite:///{tmp_path / 't.db'}", workers=1)._path is None
+    assert chat_claims_for("redis://localhost:1/0", f"sqlite:///{tmp_path / 't.db'}", workers=2)._path is None

@@ -1,0 +1,166 @@
+"""Chat claims (`bot.channels.chat_claims`) for several Rasa workers on one machine.
+
+`bot run` starts RASA_WORKERS Rasa workers on one port (`bot.rasa_server`); the kernel
+hands each new connection to any of them, so two updates of one Telegram or Zalo chat can
+reach two workers. The chat claims keep a chat on one replica at a time, which keeps its
+replies in order; two things break them between workers:
+
+- Rasa builds the channels, and so their `ChatClaims` and its replica id, before Sanic
+  forks the workers: every worker would claim chats under the same id and never refuse
+  one another. Here each process takes an id of its own after a fork.
+- Without REDIS_URL the claims lived in one process's memory. Here they live in a SQLite
+  file the workers share (next to the tracker store, as the lock store's), with the same
+  rules as the Redis scripts: a worker takes a chat when no other worker has turns of it
+  (one `BEGIN IMMEDIATE` transaction), claims expire after `ttl_seconds`.
+
+Between workers a refused update would be answered 503 and come back only at the
+platform's next retry, long after the turn in the way has finished; since the webhook holds
+the request for the turn anyway (`ack_within`), a worker here waits for the other's turns of
+that chat to finish (up to `wait_seconds`, polled), then takes the chat: the same order,
+without the retry. Past the wait, or when this worker stops, the update is refused as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import time
+import uuid
+import weakref
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.channels.chat_claims import ChatClaims
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS chat_claims (chat TEXT NOT NULL, replica TEXT NOT NULL, "
+    "turns INTEGER NOT NULL, expires REAL NOT NULL, PRIMARY KEY (chat, replica))"
+)
+
+
+class WorkerChatClaims(ChatClaims):
+    """`ChatClaims` with a replica id per process and, without Redis, a shared SQLite file."""
+
+    POLL_SECONDS = 0.02
+
+    def __init__(
+        self, redis_url: str | None, path: Path | None, ttl_seconds: int = 120, wait_seconds: float = 10.0
+    ) -> None:
+        super().__init__(redis_url, ttl_seconds)
+        self._path = None if redis_url else path
+        self._wait = wait_seconds
+        self._connection: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        alive = weakref.ref(self)
+
+        def forked() -> None:
+            claims = alive()
+            if claims is not None:
+                claims._forked()
+
+        os.register_at_fork(after_in_child=forked)
+
+    def _forked(self) -> None:
+        self.replica = uuid.uuid4().hex[:12]
+        self.local = Counter()
+        self._client = None  # a Redis connection is not shared across a fork either
+        self._connection = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():
+            from bot.db import private_sqlite_file
+
+            assert self._path is not None
+            private_sqlite_file(str(self._path))
+            connection = sqlite3.connect(
+                self._path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=OFF")  # claims outlive no restart (they expire)
+            connection.execute(_SCHEMA)
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _try_take(self, chat: str) -> bool:
+        """The Redis `_TAKE` script: refused while another worker has turns of `chat`."""
+        key, now = self._key(chat), time.time()
+        with self._transaction() as db:
+            db.execute("DELETE FROM chat_claims WHERE chat = ? AND expires < ?", (key, now))
+            others = db.execute(
+                "SELECT count(*) FROM chat_claims WHERE chat = ? AND replica != ? AND turns > 0",
+                (key, self.replica),
+            ).fetchone()[0]
+            mine = db.execute(
+                "SELECT turns FROM chat_claims WHERE chat = ? AND replica = ?", (key, self.replica)
+            ).fetchone()
+            if others and not (mine and mine[0] > 0):
+                return False
+            db.execute(
+                "INSERT INTO chat_claims (chat, replica, turns, expires) VALUES (?, ?, 1, ?) "
+                "ON CONFLICT (chat, replica) DO UPDATE SET turns = turns + 1",
+                (key, self.replica, now + self._ttl),
+            )
+            db.execute("UPDATE chat_claims SET expires = ? WHERE chat = ?", (now + self._ttl, key))
+        return True
+
+    async def take(self, chat: str) -> bool:
+        if self._path is None:
+            return await super().take(chat)
+        deadline = time.monotonic() + self._wait
+        while not self.stopping:
+            if self._try_take(chat):
+                self.local[chat] += 1
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(self.POLL_SECONDS)
+        return False
+
+    async def release(self, chat: str) -> None:
+        if self._path is None:
+            await super().release(chat)
+            return
+        if chat not in self.local:
+            return  # given up by `release_all`
+        self.local[chat] -= 1
+        if self.local[chat] <= 0:
+            del self.local[chat]
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE chat_claims SET turns = turns - 1 WHERE chat = ? AND replica = ?",
+                (self._key(chat), self.replica),
+            )
+            db.execute("DELETE FROM chat_claims WHERE chat = ? AND turns <= 0", (self._key(chat),))
+
+    async def release_all(self) -> None:
+        if self._path is None:
+            await super().release_all()
+            return
+        self.local = Counter()
+        with self._transaction() as db:
+            db.execute("DELETE FROM chat_claims WHERE replica = ?", (self.replica,))
+
+
+def chat_claims_for(redis_url: str | None, tracker_store_url: str, workers: int) -> ChatClaims:
+    """The claims for this deployment: Redis when set, the shared SQLite file with several
+    workers, else the claims in memory (one process)."""
+    if redis_url or workers <= 1:
+        return WorkerChatClaims(redis_url, None)
+    from bot.lock_store import lock_file_for
+    from bot.settings import VAR_DIR
+
+    return WorkerChatClaims(None, lock_file_for(tracker_store_url, VAR_DIR))  # the lock store's file
