@@ -309,7 +309,7 @@ def _cpu_ticks(pid: int) -> int:
 async def test_a_chat_waits_for_the_other_worker_then_is_taken(tmp_path):
     """Worker `b` gets an update of a chat `a` is still answering: it waits for `a`'s turn
     to finish instead of refusing (order kept, no platform retry), then takes the chat."""
-    from bot.worker_claims import WorkerChatClaims
+    from bot.worker_state import WorkerChatClaims
 
     a = WorkerChatClaims(None, tmp_path / "locks")
     b = WorkerChatClaims(None, tmp_path / "locks")
@@ -328,7 +328,7 @@ async def test_a_chat_waits_for_the_other_worker_then_is_taken(tmp_path):
 
 
 async def test_past_the_wait_or_when_stopping_the_update_is_refused(tmp_path):
-    from bot.worker_claims import WorkerChatClaims
+    from bot.worker_state import WorkerChatClaims
 
     a = WorkerChatClaims(None, tmp_path / "locks")
     b = WorkerChatClaims(None, tmp_path / "locks", wait_seconds=0.2)
@@ -341,7 +341,7 @@ async def test_past_the_wait_or_when_stopping_the_update_is_refused(tmp_path):
 
 
 def test_each_forked_worker_claims_under_its_own_id(tmp_path):
-    from bot.worker_claims import chat_claims_for
+    from bot.worker_state import chat_claims_for
 
     claims = chat_claims_for(None, f"sqlite:///{tmp_path / 't.db'}", workers=2)
     reader, writer = os.pipe()
@@ -354,3 +354,20 @@ def test_each_forked_worker_claims_under_its_own_id(tmp_path):
     assert claims._path == tmp_path / "t.db-locks"
     assert chat_claims_for(None, f"sqlite:///{tmp_path / 't.db'}", workers=1)._path is None
     assert chat_claims_for("redis://localhost:1/0", f"sqlite:///{tmp_path / 't.db'}", workers=2)._path is None
+
+
+# -- rate limit -------------------------------------------------------------------------------
+
+
+def test_the_rate_limit_counts_a_sender_across_workers(tmp_path):
+    from bot.worker_state import SharedRateLimiter, rate_limiter_for
+
+    a = SharedRateLimiter(3, tmp_path / "locks")
+    b = SharedRateLimiter(3, tmp_path / "locks")
+    assert [a.allow("s", 0.0), b.allow("s", 1.0), a.allow("s", 2.0)] == [True, True, True]
+    assert not b.allow("s", 3.0) and not a.allow("s", 4.0)  # 3 a minute, whichever worker
+    assert b.allow("other", 4.0)
+    assert a.allow("s", 60.5)  # the first message left the window
+    assert not b.allow("s", 60.6)
+    assert type(rate_limiter_for(3, f"sqlite:///{tmp_path / 't.db'}", workers=1)).__name__ == "RateLimiter"
+    assert isinstance(rate_limiter_for(3, f"sqlite:///{tmp_path / 't.db'}", workers=2), SharedRateLimiter)

@@ -1,4 +1,4 @@
-"""Chat claims (`bot.channels.chat_claims`) for several Rasa workers on one machine.
+"""Channel state shared by several Rasa workers on one machine: chat claims and rate limits.
 
 `bot run` starts RASA_WORKERS Rasa workers on one port (`bot.rasa_server`); the kernel
 hands each new connection to any of them, so two updates of one Telegram or Zalo chat can
@@ -18,6 +18,11 @@ platform's next retry, long after the turn in the way has finished; since the we
 the request for the turn anyway (`ack_within`), a worker here waits for the other's turns of
 that chat to finish (up to `wait_seconds`, polled), then takes the chat: the same order,
 without the retry. Past the wait, or when this worker stops, the update is refused as before.
+
+The per-sender rate limit (`bot.channels.limits.RateLimiter`) counted in one process's
+memory: with two workers a sender would get up to twice RATE_LIMIT_PER_MINUTE.
+`SharedRateLimiter` keeps the same sliding window in the same SQLite file (one row per
+accepted message, a hash of the sender, kept one window long).
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.channels.chat_claims import ChatClaims
+from bot.channels.limits import RateLimiter
 
+_RATE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS rate_events (sender TEXT NOT NULL, at REAL NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS rate_events_sender ON rate_events (sender, at)"
+)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS chat_claims (chat TEXT NOT NULL, replica TEXT NOT NULL, "
     "turns INTEGER NOT NULL, expires REAL NOT NULL, PRIMARY KEY (chat, replica))"
@@ -47,7 +57,11 @@ class WorkerChatClaims(ChatClaims):
     POLL_SECONDS = 0.02
 
     def __init__(
-        self, redis_url: str | None, path: Path | None, ttl_seconds: int = 120, wait_seconds: float = 10.0
+        self,
+        redis_url: str | None = None,
+        path: Path | None = None,
+        ttl_seconds: int = 120,
+        wait_seconds: float = 10.0,
     ) -> None:
         super().__init__(redis_url, ttl_seconds)
         self._path = None if redis_url else path
@@ -164,3 +178,67 @@ def chat_claims_for(redis_url: str | None, tracker_store_url: str, workers: int)
     from bot.settings import VAR_DIR
 
     return WorkerChatClaims(None, lock_file_for(tracker_store_url, VAR_DIR))  # the lock store's file
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """The workers' shared SQLite file, opened by this process (never across a fork)."""
+    from bot.db import private_sqlite_file
+
+    private_sqlite_file(str(path))
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")  # nothing here outlives a restart
+    return connection
+
+
+class SharedRateLimiter(RateLimiter):
+    """`RateLimiter`'s sliding window kept in a file the workers share (module docstring).
+    `time.monotonic` is the machine's clock since boot, the same in every process."""
+
+    CLEAN_EVERY = 500  # accepted messages between removals of other senders' old rows
+
+    def __init__(self, per_minute: int, path: Path, window: float = 60.0) -> None:
+        super().__init__(per_minute, window)
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        self._accepted = 0
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():
+            connection = _open(self._path)
+            connection.executescript(_RATE_SCHEMA)
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    def allow(self, sender_id: str, now: float | None = None) -> bool:
+        import hashlib
+
+        now = time.monotonic() if now is None else now
+        sender = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:32]
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM rate_events WHERE sender = ? AND at <= ?", (sender, now - self.window))
+            (count,) = db.execute("SELECT count(*) FROM rate_events WHERE sender = ?", (sender,)).fetchone()
+            allowed = count < self.per_minute
+            if allowed:
+                db.execute("INSERT INTO rate_events (sender, at) VALUES (?, ?)", (sender, now))
+                self._accepted += 1
+                if self._accepted % self.CLEAN_EVERY == 0:
+                    db.execute("DELETE FROM rate_events WHERE at <= ?", (now - self.window,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return allowed
+
+
+def rate_limiter_for(per_minute: int, tracker_store_url: str, workers: int) -> RateLimiter:
+    """The sender rate limit: in memory for one process, shared by several workers."""
+    if workers <= 1:
+        return RateLimiter(per_minute)
+    from bot.lock_store import lock_file_for
+    from bot.settings import VAR_DIR
+
+    return SharedRateLimiter(per_minute, lock_file_for(tracker_store_url, VAR_DIR))
