@@ -40,6 +40,7 @@ from pathlib import Path
 
 from bot.channels.chat_claims import ChatClaims
 from bot.channels.limits import RateLimiter
+from bot.lock_store import begin_immediate, connect_shared
 
 _RATE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rate_events (sender TEXT NOT NULL, at REAL NOT NULL);"
@@ -85,15 +86,8 @@ class WorkerChatClaims(ChatClaims):
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None or self._pid != os.getpid():
-            from bot.db import private_sqlite_file
-
             assert self._path is not None
-            private_sqlite_file(str(self._path))
-            connection = sqlite3.connect(
-                self._path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=OFF")  # claims outlive no restart (they expire)
+            connection = connect_shared(self._path)
             connection.execute(_SCHEMA)
             self._connection, self._pid = connection, os.getpid()
         return self._connection
@@ -101,7 +95,7 @@ class WorkerChatClaims(ChatClaims):
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+        begin_immediate(db)
         try:
             yield db
         except BaseException:
@@ -180,17 +174,6 @@ def chat_claims_for(redis_url: str | None, tracker_store_url: str, workers: int)
     return WorkerChatClaims(None, lock_file_for(tracker_store_url, VAR_DIR))  # the lock store's file
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    """The workers' shared SQLite file, opened by this process (never across a fork)."""
-    from bot.db import private_sqlite_file
-
-    private_sqlite_file(str(path))
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=OFF")  # nothing here outlives a restart
-    return connection
-
-
 class SharedRateLimiter(RateLimiter):
     """`RateLimiter`'s sliding window kept in a file the workers share (module docstring).
     `time.monotonic` is the machine's clock since boot, the same in every process."""
@@ -206,7 +189,7 @@ class SharedRateLimiter(RateLimiter):
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None or self._pid != os.getpid():
-            connection = _open(self._path)
+            connection = connect_shared(self._path)
             connection.executescript(_RATE_SCHEMA)
             self._connection, self._pid = connection, os.getpid()
         return self._connection
@@ -217,7 +200,7 @@ class SharedRateLimiter(RateLimiter):
         now = time.monotonic() if now is None else now
         sender = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:32]
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+        begin_immediate(db)
         try:
             db.execute("DELETE FROM rate_events WHERE sender = ? AND at <= ?", (sender, now - self.window))
             (count,) = db.execute("SELECT count(*) FROM rate_events WHERE sender = ?", (sender,)).fetchone()
@@ -241,4 +224,6 @@ def rate_limiter_for(per_minute: int, tracker_store_url: str, workers: int) -> R
     from bot.lock_store import lock_file_for
     from bot.settings import VAR_DIR
 
-    return SharedRateLimiter(per_minute, lock_file_for(tracker_store_url, VAR_DIR))
+    # A file of its own: every message writes to it, and the lock store's file is busy enough.
+    lock_file = lock_file_for(tracker_store_url, VAR_DIR)
+    return SharedRateLimiter(per_minute, lock_file.with_name(lock_file.name + "-rate"))

@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
@@ -371,3 +372,24 @@ def test_the_rate_limit_counts_a_sender_across_workers(tmp_path):
     assert not b.allow("s", 60.6)
     assert type(rate_limiter_for(3, f"sqlite:///{tmp_path / 't.db'}", workers=1)).__name__ == "RateLimiter"
     assert isinstance(rate_limiter_for(3, f"sqlite:///{tmp_path / 't.db'}", workers=2), SharedRateLimiter)
+
+
+def test_a_busy_write_lock_is_waited_for_in_short_steps(tmp_path):
+    """`begin_immediate` takes the write lock soon after the other worker lets it go (not
+    after SQLite's own 1-2-5-10 ms sleeps), and gives up after its timeout."""
+    import sqlite3
+    import threading
+
+    from bot.lock_store import begin_immediate, connect_shared
+
+    holder, waiter = connect_shared(tmp_path / "f"), connect_shared(tmp_path / "f")
+    holder.execute("BEGIN IMMEDIATE")
+    released = []
+    threading.Timer(0.05, lambda: (holder.execute("COMMIT"), released.append(time.monotonic()))).start()
+    begin_immediate(waiter)
+    assert time.monotonic() - released[0] < 0.02
+    waiter.execute("COMMIT")
+    holder.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        begin_immediate(waiter, timeout=0.05)
+    holder.execute("COMMIT")
