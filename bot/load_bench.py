@@ -450,13 +450,56 @@ PROFILE_NOTES = [
     "1 / 20 / 50 users against the stock bot's 28.7 / 32.5 / 29.2, **1.23× / 1.01× / 1.10×**; "
     "p95 at 20 users 816 ms (stock: 1008 ms).",
     "",
-    "The targets are missed: on a quiet machine this assistant now keeps pace with the stock "
+    "After run 4 (kept as written then): "
+    "the targets are missed: on a quiet machine this assistant now keeps pace with the stock "
     "bot while doing more per turn (a database-backed tracker store, NLU with place and danger "
     "rules, directory look-ups), but one Rasa process uses one core. What would buy the most "
     "next, from the profile: a tracker store that does not reload and rewrite the conversation "
     "on the event loop (Redis, or PostgreSQL off the loop), and a second Rasa process for the "
     "second core (`SANIC_WORKERS=2`, which Rasa honours only with a Redis or custom lock store, "
     "or the replicas of docs/deploy.md).",
+    "",
+    "5. Two Rasa workers (`RASA_WORKERS`, default one per core, at most 2; `bot/rasa_server.py`, "
+    "`bot/lock_store.py`, `bot/worker_state.py`, `bot/tracker_store.py`, `bot/rasa_speedups.py`). "
+    "Rasa allows several Sanic workers only with a lock store that is not in memory; without "
+    "Redis the workers now share Rasa's ticket lock, the chat claims and the per-sender rate "
+    "limit through SQLite files next to the tracker store, each change one transaction. Three "
+    "problems showed up on the way, each measured: (a) Sanic binds one socket in the main "
+    "process and each worker's event loop accepts every pending connection at once, so the "
+    "load generator's 20 keep-alive connections all went to one worker (py-spy: the other idle; "
+    "0.7× the single-process throughput); each worker now binds its own socket with "
+    "`SO_REUSEPORT`. (b) Each worker loaded the model and Rasa's imports itself: 1131 MB PSS for "
+    "`bot run`, over the 1 GB target; the model is now loaded once in the main process before the "
+    "fork and `gc.freeze()` keeps the shared pages shared (849 MB PSS after start). (c) Waiting "
+    "for the other worker's write lock went through SQLite's busy handler, which sleeps 1, 2, 5 … "
+    "ms on the event loop (5 % of a worker's loop); it now retries after 50 µs, doubling to 5 ms. "
+    "Per turn, from py-spy on the workers: saving the tracker fell from 31 % of the loop to 14 % "
+    "(one INSERT for the turn's events instead of one each, the stored count read once instead of "
+    "twice, and the turn statistics, 20 % of the loop of which most was the commit's fsync on "
+    "`bot.db`, written by a thread of the store); a per-process cache of each conversation's "
+    "stored events, checked against the store by its event count, highest id and that event's "
+    "timestamp (so a write by the other worker, forget-me or the purge always reloads), saves "
+    "the query and row building of each load; Rasa's event-class lookup walked all `Event` "
+    "subclasses for every stored event (15 % of a load) and now reads a table. A model swapped "
+    "in from the staff console reaches one worker, which now tells the others through a shared "
+    "file (they load it within 2 s). Run 5 (`make bench`, a shared machine: load average 2.0 "
+    "before and 11.1 after, so both bots ran slower than on a quiet machine; the stock bot "
+    "measured 22.8 messages/s at 20 users against 32.5 in run 4): this assistant 25.3 / 36.9 / "
+    "34.6 messages/s at 1 / 20 / 50 users against the stock bot's 22.7 / 22.8 / 22.6, "
+    "**1.11× / 1.62× / 1.53×**; p95 at 20 users 960 ms; memory of all processes together 1002 MB "
+    "PSS at peak (the sum of resident sizes, 1878 MB, counts the workers' shared pages once per "
+    "process). On the same busy machine minutes earlier, quick 15 s runs at 20 users gave 26.5 "
+    "to 37.1 messages/s with each worker at 35 to 53 % of a core: the other work on the machine "
+    "took the rest.",
+    "",
+    "The targets are still missed, except errors and memory: 1.62× against 2.5×, and a p95 of "
+    "960 ms against 300 ms (in a closed loop of 20 users the mean latency is 20 / "
+    "throughput, so even a mean of 300 ms needs 67 messages/s: on two otherwise idle cores, with the "
+    "load generator taking about 12 % of one, at most about 28 ms of CPU per message, against "
+    "30 to 35 ms measured now as the workers' CPU time per message). Left per turn, from the profile: NLU 28 % (the SVM and its sparse features), "
+    "dialogue prediction and actions 25 %, Rasa's per-turn `log_message` and graph runner "
+    "(dask) overhead, and the tracker rebuilt from its events on every load. Memory is at the "
+    "limit: 1002 MB of 1024.",
 ]
 
 

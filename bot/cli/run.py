@@ -20,6 +20,11 @@ database), retrying in the background. The custom actions run inside the Rasa se
 the committed endpoints.yml (with the action server's port) and the channels that are on;
 both files are written to a private temporary directory that is removed on exit, and
 neither holds a secret: the stores and channels read theirs from `bot.settings`.
+
+Rasa runs as RASA_WORKERS worker processes on PORT (one per core, at most 2, by default),
+started through `bot.rasa_server` (the model loaded once before the fork, a socket per
+worker); the workers share their locks, chat claims and rate limits through SQLite files
+without Redis (`bot.lock_store`, `bot.worker_state`).
 """
 
 from __future__ import annotations
