@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start the assistant (Rasa server + action server + channels)",
         description=(
             "Start the assistant on embedded defaults. Environment: HOST (127.0.0.1), PORT (5005), "
-            "ACTIONS_PORT (5055), REST_TOKEN, RETENTION_DAYS, DATABASE_URL, TRACKER_STORE_URL, REDIS_URL, MODEL, "
+            "ACTIONS_PORT (5055), RASA_WORKERS, REST_TOKEN, RETENTION_DAYS, DATABASE_URL, TRACKER_STORE_URL, REDIS_URL, MODEL, "
             "SENDER_ID_SECRET, TELEGRAM_* and ZALO_* (see README)."
         ),
     )
