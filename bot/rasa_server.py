@@ -20,7 +20,10 @@ the connections over the workers.
 The staff console swaps the served model through one HTTP request (`bot.live_model`), which
 reaches one worker. That worker writes the archive's path to a file the workers share, and
 every worker checks it every `FOLLOW_SECONDS` and loads that archive when it serves another
-(`_follow_live_model`), so all workers serve the new model a few seconds after the swap.
+(`_follow_live_model`). Each worker notes what it serves in a file of its own
+(`_mark_served`), and the swapping worker answers the console only once every other live
+worker serves the new archive (`_wait_for_the_others`, at most `SWAP_WAIT_SECONDS`), so the
+console never reads the old model back from another worker after a swap.
 
 What must not cross a fork does not: the lock store and the tracker store open their
 connections lazily per process (`bot.lock_store`, `PrivacyTrackerStore`), and connections
@@ -44,7 +47,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 _PRELOADED: dict[str, Any] = {}
-FOLLOW_SECONDS = 2.0
+FOLLOW_SECONDS = 0.5
+SWAP_WAIT_SECONDS = 150.0  # below the console's own timeout (bot.live_model.SWAP_TIMEOUT)
 _FOLLOWING = threading.local()
 _LIVE: dict[str, Any] = {}  # "file": the shared live-model file; "main": the main process id
 
@@ -183,8 +187,12 @@ def _share_model_swaps() -> None:
 
     def load_model(self: Any, model_path: Any, fingerprint: Any = None) -> None:
         original_load_model(self, model_path, fingerprint)
-        if os.getpid() != _LIVE["main"] and not getattr(_FOLLOWING, "active", False):
+        if os.getpid() == _LIVE["main"]:
+            return  # the load before the fork
+        _mark_served(str(model_path))
+        if not getattr(_FOLLOWING, "active", False):
             _publish(str(model_path))
+            _wait_for_the_others(str(model_path))  # in the swap's executor thread
 
     Agent.load_model = load_model
     original_configure = rasa.core.run.configure_app
@@ -200,8 +208,53 @@ def _share_model_swaps() -> None:
 
 def _remove_live_file(name: str, pid: int) -> None:
     if os.getpid() == pid:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+        import glob
+
+        for path in [name, *glob.glob(f"{glob.escape(name)}.served.*")]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _mark_served(model_path: str) -> None:
+    """Note, for the swapping worker, which archive this worker serves now."""
+    served = f"{_LIVE['file']}.served.{os.getpid()}"
+    with open(f"{served}.tmp", "w", encoding="utf-8") as handle:
+        handle.write(os.path.realpath(model_path))
+    os.replace(f"{served}.tmp", served)
+
+
+def _wait_for_the_others(model_path: str, timeout: float = SWAP_WAIT_SECONDS) -> None:
+    """Until every other live worker serves `model_path` (or `timeout`, then say so)."""
+    import glob
+    import time
+
+    wanted, deadline = os.path.realpath(model_path), time.monotonic() + timeout
+    prefix = f"{_LIVE['file']}.served."
+    while time.monotonic() < deadline:
+        behind = 0
+        for served in glob.glob(f"{glob.escape(prefix)}*"):
+            pid = served[len(prefix) :]
+            if not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid)):
+                continue
+            try:
+                with open(served, encoding="utf-8") as handle:
+                    behind += handle.read().strip() != wanted
+            except OSError:
+                continue
+        if not behind:
+            return
+        time.sleep(0.1)
+    logger.warning("A worker did not load the swapped-in model within %.0f s.", timeout)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
 
 
 def _publish(model_path: str) -> None:
@@ -213,6 +266,10 @@ def _publish(model_path: str) -> None:
 
 
 async def _start_following(app: Any, _loop: Any) -> None:
+    agent = getattr(app.ctx, "agent", None)
+    serving = getattr(getattr(agent, "processor", None), "model_path", None)
+    if serving:
+        _mark_served(str(serving))
     app.add_task(_follow_live_model(app))
 
 
