@@ -482,7 +482,7 @@ PROFILE_NOTES = [
     "the query and row building of each load; Rasa's event-class lookup walked all `Event` "
     "subclasses for every stored event (15 % of a load) and now reads a table. A model swapped "
     "in from the staff console reaches one worker, which now tells the others through a shared "
-    "file (they load it within 2 s). Run 5 (`make bench`, a shared machine: load average 2.0 "
+    "file, and answers the console once every worker serves it. Run 5 (`make bench`, a shared machine: load average 2.0 "
     "before and 11.1 after, so both bots ran slower than on a quiet machine; the stock bot "
     "measured 22.8 messages/s at 20 users against 32.5 in run 4): this assistant 25.3 / 36.9 / "
     "34.6 messages/s at 1 / 20 / 50 users against the stock bot's 22.7 / 22.8 / 22.6, "
