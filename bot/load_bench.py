@@ -490,7 +490,11 @@ PROFILE_NOTES = [
     "PSS at peak (the sum of resident sizes, 1878 MB, counts the workers' shared pages once per "
     "process). On the same busy machine minutes earlier, quick 15 s runs at 20 users gave 26.5 "
     "to 37.1 messages/s with each worker at 35 to 53 % of a core: the other work on the machine "
-    "took the rest.",
+    "took the rest. A load-only pair of 20-user runs 15 minutes later, on a quieter machine (load "
+    "average 1.0 to 1.7; `bot.load_bench.closed_loop`, 20 s, not `make bench`): this assistant "
+    "50.7 messages/s, p95 686 ms, 1023 MB PSS at peak; the stock bot right after it 19.4 "
+    "messages/s, below its 32.5 of run 4, so that pair's 2.6× is not claimed here: against run "
+    "4's stock figure the same 50.7 would be 1.56×.",
     "",
     "The targets are still missed, except errors and memory: 1.62× against 2.5×, and a p95 of "
     "960 ms against 300 ms (in a closed loop of 20 users the mean latency is 20 / "
@@ -499,7 +503,9 @@ PROFILE_NOTES = [
     "30 to 35 ms measured now as the workers' CPU time per message). Left per turn, from the profile: NLU 28 % (the SVM and its sparse features), "
     "dialogue prediction and actions 25 %, Rasa's per-turn `log_message` and graph runner "
     "(dask) overhead, and the tracker rebuilt from its events on every load. Memory is at the "
-    "limit: 1002 MB of 1024.",
+    "limit: 1002 MB of 1024 in run 5, 1023 MB in the quieter pair (the workers' share grows "
+    "under load from 849 MB after start, as they write to pages they share with the main "
+    "process).",
 ]
 
 
