@@ -9,6 +9,14 @@ the same validator class (`validator_for`, as `validate` chooses it) is built on
 validates the same responses with the same errors; the meta-check of Rasa's constant
 schema runs once at start.
 
+Loading a conversation from the tracker store turns each stored event back into an object
+(`Event.resolve_by_type`), and Rasa finds the class by walking every subclass of `Event`
+(with an `inspect.isabstract` check on each) for every event: 15 % of the time spent loading
+a conversation (py-spy, load section of docs/benchmarks.md). `_resolve_by_type` keeps the
+type name -> class table that walk produces, in the same order (the first class with the
+name wins, as in Rasa's loop), and walks again when a name is missing (an event class
+defined later, or a name that does not exist, which then gets Rasa's own answer).
+
 `install()` is called when Rasa loads our endpoints (`bot.tracker_store`), so it runs in
 every Rasa server process (`rasa run`, `bot run`, the replicas) and nowhere else. It
 patches one method of Rasa 3.6 and checks that the method is there, so a Rasa upgrade that
@@ -21,8 +29,11 @@ import functools
 from typing import Any
 
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
 
 _ORIGINAL = RemoteAction._validate_action_result
+_ORIGINAL_RESOLVE = Event.__dict__["resolve_by_type"]
+_EVENT_TYPES: dict[str, Any] = {}
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,10 +62,33 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         raise e
 
 
+def _event_types() -> dict[str, Any]:
+    import rasa.shared.utils.common
+
+    table: dict[str, Any] = {}
+    for cls in rasa.shared.utils.common.all_subclasses(Event):
+        table.setdefault(cls.type_name, cls)
+    return table
+
+
+def _resolve_by_type(type_name: str, default: Any = None) -> Any:
+    cls = _EVENT_TYPES.get(type_name)
+    if cls is None:
+        _EVENT_TYPES.clear()
+        _EVENT_TYPES.update(_event_types())
+        cls = _EVENT_TYPES.get(type_name)
+    if cls is not None:
+        return cls
+    return _ORIGINAL_RESOLVE.__func__(type_name, default)  # Rasa's answer for unknown names
+
+
 def install() -> None:
-    """Validate action server responses with one cached validator (idempotent)."""
+    """Validate action server responses with one cached validator, and resolve event
+    types from a table (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
+    Event.resolve_by_type = staticmethod(_resolve_by_type)
 
 
 def uninstall() -> None:
     RemoteAction._validate_action_result = _ORIGINAL
+    Event.resolve_by_type = _ORIGINAL_RESOLVE

@@ -274,6 +274,12 @@ class Settings(BaseModel):
         le=3600,
         description="how long a claimed platform update whose turn has not finished blocks its redelivery (after a crash, the redelivery runs the turn)",
     )
+    rasa_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Rasa server processes `bot run` starts on PORT (Sanic workers sharing the socket); unset: one per core, at most 2",
+    )
     send_retry_seconds: float = Field(
         default=30.0,
         ge=0,
@@ -283,6 +289,17 @@ class Settings(BaseModel):
 
     class Config:
         validate_assignment = True
+
+    def workers(self) -> int:
+        """RASA_WORKERS, else one Rasa worker per core, at most 2: the load profile
+        (docs/benchmarks.md) is one event loop busy on one core; a third worker on a
+        2-core machine would only add a model's memory."""
+        if self.rasa_workers is not None:
+            return self.rasa_workers
+        return max(
+            1,
+            min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1),
+        )
 
     @validator("database_url", "tracker_store_url")
     def _database_url(cls, value: str) -> str:  # noqa: N805
@@ -437,6 +454,16 @@ def _settings_for(values: tuple[str | None, ...]) -> Settings:
     return load_settings(
         {name: value for name, value in zip(_NAMES, values, strict=True) if value is not None}
     )
+
+
+def sanic_workers() -> int:
+    """The Sanic workers Rasa starts in this process: Rasa's own variable SANIC_WORKERS
+    (`bot run` sets it from RASA_WORKERS, `Settings.workers`); 1 when unset or invalid, as
+    Rasa then starts one (`rasa.core.utils.number_of_sanic_workers`)."""
+    try:
+        return max(1, int(os.environ.get("SANIC_WORKERS", "1")))
+    except ValueError:
+        return 1
 
 
 def child_environment(extra: Mapping[str, str] | None = None, quiet: bool = False) -> dict[str, str]:

@@ -16,14 +16,19 @@ says whether it worked; saving that turn deletes again instead of writing the tu
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+import sqlalchemy as sa
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_speedups
@@ -93,6 +98,11 @@ class PrivacyTrackerStore(SQLTrackerStore):
             identity_database_url = identity_database_url or settings.database_url
         self._identity_database_url = identity_database_url
         self._tables_ready = True
+        # sender_id -> ((stored count, highest id, its timestamp), serialised events of the latest session,
+        # their latest timestamp): `_session_events`
+        self._cache: OrderedDict[str, tuple[tuple[int, int, float], list[str], float | None]] = OrderedDict()
+        self._stats_engine: tuple[int, Any] | None = None
+        self._stats_writer: StatisticsWriter | None = None
         if kwargs.get("dialect", "sqlite") == "sqlite" or _reachable(kwargs):
             super().__init__(*args, **kwargs)
             if self.engine.dialect.name == "sqlite":
@@ -141,14 +151,57 @@ class PrivacyTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
         self._ensure_tables()
-        return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        if fetch_events_from_all_sessions or not self.domain:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        with self.session_scope() as session:
+            stored, _ = self._session_events(session, sender_id)
+        if not stored:
+            return None
+        return DialogueStateTracker.from_dict(
+            sender_id, [json.loads(data) for data in stored], self.domain.slots
+        )
+
+    def _session_events(self, session: Any, sender_id: str) -> tuple[list[str], float | None]:
+        """The serialised events of the latest session of `sender_id`, as Rasa's query
+        returns them, and their latest timestamp; from this process's cache when the
+        stored conversation has not changed since (`_state`), else from the database (and
+        cached)."""
+        state = self._state(session, sender_id)
+        cached = self._cache.get(sender_id)
+        if cached is not None and cached[0] == state:
+            self._cache.move_to_end(sender_id)
+            return cached[1], cached[2]
+        rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+        stored = [row.data for row in rows]
+        times = [row.timestamp for row in rows if row.timestamp is not None]
+        latest = max(times) if len(times) == len(rows) and times else None
+        self._remember(sender_id, state, stored, latest)
+        return stored, latest
+
+    def _state(self, session: Any, sender_id: str) -> tuple[int, int, float]:
+        """(number of stored events, highest id, timestamp of that event) of `sender_id`.
+        Any insert raises the highest id, any delete (forget me, the purge, another
+        process) lowers the count; SQLite may hand a deleted highest id out again (rowids
+        without AUTOINCREMENT), to an event written later, so with another timestamp. A
+        cache entry taken at the same state is therefore exact (events are never updated).
+        Plain SQL on the sender_id index: the ORM's statement building took most of this
+        check's time (py-spy)."""
+        count, highest, latest = session.execute(_STATE_QUERY, {"sender_id": sender_id}).one()
+        return int(count), int(highest or 0), float(latest or 0.0)
+
+    def _remember(
+        self, sender_id: str, state: tuple[int, int, float], stored: list[str], latest: float | None
+    ) -> None:
+        self._cache[sender_id] = (state, stored, latest)
+        self._cache.move_to_end(sender_id)
+        while len(self._cache) > TRACKER_CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         count_fallback(tracker)
         self._ensure_tables()
         if not asked_to_forget(tracker):
-            new_events = self._unsaved_events(tracker)
-            await super().save(tracker)
+            new_events = await self._save_new_events(tracker)
             self._count_turns(tracker, new_events)
             return
         # The forget action has already deleted everything and told the user whether it
@@ -156,31 +209,152 @@ class PrivacyTrackerStore(SQLTrackerStore):
         # Deleting again catches events stored since; a failure is left to the purge job.
         from bot.privacy import forget_everything
 
+        self._cache.pop(tracker.sender_id, None)
         result = forget_everything(tracker.sender_id, self._identity_database_url, tracker_engine=self.engine)
         logger.info("Forgot a conversation on request (complete: %s).", result.ok)
 
-    def _unsaved_events(self, tracker: DialogueStateTracker) -> list[Any]:
-        """The events this save will write (Rasa's own rule), so a turn is counted once."""
-        if not self._identity_database_url:
-            return []
-        try:
-            with self.session_scope() as session:
-                return list(self._additional_events(session, tracker))
-        except Exception:  # statistics must never cost a reply
-            logger.warning("Could not read the stored events for statistics.")
-            return []
+    async def _save_new_events(self, tracker: DialogueStateTracker) -> list[Any]:
+        """Rasa's `SQLTrackerStore.save` (the events beyond those stored for the latest
+        session, same rows), in one statement for all new events instead of one INSERT
+        each, with the stored count taken from the cache when it is current. Returns the
+        events written, which the statistics count."""
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        with self.session_scope() as session:
+            stored, latest = self._session_events(session, sender_id)
+            new_events = list(itertools.islice(tracker.events, len(stored), len(tracker.events)))
+            if not new_events:
+                return []
+            rows = [_event_row(sender_id, event) for event in new_events]
+            session.execute(sa.insert(self.SQLEvent.__table__), rows)
+            state = self._state(session, sender_id)
+            session.commit()
+        times = [row["timestamp"] for row in rows]
+        if (
+            any(row["type_name"] == SessionStarted.type_name for row in rows)
+            or None in times
+            or (stored and (latest is None or min(times) < latest))
+        ):
+            # Rasa's query might now return another list (a new session, or an event it
+            # would filter out by its timestamp): let the next load ask the database.
+            self._cache.pop(sender_id, None)
+        else:
+            self._remember(sender_id, state, [*stored, *(row["data"] for row in rows)], max(times))
+        return new_events
 
     def _count_turns(self, tracker: DialogueStateTracker, new_events: list[Any]) -> None:
+        """Hand the turns to this process's statistics writer (`StatisticsWriter`)."""
         turns = turn_facts(tracker, new_events)
         if not turns or not self._identity_database_url:
             return
-        try:
-            from bot.db import get_engine
-            from bot.statistics import record_turns
+        import os
 
-            record_turns(get_engine(self._identity_database_url), tracker.sender_id, turns)
-        except Exception:  # statistics must never cost a reply
-            logger.warning("Could not count a turn for the statistics.", exc_info=False)
+        if self._stats_writer is None or self._stats_writer.pid != os.getpid():
+            self._stats_writer = StatisticsWriter(self._statistics_engine)
+        self._stats_writer.put(tracker.sender_id, turns)
+
+    def flush_statistics(self) -> None:
+        """Wait until the turns saved so far are counted (`StatisticsWriter`)."""
+        if self._stats_writer is not None:
+            self._stats_writer.flush()
+
+    def _statistics_engine(self) -> Any:
+        """The identity database's engine for the turn statistics, written on every turn.
+        For a SQLite file, a pool that keeps its connections: `bot.db`'s engine (NullPool,
+        SQLAlchemy 1.4's SQLite default) opened and closed a connection for each turn,
+        with its PRAGMA, 14 % of the Rasa loop (py-spy, docs/benchmarks.md). Made per
+        process: a SQLite connection must not cross the fork of the Rasa workers."""
+        import os
+
+        from bot.db import get_engine
+
+        url = self._identity_database_url or ""
+        if not url.startswith("sqlite") or ":memory:" in url or ":///" not in url:
+            return get_engine(url)
+        if self._stats_engine is None or self._stats_engine[0] != os.getpid():
+            from sqlalchemy.pool import QueuePool
+
+            engine = sa.create_engine(
+                url, future=True, poolclass=QueuePool, pool_size=2, connect_args={"check_same_thread": False}
+            )
+            sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+            self._stats_engine = (os.getpid(), engine)
+        return self._stats_engine[1]
+
+
+class StatisticsWriter:
+    """Writes the turn statistics (`bot.statistics.record_turns`) in a thread of its own.
+
+    They were written on Rasa's event loop, in the save of every turn: 20 % of the loop's
+    time, more than half of it waiting for the commit's fsync on the SQLite file (py-spy,
+    docs/benchmarks.md), while every other conversation of the process waited. The thread
+    waits for the disk instead, without the loop. What is still queued when the process is
+    killed is lost (a few turns of counts; statistics must never cost a reply); a normal
+    exit writes the queue first (`atexit`, at most `FLUSH_SECONDS`)."""
+
+    FLUSH_SECONDS = 5.0
+
+    def __init__(self, engine: Any) -> None:
+        import atexit
+        import os
+        import queue
+        import threading
+
+        self._engine = engine  # a callable: the engine is made in the writing thread's process
+        self._queue: queue.Queue[tuple[str, list[Any]] | None] = queue.Queue()
+        self.pid = os.getpid()
+        self._thread = threading.Thread(target=self._run, name="turn-statistics", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def put(self, sender_id: str, turns: list[Any]) -> None:
+        self._queue.put((sender_id, turns))
+
+    def flush(self) -> None:
+        """Wait until every turn handed over so far is written (tests, shutdown)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(self.FLUSH_SECONDS)
+
+    def _run(self) -> None:
+        from bot.statistics import record_turns
+
+        while (item := self._queue.get()) is not None:
+            sender_id, turns = item
+            try:
+                record_turns(self._engine(), sender_id, turns)
+            except Exception:  # statistics must never cost a reply
+                logger.warning("Could not count a turn for the statistics.", exc_info=False)
+            finally:
+                self._queue.task_done()
+
+
+_STATE_QUERY = sa.text(
+    "SELECT count(*), max(id), (SELECT timestamp FROM events WHERE sender_id = :sender_id "
+    "ORDER BY id DESC LIMIT 1) FROM events WHERE sender_id = :sender_id"
+)
+TRACKER_CACHE_SIZE = 2000  # conversations whose serialised events a process keeps
+
+
+def _event_row(sender_id: str, event: Any) -> dict[str, Any]:
+    """The `events` row Rasa's `SQLTrackerStore.save` writes for `event`."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
+def _sqlite_foreign_keys(connection: Any, _: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def turn_facts(tracker: DialogueStateTracker, new_events: list[Any]) -> list[Any]:
@@ -278,15 +452,21 @@ def forget_identity(sender_id: str, database_url: str | None) -> int:
 
 
 class ConfiguredLockStore(LockStore):
-    """Rasa's Redis lock store when REDIS_URL is set (several replicas), else the in-memory one."""
+    """Rasa's Redis lock store when REDIS_URL is set (several replicas); else, with several
+    Rasa workers on this machine (`SANIC_WORKERS`, from RASA_WORKERS), a SQLite file they
+    share (`bot.lock_store`); else the in-memory one."""
 
     def __init__(self, endpoint_config: EndpointConfig | None = None) -> None:
-        from bot.settings import get_settings
+        from bot.lock_store import SQLiteLockStore, lock_file_for
+        from bot.settings import VAR_DIR, get_settings, sanic_workers
 
-        redis_url = get_settings().redis_url
-        self._store: LockStore = (
-            RedisLockStore(**redis_lock_kwargs(redis_url)) if redis_url else InMemoryLockStore()
-        )
+        settings = get_settings()
+        if settings.redis_url:
+            self._store: LockStore = RedisLockStore(**redis_lock_kwargs(settings.redis_url))
+        elif sanic_workers() > 1:
+            self._store = SQLiteLockStore(lock_file_for(settings.tracker_store_url, VAR_DIR))
+        else:
+            self._store = InMemoryLockStore()
         super().__init__()
 
     def get_lock(self, conversation_id: str) -> Any:
@@ -297,6 +477,16 @@ class ConfiguredLockStore(LockStore):
 
     def save_lock(self, lock: Any) -> None:
         self._store.save_lock(lock)
+
+    # The read-modify-write steps go to the store itself: the SQLite one makes each atomic.
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        return self._store.issue_ticket(conversation_id, lock_lifetime)
+
+    def update_lock(self, conversation_id: str) -> None:
+        self._store.update_lock(conversation_id)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        self._store.cleanup(conversation_id, ticket_number)
 
     async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> Any:
         """Rasa's wait for the conversation's turn, logged when it lasts (ticket numbers only)."""

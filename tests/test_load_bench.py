@@ -71,21 +71,61 @@ def test_percentiles_and_throughput():
     assert Level(1, 1.0).percentile(0.95) == 0.0
 
 
-def _run(name: str, throughput: float, p95_ms: float, errors: int = 0, rss: float = 500) -> BotRun:
+def _run(
+    name: str, throughput: float, p95_ms: float, errors: int = 0, rss: float = 500, pss: float = 400
+) -> BotRun:
     levels = [
         Level(users, 10.0, latencies=[p95_ms / 1000] * int(throughput * 10), errors=errors)
         for users in (1, 20, 50)
     ]
-    return BotRun(name, levels, rss)
+    return BotRun(name, levels, rss, pss)
 
 
 def test_section_shows_the_ratio_and_marks_missed_targets():
     met = load_bench.section(_run("stock", 10, 400), _run("ours", 30, 200), "test machine", (0.5, 0.7))
     assert "20 users: **3.00×**" in met and "**missed**" not in met
     missed = load_bench.section(
-        _run("stock", 10, 400), _run("ours", 20, 900, errors=1, rss=2000), "test machine", (0.5, 0.7)
+        _run("stock", 10, 400),
+        _run("ours", 20, 900, errors=1, rss=2000, pss=2000),
+        "test machine",
+        (0.5, 0.7),
     )
     assert missed.count("**missed**") == 4
+
+
+def test_memory_is_judged_by_pss_and_both_figures_are_shown():
+    """Forked workers share pages: the resident sizes add up to more than the memory taken,
+    so the target is checked against PSS, and RSS is shown beside it."""
+    shared = load_bench.section(
+        _run("stock", 10, 400), _run("ours", 30, 200, rss=1700, pss=850), "test machine", (0.5, 0.7)
+    )
+    assert "peak PSS 850 MB, sum of resident sizes 1700 MB" in shared and "**missed**" not in shared
+    over = load_bench.section(
+        _run("stock", 10, 400), _run("ours", 30, 200, rss=900, pss=1100), "test machine", (0.5, 0.7)
+    )
+    assert over.count("**missed**") == 1
+
+
+def test_pss_of_a_process_tree_counts_a_forked_child_s_shared_pages_once():
+    import os
+    import time
+
+    ballast = bytearray(64 * 1024 * 1024)  # 64 MB, touched below, shared with the child after fork
+    for offset in range(0, len(ballast), 4096):
+        ballast[offset] = 1
+    child = os.fork()
+    if child == 0:  # the child only sleeps: its pages stay shared with the parent
+        time.sleep(30)
+        os._exit(0)
+    try:
+        time.sleep(0.5)
+        pid = os.getpid()
+        own_rss, own_pss = load_bench.rss_mb(pid), load_bench.pss_mb(pid)
+        assert own_rss - own_pss > 25  # half of the 64 MB counted for each process
+        assert own_pss < own_rss
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
 
 
 def test_the_section_replaces_its_own_part_only_and_survives_the_rewrite(tmp_path, monkeypatch):

@@ -62,3 +62,40 @@ async def test_sqlite_tracker_store_writes_ahead_and_its_log_files_stay_private(
         assert "tracker.db-wal" in files
         assert {stat.S_IMODE(os.stat(tmp_path / name).st_mode) for name in files} == {0o600}
     assert (await store.retrieve("rest-a")).latest_message.text == "xin chào"
+
+
+def test_event_types_resolve_to_the_classes_rasa_finds():
+    """The table gives, for every event type name, the class Rasa's own walk gives; an
+    unknown name gets Rasa's answers (the default, None for "topic", else ValueError)."""
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event, SlotSet
+
+    names = {cls.type_name for cls in rasa.shared.utils.common.all_subclasses(Event)}
+    assert len(names) > 20
+    rasa_speedups.uninstall()
+    try:
+        original = {name: Event.resolve_by_type(name) for name in names}
+    finally:
+        rasa_speedups.install()
+    assert {name: Event.resolve_by_type(name) for name in names} == original
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_an_event_class_defined_after_the_first_lookup_is_found():
+    from rasa.shared.core.events import AlwaysEqualEventMixin, Event
+
+    Event.resolve_by_type("slot")  # fills the table
+
+    class LateEvent(AlwaysEqualEventMixin):  # defined now, after the table was made
+        type_name = "late_event_for_the_test"
+
+        def as_story_string(self) -> str:
+            return ""
+
+        def as_dict(self) -> dict:
+            return {}
+
+    assert Event.resolve_by_type("late_event_for_the_test") is LateEvent

@@ -18,7 +18,8 @@ from bot.channels.limits import RateLimiter
 from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
 from bot.db import get_engine
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
-from bot.settings import Settings
+from bot.settings import Settings, sanic_workers
+from bot.worker_state import chat_claims_for, rate_limiter_for
 
 
 @dataclass
@@ -58,8 +59,11 @@ class ChannelContext:
             tasks=BackgroundTasks(),
             max_message_chars=settings.max_message_chars,
             max_body_bytes=settings.max_body_bytes,
-            rate_limiter=RateLimiter(settings.rate_limit_per_minute),
-            claims=ChatClaims(settings.redis_url),
+            rate_limiter=rate_limiter_for(
+                settings.rate_limit_per_minute, settings.tracker_store_url, sanic_workers()
+            ),
+            # Several Rasa workers (RASA_WORKERS) need claims that tell them apart.
+            claims=chat_claims_for(settings.redis_url, settings.tracker_store_url, sanic_workers()),
             turn_lease=_dt.timedelta(seconds=settings.turn_lease_seconds),
             send_retry_seconds=settings.send_retry_seconds,
         )

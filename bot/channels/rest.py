@@ -33,11 +33,12 @@ from sanic.response import HTTPResponse
 
 from bot.channels.base import parse_json, t
 from bot.channels.commands import text_to_rasa
-from bot.channels.limits import RateLimiter, body_too_large, refusal
+from bot.channels.limits import body_too_large, refusal
 from bot.degraded import degraded_reply
 from bot.language import choose_language
 from bot.metrics import DEGRADED_REPLIES, MESSAGES, timed_turn
-from bot.settings import Settings, get_settings
+from bot.settings import Settings, get_settings, sanic_workers
+from bot.worker_state import rate_limiter_for
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,10 @@ class RestInput(InputChannel):
         settings = settings or get_settings()
         self._token = settings.rest_secret.encode("utf-8")
         self._max_chars = settings.max_message_chars
-        self._limiter = RateLimiter(settings.rate_limit_per_minute)
+        # Shared by the Rasa workers (RASA_WORKERS), as one process counted alone.
+        self._limiter = rate_limiter_for(
+            settings.rate_limit_per_minute, settings.tracker_store_url, sanic_workers()
+        )
 
     def _authorized(self, request: Request) -> bool:
         if not self._token:

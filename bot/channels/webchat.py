@@ -66,7 +66,8 @@ from bot.db import ensure_schema, get_engine, webchat_outbox
 from bot.markup import to_web_html
 from bot.metrics import MESSAGES
 from bot.nlg import CARD_RESPONSES
-from bot.settings import get_settings
+from bot.settings import get_settings, sanic_workers
+from bot.worker_state import rate_limiter_for
 
 logger = logging.getLogger(__name__)
 
@@ -558,7 +559,8 @@ MAX_BODY_BYTES_WEBCHAT = 64 * 1024
 
 
 def _limiter() -> RateLimiter:
-    return RateLimiter(get_settings().rate_limit_per_minute)
+    settings = get_settings()  # shared by the Rasa workers (RASA_WORKERS)
+    return rate_limiter_for(settings.rate_limit_per_minute, settings.tracker_store_url, sanic_workers())
 
 
 def mark_forgotten(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,6 +20,11 @@ database), retrying in the background. The custom actions run inside the Rasa se
 the committed endpoints.yml (with the action server's port) and the channels that are on;
 both files are written to a private temporary directory that is removed on exit, and
 neither holds a secret: the stores and channels read theirs from `bot.settings`.
+
+Rasa runs as RASA_WORKERS worker processes on PORT (one per core, at most 2, by default),
+started through `bot.rasa_server` (the model loaded once before the fork, a socket per
+worker); the workers share their locks, chat claims and rate limits through SQLite files
+without Redis (`bot.lock_store`, `bot.worker_state`).
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start the assistant (Rasa server + action server + channels)",
         description=(
             "Start the assistant on embedded defaults. Environment: HOST (127.0.0.1), PORT (5005), "
-            "ACTIONS_PORT (5055), REST_TOKEN, RETENTION_DAYS, DATABASE_URL, TRACKER_STORE_URL, REDIS_URL, MODEL, "
+            "ACTIONS_PORT (5055), RASA_WORKERS, REST_TOKEN, RETENTION_DAYS, DATABASE_URL, TRACKER_STORE_URL, REDIS_URL, MODEL, "
             "SENDER_ID_SECRET, TELEGRAM_* and ZALO_* (see README)."
         ),
     )
@@ -134,12 +139,21 @@ def children_environment(settings: Settings, port: int, actions_port: int) -> di
     )
 
 
+def rasa_environment(env: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The Rasa server's environment: `env` with SANIC_WORKERS from RASA_WORKERS (one
+    worker per core by default, `Settings.workers`). Rasa starts that many Sanic workers on
+    one port; with several and no REDIS_URL, `bot.tracker_store.ConfiguredLockStore` gives
+    them a shared SQLite lock store (`bot.lock_store`). Only Rasa gets it: the action
+    server and the console read other variables or none."""
+    return {**env, "SANIC_WORKERS": str(settings.workers())}
+
+
 def rasa_command(
     model: Path, settings: Settings, port: int, endpoints_file: Path, credentials_file: Path
 ) -> list[str]:
     """`rasa run` on HOST (loopback by default) with our endpoints and channels."""
     return [
-        sys.executable, "-m", "rasa", "run",
+        sys.executable, "-m", "bot.rasa_server", "rasa", "run",
         "--model", str(model),
         "--port", str(port),
         "--interface", settings.host,
@@ -267,7 +281,7 @@ def run_server(args: argparse.Namespace) -> int:
             rasa = subprocess.Popen(
                 rasa_command(model, settings, port, endpoints_file, credentials_file),
                 cwd=REPO_ROOT,
-                env=env,
+                env=rasa_environment(env, settings),
                 stderr=subprocess.PIPE,
             )
             pass_stderr_quietly(rasa.stderr, sys.stderr, started)

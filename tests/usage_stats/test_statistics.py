@@ -99,6 +99,7 @@ def test_a_turn_is_counted_once_from_the_tracker_store(tmp_path: Path, engine):
     tracker.update(SlotSet("topic", "deposit_refund"))
     tracker.update(ActionExecuted("action_answer_topic"))
     asyncio.run(store.save(tracker))
+    store.flush_statistics()  # counted in the store's writer thread
     with engine.connect() as conn:
         rows = conn.execute(sa.select(db.stats_turns)).mappings().all()
     cells = sorted(

@@ -1,0 +1,324 @@
+"""`python -m bot.rasa_server rasa run …`: Rasa's `rasa run`, prepared for several workers.
+
+`bot run` starts Rasa through this module instead of `python -m rasa`. With one worker
+(RASA_WORKERS=1) it is `rasa run` and nothing else. With several, Sanic forks the workers
+from Rasa's main process after binding the port, and each worker loads the model itself:
+three copies of Rasa's imports (TensorFlow alone is 200 MB of private memory, which Rasa
+imports whatever the model) and two of the model, measured 1.13 GB PSS for `bot run` with
+two workers, over issue 13's 1 GB for all processes. Here the main process loads the agent
+once before the fork (`_preload`), the workers take that copy (`rasa.core.agent.load_agent`
+returns it once per process), and `gc.freeze()` keeps the garbage collector from touching,
+and so copying, the shared pages.
+
+Sanic 21.12 binds one socket in the main process and every worker accepts from it; each
+worker's event loop then accepts every pending connection at once (up to the backlog), so a
+burst of new keep-alive connections all lands on one worker (measured: one worker idle, the
+other saturated, 0.7x the throughput of a single process). `_serve_multiple` is Sanic's
+own, except that each worker binds its own socket with SO_REUSEPORT, and the kernel spreads
+the connections over the workers.
+
+The staff console swaps the served model through one HTTP request (`bot.live_model`), which
+reaches one worker. That worker writes the archive's path to a file the workers share, and
+every worker checks it every `FOLLOW_SECONDS` and loads that archive when it serves another
+(`_follow_live_model`). Each worker notes what it serves in a file of its own
+(`_mark_served`), and the swapping worker answers the console only once every other live
+worker serves the new archive (`_wait_for_the_others`, at most `SWAP_WAIT_SECONDS`), so the
+console never reads the old model back from another worker after a swap.
+
+What must not cross a fork does not: the lock store and the tracker store open their
+connections lazily per process (`bot.lock_store`, `PrivacyTrackerStore`), and connections
+the main process pooled before the fork are dropped in each child without closing the
+parent's (`_after_fork_in_child`), as SQLAlchemy prescribes for forked processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import gc
+import inspect
+import logging
+import os
+import sys
+import threading
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_PRELOADED: dict[str, Any] = {}
+FOLLOW_SECONDS = 0.5
+SWAP_WAIT_SECONDS = 150.0  # below the console's own timeout (bot.live_model.SWAP_TIMEOUT)
+_FOLLOWING = threading.local()
+_LIVE: dict[str, Any] = {}  # "file": the shared live-model file; "main": the main process id
+
+
+def _after_fork_in_child() -> None:
+    """Forget the parent's pooled database connections (SQLAlchemy: `dispose(close=False)`),
+    and die with the main process: a worker whose main process was killed would otherwise
+    keep serving the port, unseen by `bot run` (Sanic's workers are stopped only by a main
+    process that is alive to do it)."""
+    from bot import db
+
+    _die_with_parent()
+    for engine in list(getattr(db, "_ENGINES", {}).values()):
+        engine.dispose(close=False)
+    store = _PRELOADED.get("tracker_engine")
+    if store is not None:
+        store.dispose(close=False)
+
+
+def _die_with_parent() -> None:
+    """SIGKILL when the parent dies (Linux `prctl(PR_SET_PDEATHSIG)`; elsewhere nothing)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+
+
+def _preload() -> None:
+    """Load the agent in the main process when Rasa will fork workers; each worker then
+    receives it instead of loading its own (module docstring)."""
+    import rasa.core.agent
+    import rasa.core.run
+
+    original_load = rasa.core.agent.load_agent
+    original_serve = rasa.core.run.serve_application
+
+    async def load_agent(*args: Any, **kwargs: Any) -> Any:
+        agent = _PRELOADED.pop("agent", None)  # each forked worker pops its own copy
+        if agent is not None:
+            return agent
+        return await original_load(*args, **kwargs)
+
+    @functools.wraps(original_serve)  # rasa.api filters its arguments by this signature
+    def serve_application(*args: Any, **kwargs: Any) -> Any:
+        bound = inspect.signature(original_serve).bind(*args, **kwargs)
+        bound.apply_defaults()
+        endpoints = bound.arguments.get("endpoints")
+        if rasa.core.utils.number_of_sanic_workers(endpoints.lock_store if endpoints else None) > 1:
+            agent = asyncio.run(
+                original_load(
+                    model_path=bound.arguments.get("model_path"),
+                    remote_storage=bound.arguments.get("remote_storage"),
+                    endpoints=endpoints,
+                )
+            )
+            _PRELOADED["agent"] = agent
+            tracker_store = getattr(agent, "tracker_store", None)
+            inner = getattr(tracker_store, "_tracker_store", tracker_store)  # FailSafeTrackerStore
+            engine = getattr(inner, "engine", None)
+            if engine is not None:
+                _PRELOADED["tracker_engine"] = engine
+            gc.collect()
+            gc.freeze()  # what is left is shared with the workers: keep the collector off it
+        return original_serve(*args, **kwargs)
+
+    rasa.core.agent.load_agent = load_agent
+    rasa.core.run.serve_application = serve_application
+    _share_model_swaps()
+
+    import sanic.app
+
+    sanic.app.serve_multiple = _serve_multiple  # Sanic's `run` calls it by this name
+
+
+def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
+    """`sanic.server.runners.serve_multiple` (21.12) without the socket bound in the main
+    process: each worker binds HOST:PORT itself with SO_REUSEPORT (module docstring)."""
+    import multiprocessing
+    import signal
+
+    from sanic.log import logger as sanic_logger
+    from sanic.server.events import trigger_events
+    from sanic.server.runners import serve
+
+    if server_settings.get("sock") is not None or server_settings.get("unix"):
+        raise RuntimeError("bot.rasa_server: several workers need HOST and PORT, not a socket")
+    server_settings["reuse_port"] = True
+    server_settings["run_multiple"] = True
+    main_start = server_settings.pop("main_start", None)
+    main_stop = server_settings.pop("main_stop", None)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    trigger_events(main_start, loop)
+
+    processes: list[Any] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        sanic_logger.info("Received signal %s. Shutting down.", signal.Signals(signum).name)
+        for process in processes:
+            os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    context = multiprocessing.get_context("fork")
+    for _ in range(workers):
+        process = context.Process(target=serve, kwargs=server_settings)
+        process.daemon = True
+        process.start()
+        processes.append(process)
+    for process in processes:
+        process.join()
+    for process in processes:
+        process.terminate()
+    trigger_events(main_stop, loop)
+    loop.close()
+
+
+def _share_model_swaps() -> None:
+    """A model loaded by one worker (a swap from the console) is loaded by the others."""
+    import tempfile
+
+    import rasa.core.run
+    from rasa.core.agent import Agent
+
+    descriptor, name = tempfile.mkstemp(prefix="bot-live-model-")  # 0600; made before the fork
+    os.close(descriptor)
+    _LIVE.update(file=name, main=os.getpid())
+    import atexit
+
+    atexit.register(_remove_live_file, name, os.getpid())
+    original_load_model = Agent.load_model
+
+    def load_model(self: Any, model_path: Any, fingerprint: Any = None) -> None:
+        original_load_model(self, model_path, fingerprint)
+        if os.getpid() == _LIVE["main"]:
+            return  # the load before the fork
+        _mark_served(str(model_path))
+        if not getattr(_FOLLOWING, "active", False):
+            _publish(str(model_path))
+            _wait_for_the_others(str(model_path))  # in the swap's executor thread
+
+    Agent.load_model = load_model
+    original_configure = rasa.core.run.configure_app
+
+    @functools.wraps(original_configure)
+    def configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = original_configure(*args, **kwargs)
+        app.register_listener(_start_following, "after_server_start")
+        return app
+
+    rasa.core.run.configure_app = configure_app
+
+
+def _remove_live_file(name: str, pid: int) -> None:
+    if os.getpid() == pid:
+        import glob
+
+        for path in [name, *glob.glob(f"{glob.escape(name)}.served.*")]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _mark_served(model_path: str) -> None:
+    """Note, for the swapping worker, which archive this worker serves now."""
+    served = f"{_LIVE['file']}.served.{os.getpid()}"
+    with open(f"{served}.tmp", "w", encoding="utf-8") as handle:
+        handle.write(os.path.realpath(model_path))
+    os.replace(f"{served}.tmp", served)
+
+
+def _wait_for_the_others(model_path: str, timeout: float = SWAP_WAIT_SECONDS) -> None:
+    """Until every other live worker serves `model_path` (or `timeout`, then say so)."""
+    import glob
+    import time
+
+    wanted, deadline = os.path.realpath(model_path), time.monotonic() + timeout
+    prefix = f"{_LIVE['file']}.served."
+    while time.monotonic() < deadline:
+        behind = 0
+        for served in glob.glob(f"{glob.escape(prefix)}*"):
+            pid = served[len(prefix) :]
+            if not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid)):
+                continue
+            try:
+                with open(served, encoding="utf-8") as handle:
+                    behind += handle.read().strip() != wanted
+            except OSError:
+                continue
+        if not behind:
+            return
+        time.sleep(0.1)
+    logger.warning("A worker did not load the swapped-in model within %.0f s.", timeout)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _publish(model_path: str) -> None:
+    """Write the swapped-in archive's path for the other workers (atomically: rename)."""
+    temporary = f"{_LIVE['file']}.{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(model_path)
+    os.replace(temporary, _LIVE["file"])
+
+
+async def _start_following(app: Any, _loop: Any) -> None:
+    agent = getattr(app.ctx, "agent", None)
+    serving = getattr(getattr(agent, "processor", None), "model_path", None)
+    if serving:
+        _mark_served(str(serving))
+    app.add_task(_follow_live_model(app))
+
+
+async def _follow_live_model(app: Any, every: float = FOLLOW_SECONDS) -> None:
+    """Load the archive another worker swapped in, when this worker serves another one."""
+    seen = ""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            with open(_LIVE["file"], encoding="utf-8") as handle:
+                wanted = handle.read().strip()
+        except OSError:
+            continue
+        agent = getattr(app.ctx, "agent", None)
+        serving = str(getattr(getattr(agent, "processor", None), "model_path", "") or "")
+        if not wanted or wanted == seen or agent is None:
+            continue
+        seen = wanted
+        if os.path.realpath(wanted) == os.path.realpath(serving):
+            continue
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, _load_following, agent, wanted)
+            logger.info("Loaded the model another worker swapped in.")
+        except Exception as error:  # noqa: BLE001 - keep serving the old model; say so
+            logger.warning("Could not load the model another worker swapped in (%s).", type(error).__name__)
+
+
+def _load_following(agent: Any, model_path: str) -> None:
+    """`agent.load_model` without publishing it again (it came from another worker)."""
+    _FOLLOWING.active = True
+    try:
+        agent.load_model(model_path)
+    finally:
+        _FOLLOWING.active = False
+
+
+def main(argv: list[str]) -> None:
+    import rasa.core.utils  # noqa: F401  (used by the wrapper above)
+
+    from bot.settings import sanic_workers
+
+    if sanic_workers() > 1:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _preload()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = argv if argv[:1] == ["rasa"] else ["rasa", *argv]  # `rasa run …` as typed
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
