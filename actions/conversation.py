@@ -23,6 +23,7 @@ from actions.dialogue import (
     Turn,
     asks_for_mission,
     card_for_country,
+    does_domestic_work,
     follow_up_words,
     route,
 )
@@ -44,7 +45,7 @@ from actions.replies import (
 )
 from bot.answers import also_asked_reply, menu_button
 from bot.content import default_library
-from bot.content.search import card_index
+from bot.content.search import MAX_QUERY_CHARS, card_index
 from bot.content.topics import topic_groups
 from bot.i18n import gettext
 
@@ -89,6 +90,13 @@ def offered_topics(tracker: Tracker) -> list[str]:
         value = (event.get("parse_data") or {}).get("also_asked") or []
         return [str(topic) for topic in value if topic] if isinstance(value, list) else []
     return []
+
+
+def user_texts(tracker: Tracker) -> list[str]:
+    """Every user message of the conversation so far (each as the NLU reads it)."""
+    return [
+        str(e.get("text") or "")[:MAX_QUERY_CHARS] for e in tracker.events or [] if e.get("event") == "user"
+    ]
 
 
 def previous_user_text(tracker: Tracker) -> str:
@@ -140,6 +148,7 @@ def turn_of(tracker: Tracker) -> Turn:
             if entry.get("name")
         ],
         offered=offered_topics(tracker),
+        domestic_worker=does_domestic_work(user_texts(tracker)),
     )
 
 

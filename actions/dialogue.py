@@ -132,6 +132,8 @@ class Turn:
     ranking: list[tuple[str, float]] = field(default_factory=list)
     # Topics the last answer offered as "you also asked about" buttons.
     offered: list[str] = field(default_factory=list)
+    # The user said earlier in this conversation that they do domestic or care work.
+    domestic_worker: bool = False
 
 
 @dataclass
@@ -271,11 +273,28 @@ def route(turn: Turn) -> Route:
     abroad = _host_country_insurance(turn)
     if abroad:
         return abroad
+    if turn.domestic_worker and turn.intent == "complaint_employer":
+        # A caregiver or housemaid asking about their employer: the card written for them
+        # (their rights differ: Taiwan's labour law leaves them out, Malaysia's EPF too).
+        return Route("card", card=DOMESTIC_TOPIC)
     if topic:
         followed = _follow_up(turn, topic)
         if followed:
             return followed
     return Route("default")
+
+
+DOMESTIC_TOPIC = "domestic_workers"
+# "em làm khán hộ công ở Đài", "giúp việc nhà", "I am a housemaid": domestic or care work.
+_DOMESTIC_WORK = re.compile(
+    r"\b(?:giup viec|osin|o sin|khan ho cong|cham soc (?:nguoi gia|ong|ba|cu|nguoi benh)|"
+    r"trong tre|caregiver|care worker|carer|domestic (?:worker|helper)|housemaid|maid|nanny)\b"
+)
+
+
+def does_domestic_work(texts: list[str]) -> bool:
+    """True when one of the user's messages says they do domestic or care work."""
+    return any(_DOMESTIC_WORK.search(" ".join(words(text))) for text in texts)
 
 
 # Close behind Vietnamese social insurance, a host country's refund topic is what "về

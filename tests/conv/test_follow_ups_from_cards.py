@@ -181,3 +181,19 @@ async def test_an_unclear_question_within_a_topic_is_read_with_the_question_befo
     )
     text, _ = await _reply(ActionFallbackSuggest(), lost)
     assert "84 981 84 84 84" not in text
+
+
+# -- what the user said about their work counts later ----------------------------------------
+
+
+def test_a_domestic_worker_asking_about_the_employer_gets_the_card_for_domestic_workers():
+    from actions.dialogue import does_domestic_work
+
+    assert does_domestic_work(["chào", "em làm khán hộ công ở Đài Loan, chủ mắng suốt"])
+    assert does_domestic_work(["I work as a housemaid in Riyadh"])
+    assert not does_domestic_work(["em làm công nhân nhà máy ở Đài Trung"])
+    carer = _turn("đổi chủ thì phải làm gì", "complaint_employer", 0.87)
+    carer.domestic_worker = True
+    assert route(carer) == Route("card", card="domestic_workers")
+    factory = _turn("đổi chủ thì phải làm gì", "complaint_employer", 0.87)
+    assert route(factory).kind == "default"
