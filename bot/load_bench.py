@@ -496,16 +496,27 @@ PROFILE_NOTES = [
     "messages/s, below its 32.5 of run 4, so that pair's 2.6× is not claimed here: against run "
     "4's stock figure the same 50.7 would be 1.56×.",
     "",
-    "The targets are still missed, except errors and memory: 1.62× against 2.5×, and a p95 of "
-    "960 ms against 300 ms (in a closed loop of 20 users the mean latency is 20 / "
-    "throughput, so even a mean of 300 ms needs 67 messages/s: on two otherwise idle cores, with the "
-    "load generator taking about 12 % of one, at most about 28 ms of CPU per message, against "
-    "30 to 35 ms measured now as the workers' CPU time per message). Left per turn, from the profile: NLU 28 % (the SVM and its sparse features), "
-    "dialogue prediction and actions 25 %, Rasa's per-turn `log_message` and graph runner "
-    "(dask) overhead, and the tracker rebuilt from its events on every load. Memory is at the "
-    "limit: 1002 MB of 1024 in run 5, 1023 MB in the quieter pair (the workers' share grows "
-    "under load from 849 MB after start, as they write to pages they share with the main "
-    "process).",
+    "6. No change; `make bench` again after merging the other branches, on a quiet machine (load "
+    "average 1.0 before, 2.0 after): this assistant 34.6 / 62.3 / 57.3 messages/s at 1 / 20 / 50 "
+    "users against the stock bot's 22.6 / 20.6 / 20.1, **1.53× / 3.02× / 2.86×**; p95 at 20 users "
+    "526 ms; peak memory 1104 MB PSS. The stock bot was slower than in run 4 (32.5 messages/s at "
+    "20 users on a machine as quiet), for no reason found; against run 4's stock figure the same "
+    "62.3 messages/s would be 1.92×, so the ratio is somewhere between about 1.9× and 3×.",
+    "",
+    "Where the targets stand (run 6): throughput ≥ 2.5× stock is met against the stock bot of the "
+    "same run (3.02×) but not against its best run (1.92×); 0 errors is met; the p95 of 526 ms "
+    "misses 300 ms (in a closed loop of 20 users the mean latency is 20 / throughput, so even a "
+    "mean of 300 ms needs 67 messages/s: on two otherwise idle cores, with the load generator "
+    "taking about 12 % of one, at most about 28 ms of CPU per message, against 30 to 35 ms "
+    "measured as the workers' CPU time per message); memory misses 1 GB under load (1104 MB PSS "
+    "at peak; idle after start: Rasa's main process 441 MB, each worker 128 MB, `bot run` 122 MB, "
+    "the staff console 131 MB; the workers' share grows under load as they write to pages they "
+    "share with the main process). Left per turn, from the profile: NLU 28 % (the SVM and its "
+    "sparse features), dialogue prediction and actions 25 %, Rasa's per-turn `log_message` and "
+    "graph runner (dask) overhead, and the tracker rebuilt from its events on every load. What "
+    "would buy the most next: the staff console served from the `bot run` process (about 100 MB), "
+    "and the tracker kept as an object between turns of a conversation instead of rebuilt from "
+    "its events.",
 ]
 
 
