@@ -21,7 +21,7 @@ the committed endpoints.yml (with the action server's port) and the channels tha
 both files are written to a private temporary directory that is removed on exit, and
 neither holds a secret: the stores and channels read theirs from `bot.settings`.
 
-Rasa runs as RASA_WORKERS worker processes on PORT (one per core, at most 2, by default),
+Rasa runs as RASA_WORKERS worker processes on PORT (1 by default; 2 use a second core),
 started through `bot.rasa_server` (the model loaded once before the fork, a socket per
 worker); the workers share their locks, chat claims and rate limits through SQLite files
 without Redis (`bot.lock_store`, `bot.worker_state`).
