@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_events, latest_text, typed_text, user_language
 from actions.dialogue import (
     CLEAR_INTENT_CONFIDENCE,
+    EMPLOYER_TOPIC,
     Route,
     Turn,
     asks_for_mission,
@@ -148,7 +149,8 @@ def turn_of(tracker: Tracker) -> Turn:
             if entry.get("name")
         ],
         offered=offered_topics(tracker),
-        domestic_worker=does_domestic_work(user_texts(tracker)),
+        # Read only when it can matter: the whole conversation is scanned.
+        domestic_worker=intent.get("name") == EMPLOYER_TOPIC and does_domestic_work(user_texts(tracker)),
     )
 
 

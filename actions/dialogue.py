@@ -273,7 +273,7 @@ def route(turn: Turn) -> Route:
     abroad = _host_country_insurance(turn)
     if abroad:
         return abroad
-    if turn.domestic_worker and turn.intent == "complaint_employer":
+    if turn.domestic_worker and turn.intent == EMPLOYER_TOPIC:
         # A caregiver or housemaid asking about their employer: the card written for them
         # (their rights differ: Taiwan's labour law leaves them out, Malaysia's EPF too).
         return Route("card", card=DOMESTIC_TOPIC)
@@ -285,6 +285,7 @@ def route(turn: Turn) -> Route:
 
 
 DOMESTIC_TOPIC = "domestic_workers"
+EMPLOYER_TOPIC = "complaint_employer"
 # "em làm khán hộ công ở Đài", "giúp việc nhà", "I am a housemaid": domestic or care work.
 _DOMESTIC_WORK = re.compile(
     r"\b(?:giup viec|osin|o sin|khan ho cong|cham soc (?:nguoi gia|ong|ba|cu|nguoi benh)|"

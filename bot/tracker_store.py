@@ -32,6 +32,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_speedups
+from bot.db import sqlite_write_ahead_log
 from bot.payloads import FORGET_ACTION
 
 logger = logging.getLogger(__name__)
@@ -391,26 +392,6 @@ def turn_facts(tracker: DialogueStateTracker, new_events: list[Any]) -> list[Any
         )
         for event, ok in turns
     ]
-
-
-def sqlite_write_ahead_log(engine: Any) -> None:
-    """SQLite in write-ahead-log mode with `synchronous=NORMAL`: Rasa saves every turn
-    synchronously on the server's event loop, and in SQLite's default mode each save waits
-    for two fsyncs while every other chat waits for the loop (the first suspect of issue 13's
-    profile). In WAL mode a commit appends to the log and syncs only at checkpoints; a power
-    cut can lose the last turns, never corrupt the file (https://sqlite.org/wal.html). The
-    -wal and -shm files get the database file's permissions (0600). A server deployment uses
-    PostgreSQL anyway."""
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(connection: Any, _: Any) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    engine.dispose()  # connections opened before the listener get the pragmas too
 
 
 def _reachable(kwargs: dict[str, Any], timeout: float = 2.0) -> bool:

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.db import button_payloads as _payloads
-from bot.db import ensure_schema
+from bot.db import ensure_schema, sqlite_write_ahead_log
 from bot.db import processed_updates as processed
 from bot.db import turns_in_flight as in_flight
 from bot.db import zalo_reply_targets as _reply_targets
@@ -183,27 +183,6 @@ class DedupeStore(Protocol):
 
     async def abandon(self, key: str) -> None:
         """The turn of `key` was cut short: let its redelivery run it."""
-
-
-def _write_ahead_log(connection: Any, _: Any) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def sqlite_write_ahead_log(engine: Engine) -> None:
-    """A SQLite database file in write-ahead-log mode with `synchronous=NORMAL` (the tracker
-    store's choice too, `bot.tracker_store`). In SQLite's default mode every commit waits
-    for two fsyncs and readers block the writer: the "replied" mark took 50-500 ms under
-    load (measured), and a crash within that time answers the update twice. A kill (even
-    SIGKILL) loses no commit in WAL mode; a power cut can lose the last ones (a duplicate
-    reply then), never corrupt the file. Production uses PostgreSQL."""
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
-        return
-    if not sa.event.contains(engine, "connect", _write_ahead_log):
-        sa.event.listen(engine, "connect", _write_ahead_log)
-        engine.dispose()  # pooled connections opened before the listener get it too
 
 
 class SqlDedupeStore:
