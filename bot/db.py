@@ -637,8 +637,17 @@ def _create_engine(url: str) -> Engine:
 
 
 def _write_ahead_log(connection: Any, _: Any) -> None:
+    import sqlite3
+
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    try:
+        # Switching a file to WAL needs it to itself for a moment; while another process
+        # or engine holds it open, the switch fails ("database is locked"). WAL only speeds
+        # things up, so this connection stays in the file's current mode and a later one
+        # switches it (once switched, the mode is kept in the file).
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        pass
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -151,3 +151,27 @@ def test_db_commands(tmp_path, monkeypatch, capsys):
     assert main(["db", "current"]) == 0
     assert "(head)" in capsys.readouterr().out
     db.dispose_engines()
+
+
+def test_a_busy_sqlite_file_still_connects_when_it_cannot_switch_to_write_ahead_log(tmp_path):
+    import sqlite3
+
+    from bot.db import _create_engine
+
+    path = tmp_path / "bot.db"
+    holder = sqlite3.connect(path)
+    holder.execute("create table t (x)")
+    holder.commit()
+    holder.execute("begin")
+    holder.execute("select * from t").fetchall()  # another reader, in the middle of a read
+    engine = _create_engine(f"sqlite:///{path}?timeout=0.1")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"  # not switched
+            assert conn.exec_driver_sql("select count(*) from t").scalar() == 0
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    with _create_engine(f"sqlite:///{path}").connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
