@@ -342,3 +342,37 @@ def test_emergency_guard_does_not_believe_an_unsure_classifier_on_a_place_follow
     ):
         guard.process([message])
         assert message.get("intent")["name"] == "emergency_help", message.get("text")
+
+
+def test_svm_features_are_rasas_stacked_features_built_in_one_step(storage):
+    """`_sparse_features` must give exactly what Rasa's `get_sparse_features` gives (the
+    model was trained on it): here with a word and a char featurizer stacked."""
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+
+    from bot.nlu.svm_classifier import _sparse_features
+
+    training = TrainingData(
+        [Message({"text": t, "intent": i}) for i, texts in _SVM_TRAINING.items() for t in texts]
+    )
+    message = Message({"text": "chủ công ty nợ lương, em muốn lấy lại tiền ký quỹ"})
+    tokenizer = WhitespaceTokenizer.create(
+        WhitespaceTokenizer.get_default_config(), storage, Resource("tok"), _context()
+    )
+    words = _create(CountVectorsFeaturizer, storage, {}, "cv-words")
+    chars = _create(
+        CountVectorsFeaturizer, storage, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4}, "cv-chars"
+    )
+    tokenizer.process_training_data(training)
+    tokenizer.process([message])
+    for featurizer in (words, chars):
+        featurizer.train(training)
+        featurizer.process([message])
+    sequence, sentence = message.get_sparse_features("text")
+    ours_sequence = _sparse_features(message, sequence=True)
+    ours_sentence = _sparse_features(message, sequence=False)
+    assert ours_sentence.shape == sentence.features.shape and ours_sentence.shape[1] > 10
+    assert ours_sequence.shape == sequence.features.shape and ours_sequence.shape[0] == len(
+        message.get("text_tokens")
+    )
+    assert (ours_sentence != sentence.features.tocsr()).nnz == 0
+    assert (ours_sequence != sequence.features.tocsr()).nnz == 0

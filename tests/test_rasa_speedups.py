@@ -99,3 +99,67 @@ def test_an_event_class_defined_after_the_first_lookup_is_found():
             return {}
 
     assert Event.resolve_by_type("late_event_for_the_test") is LateEvent
+
+
+def test_in_process_actions_are_not_checked_against_the_schema_and_remote_ones_are():
+    from bot.action_runner import ActionRunner
+
+    in_process = RemoteAction("action_answer", ActionRunner())
+    assert in_process._validate_action_result(BAD[0]) is True
+    with pytest.raises(ValidationError):
+        _action()._validate_action_result(BAD[0])
+
+
+def test_the_rule_policy_uses_copy_only_for_its_debug_log():
+    """`_NoCopyForDebugLog` replaces the `copy` module in rule_policy: safe only while the
+    one deep copy there is the debug log's (a Rasa upgrade that copies for real fails here)."""
+    import inspect
+
+    import rasa.core.policies.rule_policy as rule_policy
+
+    rasa_speedups.install()
+    source = inspect.getsource(rule_policy)
+    assert source.count("copy.") == 1
+    assert "current_states=copy.deepcopy(current_states)" in source
+    assert rule_policy.copy is rasa_speedups._NoCopyForDebugLog
+
+
+async def test_the_graph_runs_without_dask_to_the_same_parses_and_predictions():
+    """The trained model, run by Rasa's dask runner and by `_run_graph`: the same intents,
+    confidences, entities and next actions for a conversation."""
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    from tests.fakes.bot_run import require_model
+
+    require_model()
+    texts = [
+        "làm sao lấy lại tiền ký quỹ",
+        "chủ không trả lương 3 tháng, em muốn về nước, còn bảo hiểm thì sao",
+        "lam sao lay lai bhxh",
+        "cứu em với, chủ đánh em",
+        "xin chào",
+        "đại sứ quán ở Đài Loan",
+        "asdfgh",
+    ]
+
+    async def run() -> tuple[list, list]:
+        agent = Agent.load("models/current.tar.gz")
+        parses = [await agent.parse_message(text) for text in texts]
+        for text in texts:
+            await agent.handle_message(UserMessage(text, CollectingOutputChannel(), "graph-test"))
+        tracker = await agent.tracker_store.retrieve("graph-test")
+        actions = [e.action_name for e in tracker.events if getattr(e, "action_name", None)]
+        return parses, actions
+
+    rasa_speedups.install()  # as loading our endpoints does
+    assert DaskGraphRunner.run is rasa_speedups._run_graph
+    ours = await run()
+    rasa_speedups.uninstall()
+    try:
+        theirs = await run()
+    finally:
+        rasa_speedups.install()
+    assert ours == theirs
+    assert len(ours[1]) > len(texts)  # the conversation really ran

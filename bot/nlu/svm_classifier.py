@@ -39,6 +39,8 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
+    FEATURE_TYPE_SEQUENCE,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -56,8 +58,35 @@ logger = logging.getLogger(__name__)
 
 
 def _sparse_features(message: Message, sequence: bool) -> scipy.sparse.csr_matrix | None:
-    features = message.get_sparse_features(TEXT)[0 if sequence else 1]
-    return None if features is None else scipy.sparse.csr_matrix(features.features)
+    """The count featurizers' sparse features of the text, side by side in the order they
+    were added: what `message.get_sparse_features(TEXT)` returns, built in one step.
+
+    Rasa's way deep-copies the first featurizer's matrix, then stacks the others on one by
+    one through `scipy.sparse.hstack` (a general block-matrix builder), and builds the
+    sequence and the sentence features together even when one is wanted: 10 % of a turn
+    on the server (docs/benchmarks.md, load section). Here the COO parts of the wanted kind
+    are concatenated with their column offsets: the same matrix
+    (tests/test_svm_classifier.py compares the two).
+    """
+    wanted = FEATURE_TYPE_SEQUENCE if sequence else FEATURE_TYPE_SENTENCE
+    parts = [
+        f.features for f in message.features if f.attribute == TEXT and f.type == wanted and f.is_sparse()
+    ]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return scipy.sparse.csr_matrix(parts[0])
+    rows, columns, data, offset = [], [], [], 0
+    for part in parts:
+        coo = part.tocoo()
+        rows.append(coo.row)
+        columns.append(coo.col + offset)
+        data.append(coo.data)
+        offset += part.shape[1]
+    shape = (parts[0].shape[0], offset)
+    return scipy.sparse.csr_matrix(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(columns))), shape=shape
+    )
 
 
 def _word_key(text: str) -> str:
@@ -216,15 +245,16 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
     def _classify_clauses(self, message: Message) -> list[dict[str, Any]]:
         """Intent and confidence of each clause of enough words, when there are several."""
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
-        sequence = _sparse_features(message, sequence=True)
-        if sequence is None or sequence.shape[0] != len(tokens):
-            return []
         text = message.get(TEXT) or ""
         clauses = split_clauses(text, [(t.text, t.start, t.end) for t in tokens])
         if len(clauses) < 2:
             return []
         scored = [c for c in clauses if len(c) >= MIN_CLAUSE_TOKENS]
         if not scored:
+            return []
+        # Most messages have one clause: the sequence features are stacked only when needed.
+        sequence = _sparse_features(message, sequence=True)
+        if sequence is None or sequence.shape[0] != len(tokens):
             return []
         rows = scipy.sparse.vstack([scipy.sparse.csr_matrix(sequence[c].sum(axis=0)) for c in scored])
         probabilities = self.model.predict_proba(rows)
