@@ -175,7 +175,7 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     DaskGraphRunner.run = _run_graph
-    rasa.core.policies.rule_policy.copy = _NoCopyForDebugLog  # type: ignore[assignment]
+    rasa.core.policies.rule_policy.copy = _NoCopyForDebugLog
 
 
 def uninstall() -> None:
