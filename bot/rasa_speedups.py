@@ -36,6 +36,21 @@ log line (`structlogger.debug(..., current_states=copy.deepcopy(...))`), at any 
 `_NoCopyForDebugLog` hands the log the states themselves (the log only reads them, and
 this is the module's only use of `copy`, checked by tests/test_rasa_speedups.py).
 
+Each count featurizer turns a message into sequence features (one row per token:
+`transform(tokens)`) and sentence features (`transform([" ".join(tokens)])`): two passes
+of scikit-learn over the same text, 17 % of a turn for the four featurizers. For
+character n-grams within word boundaries (`char_wb`) and single words (`word`, n-grams of
+one, Rasa's pattern `\\b\\w+\\b`), the n-grams of the joined text are exactly the union of
+each token's, since none spans a space: the sentence row is the sum of the token rows
+(`_create_features`; other settings keep Rasa's two passes; tests/test_rasa_speedups.py
+compares both on the trained model's featurizers).
+
+The rule policy asks twice per prediction (once reading the user's text, once the intent)
+for the conversation's past states, which Rasa rebuilds each time by replaying every event
+into a fresh tracker per step (`DialogueStateTracker.past_states`). `_past_states` keeps the
+last answer for each tracker object, keyed by its event count and last event, and hands out copies
+(the featurizer deletes keys from the last state's sub-dictionaries, never deeper).
+
 `install()` is called when Rasa loads our endpoints (`bot.tracker_store`), so it runs in
 every Rasa server process (`rasa run`, `bot run`, the replicas) and nowhere else. It
 patches one method of Rasa 3.6 and checks that the method is there, so a Rasa upgrade that
@@ -45,18 +60,29 @@ renames it fails loudly in tests (tests/test_rasa_speedups.py) instead of silent
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any
 
 import rasa.core.policies.rule_policy
+import scipy.sparse
 from rasa.core.actions.action import RemoteAction
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 
 _ORIGINAL = RemoteAction._validate_action_result
 _ORIGINAL_RESOLVE = Event.__dict__["resolve_by_type"]
 _ORIGINAL_RUN = DaskGraphRunner.run
 _ORIGINAL_RULE_COPY = rasa.core.policies.rule_policy.copy
+_ORIGINAL_CREATE_FEATURES = CountVectorsFeaturizer._create_features
+_ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
+# Tracker id -> (weak reference, key, states): not on the tracker itself, which Rasa
+# sometimes deep-copies; a few hundred conversations in flight at most.
+_PAST_STATES: dict[int, tuple[Any, tuple[Any, ...], list[Any]]] = {}
+_PAST_STATES_KEPT = 256
+_WORD_PATTERN = r"(?u)\b\w+\b"  # Rasa's, for analyzer "word"
 _EVENT_TYPES: dict[str, Any] = {}
 
 
@@ -160,6 +186,82 @@ def _run_graph(
     return dict(results[target] for target in run_targets)
 
 
+def _sentence_is_token_sum(vectorizer: Any) -> bool:
+    """True when the joined text's counts are the sum of its tokens' (module docstring)."""
+    if getattr(vectorizer, "binary", True) or getattr(vectorizer, "preprocessor", None) is not None:
+        return False
+    if getattr(vectorizer, "tokenizer", None) is not None:
+        return False
+    if vectorizer.analyzer == "char_wb":
+        return True
+    return (
+        vectorizer.analyzer == "word"
+        and vectorizer.ngram_range[1] == 1
+        and vectorizer.token_pattern == _WORD_PATTERN
+    )
+
+
+def _create_features(self: CountVectorsFeaturizer, attribute: str, all_tokens: list[list[str]]) -> Any:
+    """Rasa's `_create_features` with the sentence row summed from the token rows."""
+    from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
+
+    vectorizer = (self.vectorizers or {}).get(attribute)
+    if (
+        not vectorizer
+        or attribute not in DENSE_FEATURIZABLE_ATTRIBUTES
+        or not _sentence_is_token_sum(vectorizer)
+    ):
+        return _ORIGINAL_CREATE_FEATURES(self, attribute, all_tokens)
+    sequence_features: list[Any] = []
+    sentence_features: list[Any] = []
+    for tokens in all_tokens:
+        if not tokens:
+            sequence_features.append(None)
+            sentence_features.append(None)
+            continue
+        sequence = vectorizer.transform(tokens)
+        sequence.sort_indices()
+        sequence_features.append(sequence.tocoo())
+        sentence = scipy.sparse.csr_matrix(sequence.sum(axis=0), dtype=sequence.dtype)
+        sentence.sort_indices()
+        sentence_features.append(sentence.tocoo())
+    return sequence_features, sentence_features
+
+
+def _past_states(
+    self: DialogueStateTracker,
+    domain: Any,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: Any = None,
+) -> list[dict[str, Any]]:
+    """Rasa's past states, remembered for the tracker until an event is added (docstring)."""
+    events = self.events
+    key = (
+        len(events),
+        id(events[-1]) if events else None,
+        id(domain),
+        omit_unset_slots,
+        ignore_rule_only_turns,
+        tuple(sorted((name, tuple(value)) for name, value in (rule_only_data or {}).items())),
+    )
+    cached = _PAST_STATES.get(id(self))
+    if cached is None or cached[0]() is not self or cached[1] != key:
+        states = _ORIGINAL_PAST_STATES(
+            self,
+            domain,
+            omit_unset_slots=omit_unset_slots,
+            ignore_rule_only_turns=ignore_rule_only_turns,
+            rule_only_data=rule_only_data,
+        )
+        cached = (weakref.ref(self), key, states)
+        _PAST_STATES.pop(id(self), None)
+        _PAST_STATES[id(self)] = cached
+        while len(_PAST_STATES) > _PAST_STATES_KEPT:
+            _PAST_STATES.pop(next(iter(_PAST_STATES)))
+    return [{name: dict(sub) for name, sub in state.items()} for state in cached[2]]
+
+
 class _NoCopyForDebugLog:
     """Stands in for the `copy` module in rasa.core.policies.rule_policy (module docstring)."""
 
@@ -170,12 +272,16 @@ class _NoCopyForDebugLog:
 
 def install() -> None:
     """Validate action server responses with one cached validator (none for in-process
-    actions), resolve event types from a table, run the model graph without dask, and keep
-    the rule policy from copying states for a debug log (idempotent)."""
+    actions), resolve event types from a table, run the model graph without dask, keep
+    the rule policy from copying states for a debug log, remember a tracker's past states
+    until it changes, and sum the count featurizers'
+    sentence rows from their token rows (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     DaskGraphRunner.run = _run_graph
     rasa.core.policies.rule_policy.copy = _NoCopyForDebugLog
+    CountVectorsFeaturizer._create_features = _create_features
+    DialogueStateTracker.past_states = _past_states
 
 
 def uninstall() -> None:
@@ -183,3 +289,5 @@ def uninstall() -> None:
     Event.resolve_by_type = _ORIGINAL_RESOLVE
     DaskGraphRunner.run = _ORIGINAL_RUN
     rasa.core.policies.rule_policy.copy = _ORIGINAL_RULE_COPY
+    CountVectorsFeaturizer._create_features = _ORIGINAL_CREATE_FEATURES
+    DialogueStateTracker.past_states = _ORIGINAL_PAST_STATES

@@ -163,3 +163,69 @@ async def test_the_graph_runs_without_dask_to_the_same_parses_and_predictions():
         rasa_speedups.install()
     assert ours == theirs
     assert len(ours[1]) > len(texts)  # the conversation really ran
+
+
+async def test_count_featurizers_give_rasas_features_with_the_sentence_row_summed():
+    """Every count featurizer of the trained model, on the held-out messages: the same
+    sequence and sentence matrices as Rasa's two passes, and the shortcut really taken."""
+    from rasa.core.agent import Agent
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+
+    from bot.load_bench import our_messages
+    from tests.fakes.bot_run import require_model
+
+    require_model()
+    rasa_speedups.install()
+    agent = Agent.load("models/current.tar.gz")
+    nodes = agent.processor.graph_runner._instantiated_nodes.values()
+    featurizers = [
+        n._component for n in nodes if isinstance(getattr(n, "_component", None), CountVectorsFeaturizer)
+    ]
+    assert len(featurizers) == 4
+    assert all(
+        rasa_speedups._sentence_is_token_sum(f.vectorizers["text"]) for f in featurizers
+    )  # else the comparison below proves nothing
+    messages = our_messages()[::7] + ["", "a", "Bảo hiểm   xã hội!! 1 lần??", "x" * 300]
+    for featurizer in featurizers:
+        for text in messages:
+            tokens = text.lower().split()
+            ours = rasa_speedups._create_features(featurizer, "text", [tokens])
+            theirs = rasa_speedups._ORIGINAL_CREATE_FEATURES(featurizer, "text", [tokens])
+            for mine, rasas in zip(ours, theirs, strict=True):
+                if rasas[0] is None:
+                    assert mine[0] is None
+                    continue
+                assert mine[0].shape == rasas[0].shape and mine[0].dtype == rasas[0].dtype
+                assert (mine[0].tocsr() != rasas[0].tocsr()).nnz == 0
+
+
+async def test_past_states_are_remembered_until_an_event_is_added_and_handed_out_as_copies():
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.shared.core.events import ActionExecuted
+
+    from tests.fakes.bot_run import require_model
+
+    require_model()
+    rasa_speedups.install()
+    agent = Agent.load("models/current.tar.gz")
+    for text in ["xin chào", "làm sao lấy lại tiền ký quỹ", "ở Hàn Quốc"]:
+        await agent.handle_message(UserMessage(text, CollectingOutputChannel(), "states-test"))
+    tracker = await agent.tracker_store.retrieve("states-test")
+    domain = agent.domain
+    rule_only = {"rule_only_slots": ["x"], "rule_only_loops": []}
+    first = tracker.past_states(domain, rule_only_data=rule_only)
+    assert first == rasa_speedups._ORIGINAL_PAST_STATES(tracker, domain, rule_only_data=rule_only)
+    first[-1].clear()  # what the featurizer does to its copy must not reach the next caller
+    second = tracker.past_states(domain, rule_only_data=dict(rule_only))
+    assert second == rasa_speedups._ORIGINAL_PAST_STATES(tracker, domain, rule_only_data=rule_only)
+    assert second[-1]
+    tracker.update(ActionExecuted("action_fallback_suggest"))  # a new event: computed again
+    third = tracker.past_states(domain, rule_only_data=rule_only)
+    assert third == rasa_speedups._ORIGINAL_PAST_STATES(tracker, domain, rule_only_data=rule_only)
+    assert len(third) == len(second) + 1
+    assert tracker.past_states(domain, ignore_rule_only_turns=True, rule_only_data=rule_only) == (
+        rasa_speedups._ORIGINAL_PAST_STATES(
+            tracker, domain, ignore_rule_only_turns=True, rule_only_data=rule_only
+        )
+    )
