@@ -139,3 +139,25 @@ def test_also_asked_keeps_confident_other_content_topics_only():
         "job_search",
     ]
     assert also_asked("deposit_refund", [], content) == []
+
+
+def test_margins_equal_scikit_learns_transform_and_decision_function(fitted):
+    """The fast margins: scikit-learn's up to rounding, for several rows, an empty row and
+    a row of unknown words; and for two classes (one column from scikit-learn)."""
+    from bot.nlu.intent_model import _margins
+
+    vectorizer, model = fitted
+    x = vectorizer.transform(
+        ["em muốn lấy lại tiền ký quỹ", "", "qqqq", "chủ nợ lương, chào bạn", "hi hi hi"]
+    )
+    expected = _margins(model.svm, model.tfidf.transform(x))
+    np.testing.assert_allclose(model._margins_of_counts(x), expected, rtol=1e-10, atol=1e-12)
+    assert model._margins_of_counts(x).shape == (5, 3)
+
+    texts = TRAINING["greet"] + TRAINING["deposit_refund"]
+    labels = ["greet"] * 6 + ["deposit_refund"] * 6
+    two = LinearIntentModel(calibration_folds=2).fit(vectorizer.transform(texts), labels)
+    y = vectorizer.transform(["lấy lại tiền", "xin chào"])
+    np.testing.assert_allclose(
+        two._margins_of_counts(y), _margins(two.svm, two.tfidf.transform(y)), rtol=1e-10
+    )
