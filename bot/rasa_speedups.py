@@ -63,6 +63,7 @@ import functools
 import weakref
 from typing import Any
 
+import numpy as np
 import rasa.core.policies.rule_policy
 import scipy.sparse
 from rasa.core.actions.action import RemoteAction
@@ -222,9 +223,14 @@ def _create_features(self: CountVectorsFeaturizer, attribute: str, all_tokens: l
         sequence = vectorizer.transform(tokens)
         sequence.sort_indices()
         sequence_features.append(sequence.tocoo())
-        sentence = scipy.sparse.csr_matrix(sequence.sum(axis=0), dtype=sequence.dtype)
-        sentence.sort_indices()
-        sentence_features.append(sentence.tocoo())
+        # The column sums over the non-zero entries only (the vocabulary is tens of
+        # thousands of columns wide; a dense sum would walk them all).
+        columns, where = np.unique(sequence.indices, return_inverse=True)
+        counts = np.bincount(where, weights=sequence.data, minlength=len(columns)).astype(sequence.dtype)
+        sentence = scipy.sparse.coo_matrix(
+            (counts, (np.zeros(len(columns), dtype=columns.dtype), columns)), shape=(1, sequence.shape[1])
+        )
+        sentence_features.append(sentence)
     return sequence_features, sentence_features
 
 
