@@ -256,7 +256,16 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
         sequence = _sparse_features(message, sequence=True)
         if sequence is None or sequence.shape[0] != len(tokens):
             return []
-        rows = scipy.sparse.vstack([scipy.sparse.csr_matrix(sequence[c].sum(axis=0)) for c in scored])
+        # Each clause's row is the sum of its tokens' rows: one sparse product with a 0/1
+        # selection matrix (a dense sum per clause would walk the whole vocabulary).
+        select = scipy.sparse.csr_matrix(
+            (
+                np.ones(sum(len(c) for c in scored)),
+                ([i for i, c in enumerate(scored) for _ in c], [t for c in scored for t in c]),
+            ),
+            shape=(len(scored), sequence.shape[0]),
+        )
+        rows = (select @ sequence).tocsr()
         probabilities = self.model.predict_proba(rows)
         classes = self.model.classes
         out = []
