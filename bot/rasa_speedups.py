@@ -51,6 +51,12 @@ into a fresh tracker per step (`DialogueStateTracker.past_states`). `_past_state
 last answer for each tracker object, keyed by its event count and last event, and hands out copies
 (the featurizer deletes keys from the last state's sub-dictionaries, never deeper).
 
+To find the rules that apply, the rule policy filters every rule against every turn of
+the conversation, newest first (`RulePolicy._get_possible_keys`); a rule shorter than the
+turn's distance from the end is kept without a check, so past the longest remaining rule
+the filter keeps everything. `_get_possible_keys` stops there: the same set, after a few
+turns instead of the whole conversation (a long conversation cost the most).
+
 `install()` is called when Rasa loads our endpoints (`bot.tracker_store`), so it runs in
 every Rasa server process (`rasa run`, `bot run`, the replicas) and nowhere else. It
 patches one method of Rasa 3.6 and checks that the method is there, so a Rasa upgrade that
@@ -79,6 +85,7 @@ _ORIGINAL_RUN = DaskGraphRunner.run
 _ORIGINAL_RULE_COPY = rasa.core.policies.rule_policy.copy
 _ORIGINAL_CREATE_FEATURES = CountVectorsFeaturizer._create_features
 _ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
+_ORIGINAL_POSSIBLE_KEYS = rasa.core.policies.rule_policy.RulePolicy._get_possible_keys
 # Tracker id -> (weak reference, key, states): not on the tracker itself, which Rasa
 # sometimes deep-copies; a few hundred conversations in flight at most.
 _PAST_STATES: dict[int, tuple[Any, tuple[Any, ...], list[Any]]] = {}
@@ -268,6 +275,18 @@ def _past_states(
     return [{name: dict(sub) for name, sub in state.items()} for state in cached[2]]
 
 
+def _get_possible_keys(self: Any, lookup: dict[str, str], states: list[dict[str, Any]]) -> set[str]:
+    """Rasa's rule filter, stopped once every remaining rule is shorter than the distance
+    from the end (module docstring)."""
+    possible_keys = set(lookup.keys())
+    longest = max((len(self._rule_key_to_state(key)) for key in possible_keys), default=0)
+    for i, state in enumerate(reversed(states)):
+        if i >= longest:
+            break  # Rasa's `_is_rule_applicable` is True for every key from here on
+        possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
+    return possible_keys
+
+
 class _NoCopyForDebugLog:
     """Stands in for the `copy` module in rasa.core.policies.rule_policy (module docstring)."""
 
@@ -280,7 +299,7 @@ def install() -> None:
     """Validate action server responses with one cached validator (none for in-process
     actions), resolve event types from a table, run the model graph without dask, keep
     the rule policy from copying states for a debug log, remember a tracker's past states
-    until it changes, and sum the count featurizers'
+    until it changes, stop the rule filter past the longest rule, and sum the count featurizers'
     sentence rows from their token rows (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
@@ -288,6 +307,7 @@ def install() -> None:
     rasa.core.policies.rule_policy.copy = _NoCopyForDebugLog
     CountVectorsFeaturizer._create_features = _create_features
     DialogueStateTracker.past_states = _past_states
+    rasa.core.policies.rule_policy.RulePolicy._get_possible_keys = _get_possible_keys
 
 
 def uninstall() -> None:
@@ -297,3 +317,4 @@ def uninstall() -> None:
     rasa.core.policies.rule_policy.copy = _ORIGINAL_RULE_COPY
     CountVectorsFeaturizer._create_features = _ORIGINAL_CREATE_FEATURES
     DialogueStateTracker.past_states = _ORIGINAL_PAST_STATES
+    rasa.core.policies.rule_policy.RulePolicy._get_possible_keys = _ORIGINAL_POSSIBLE_KEYS

@@ -229,3 +229,42 @@ async def test_past_states_are_remembered_until_an_event_is_added_and_handed_out
             tracker, domain, ignore_rule_only_turns=True, rule_only_data=rule_only
         )
     )
+
+
+async def test_rule_filter_stopped_past_the_longest_rule_finds_the_same_rules():
+    """On the trained rule policy, for every point of a few conversations (and for states
+    longer than any rule): the same applicable rules as Rasa's full filter."""
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from tests.fakes.bot_run import require_model
+
+    require_model()
+    rasa_speedups.install()
+    agent = Agent.load("models/current.tar.gz")
+    nodes = agent.processor.graph_runner._instantiated_nodes.values()
+    policy = next(n._component for n in nodes if isinstance(getattr(n, "_component", None), RulePolicy))
+    conversations = [
+        ["xin chào", "làm sao lấy lại tiền ký quỹ", "ở Hàn Quốc", "cảm ơn"],
+        ["chủ không trả lương", "asdf", "/forget", "đại sứ quán Nhật", "english please", "thanks"],
+    ]
+    checked = 0
+    for number, texts in enumerate(conversations):
+        for text in texts:
+            await agent.handle_message(UserMessage(text, CollectingOutputChannel(), f"rules-{number}"))
+        tracker = await agent.tracker_store.retrieve(f"rules-{number}")
+        for prefix in tracker.generate_all_prior_trackers():
+            prior = DialogueStateTracker.from_events(
+                tracker.sender_id, list(prefix[0].events), agent.domain.slots
+            )
+            for use_text in (True, False):
+                states = policy._prediction_states(prior, agent.domain, use_text)
+                for lookup in (policy.lookup[RULES], policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})):
+                    ours = rasa_speedups._get_possible_keys(policy, lookup, states)
+                    assert ours == rasa_speedups._ORIGINAL_POSSIBLE_KEYS(policy, lookup, states)
+                    checked += 1
+    longest = max(len(policy._rule_key_to_state(key)) for key in policy.lookup[RULES])
+    assert max(len(policy._prediction_states(tracker, agent.domain)) for _ in [0]) > longest
+    assert checked > 40
