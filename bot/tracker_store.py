@@ -294,6 +294,7 @@ class StatisticsWriter:
     exit writes the queue first (`atexit`, at most `FLUSH_SECONDS`)."""
 
     FLUSH_SECONDS = 5.0
+    BATCH = 200  # turns per transaction at most
 
     def __init__(self, engine: Any) -> None:
         import atexit
@@ -320,16 +321,35 @@ class StatisticsWriter:
         self._thread.join(self.FLUSH_SECONDS)
 
     def _run(self) -> None:
-        from bot.statistics import record_turns
+        import queue
 
-        while (item := self._queue.get()) is not None:
-            sender_id, turns = item
-            try:
-                record_turns(self._engine(), sender_id, turns)
-            except Exception:  # statistics must never cost a reply
-                logger.warning("Could not count a turn for the statistics.", exc_info=False)
-            finally:
+        from bot.statistics import record_many_turns
+
+        while True:
+            first = self._queue.get()
+            if first is None:
                 self._queue.task_done()
+                return
+            # What queued up while the last batch was written goes in one transaction.
+            batch, stop = [first], False
+            while len(batch) < self.BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                record_many_turns(self._engine(), batch)
+            except Exception:  # statistics must never cost a reply
+                logger.warning("Could not count %d turns for the statistics.", len(batch), exc_info=False)
+            finally:
+                for _ in range(len(batch) + stop):
+                    self._queue.task_done()
+            if stop:
+                return
 
 
 _STATE_QUERY = sa.text(

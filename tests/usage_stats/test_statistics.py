@@ -184,3 +184,32 @@ def test_votes_and_handoffs_hide_small_counts(engine):
     [week] = statistics.handoff_stats(engine, ("resolved", "bot_should_have_known", "no_reply"))
     assert week.volume == 11 and week.median_minutes_to_reply == 6.0
     assert week.outcomes == {"resolved": 10, "bot_should_have_known": None, "no_reply": None}
+
+
+def test_the_statistics_thread_writes_what_queued_up_in_batches(engine, monkeypatch):
+    """Turns queued while the thread writes are counted together: every one of them, in
+    fewer transactions than turns (a batch holds at most `BATCH`)."""
+    import threading
+
+    from bot.tracker_store import StatisticsWriter
+
+    transactions: list[int] = []
+    real = statistics.record_many_turns
+    release = threading.Event()
+
+    def recording(engine_, batch, now=None):
+        release.wait(10)  # hold the first batch so that the rest queue up behind it
+        transactions.append(len(batch))
+        return real(engine_, batch, now)
+
+    monkeypatch.setattr(statistics, "record_many_turns", recording)
+    monkeypatch.setattr(StatisticsWriter, "BATCH", 4)
+    writer = StatisticsWriter(lambda: engine)
+    for n in range(11):
+        writer.put(f"tg-batch-{n}", [facts(), facts(answered=False)])
+    release.set()
+    writer.flush()
+    writer.close()
+    assert sum(transactions) == 11 and max(transactions) <= 4 and len(transactions) < 11
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.sum(db.stats_turns.c.turns))).scalar_one() == 22
