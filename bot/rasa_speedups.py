@@ -43,7 +43,10 @@ character n-grams within word boundaries (`char_wb`) and single words (`word`, n
 one, Rasa's pattern `\\b\\w+\\b`), the n-grams of the joined text are exactly the union of
 each token's, since none spans a space: the sentence row is the sum of the token rows
 (`_create_features`; other settings keep Rasa's two passes; tests/test_rasa_speedups.py
-compares both on the trained model's featurizers).
+compares both on the trained model's featurizers). And a token's row depends on the token
+alone, while scikit-learn's counting is a Python loop over every n-gram of every token
+(with `char_wb` 2-5, some 20 per syllable): each featurizer remembers the rows of the
+tokens it has seen (`TOKEN_ROWS_KEPT`, oldest dropped first) and counts only new ones.
 
 The rule policy asks twice per prediction (once reading the user's text, once the intent)
 for the conversation's past states, which Rasa rebuilds each time by replaying every event
@@ -91,6 +94,9 @@ _ORIGINAL_POSSIBLE_KEYS = rasa.core.policies.rule_policy.RulePolicy._get_possibl
 _PAST_STATES: dict[int, tuple[Any, tuple[Any, ...], list[Any]]] = {}
 _PAST_STATES_KEPT = 256
 _WORD_PATTERN = r"(?u)\b\w+\b"  # Rasa's, for analyzer "word"
+# Token rows remembered per featurizer: Vietnamese has some 7,000 syllables in use, and a
+# row is a few dozen numbers (about 5 MB for the four featurizers when full).
+TOKEN_ROWS_KEPT = 20_000
 _EVENT_TYPES: dict[str, Any] = {}
 
 
@@ -220,6 +226,7 @@ def _create_features(self: CountVectorsFeaturizer, attribute: str, all_tokens: l
         or not _sentence_is_token_sum(vectorizer)
     ):
         return _ORIGINAL_CREATE_FEATURES(self, attribute, all_tokens)
+    rows = _token_rows(self, attribute, vectorizer)
     sequence_features: list[Any] = []
     sentence_features: list[Any] = []
     for tokens in all_tokens:
@@ -227,8 +234,25 @@ def _create_features(self: CountVectorsFeaturizer, attribute: str, all_tokens: l
             sequence_features.append(None)
             sentence_features.append(None)
             continue
-        sequence = vectorizer.transform(tokens)
-        sequence.sort_indices()
+        missing = list(dict.fromkeys(token for token in tokens if token not in rows))
+        if missing:
+            fresh = vectorizer.transform(missing)
+            fresh.sort_indices()
+            for number, token in enumerate(missing):
+                start, end = fresh.indptr[number], fresh.indptr[number + 1]
+                rows[token] = (fresh.indices[start:end].copy(), fresh.data[start:end].copy())
+        parts = [rows[token] for token in tokens]
+        while len(rows) > TOKEN_ROWS_KEPT:
+            rows.pop(next(iter(rows)))
+        lengths = [len(indices) for indices, _ in parts]
+        sequence = scipy.sparse.csr_matrix(
+            (
+                np.concatenate([data for _, data in parts]),
+                np.concatenate([indices for indices, _ in parts]),
+                np.concatenate([[0], np.cumsum(lengths)]),
+            ),
+            shape=(len(tokens), len(vectorizer.vocabulary_)),
+        )
         sequence_features.append(sequence.tocoo())
         # The column sums over the non-zero entries only (the vocabulary is tens of
         # thousands of columns wide; a dense sum would walk them all).
@@ -239,6 +263,16 @@ def _create_features(self: CountVectorsFeaturizer, attribute: str, all_tokens: l
         )
         sentence_features.append(sentence)
     return sequence_features, sentence_features
+
+
+def _token_rows(featurizer: Any, attribute: str, vectorizer: Any) -> dict[str, tuple[Any, Any]]:
+    """The featurizer's remembered token rows for `attribute` (emptied if the vectorizer
+    changed): token -> (column indices, counts), oldest first."""
+    cache = featurizer.__dict__.setdefault("_bot_token_rows", {})
+    entry = cache.get(attribute)
+    if entry is None or entry[0] is not vectorizer:
+        entry = cache[attribute] = (vectorizer, {})
+    return entry[1]
 
 
 def _past_states(

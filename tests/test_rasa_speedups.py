@@ -165,7 +165,7 @@ async def test_the_graph_runs_without_dask_to_the_same_parses_and_predictions():
     assert len(ours[1]) > len(texts)  # the conversation really ran
 
 
-async def test_count_featurizers_give_rasas_features_with_the_sentence_row_summed():
+async def test_count_featurizers_give_rasas_features_with_the_sentence_row_summed(monkeypatch):
     """Every count featurizer of the trained model, on the held-out messages: the same
     sequence and sentence matrices as Rasa's two passes, and the shortcut really taken."""
     from rasa.core.agent import Agent
@@ -185,18 +185,28 @@ async def test_count_featurizers_give_rasas_features_with_the_sentence_row_summe
     assert all(
         rasa_speedups._sentence_is_token_sum(f.vectorizers["text"]) for f in featurizers
     )  # else the comparison below proves nothing
-    messages = our_messages()[::7] + ["", "a", "Bảo hiểm   xã hội!! 1 lần??", "x" * 300]
+    messages = our_messages()[::7] + ["", "a", "Bảo hiểm   xã hội!! 1 lần??", "x" * 300, "lần lần lần"]
+
+    def same_as_rasa(featurizer: CountVectorsFeaturizer, text: str) -> None:
+        tokens = text.lower().split()
+        ours = rasa_speedups._create_features(featurizer, "text", [tokens])
+        theirs = rasa_speedups._ORIGINAL_CREATE_FEATURES(featurizer, "text", [tokens])
+        for mine, rasas in zip(ours, theirs, strict=True):
+            if rasas[0] is None:
+                assert mine[0] is None
+                continue
+            assert mine[0].shape == rasas[0].shape and mine[0].dtype == rasas[0].dtype
+            assert (mine[0].tocsr() != rasas[0].tocsr()).nnz == 0
+
     for featurizer in featurizers:
-        for text in messages:
-            tokens = text.lower().split()
-            ours = rasa_speedups._create_features(featurizer, "text", [tokens])
-            theirs = rasa_speedups._ORIGINAL_CREATE_FEATURES(featurizer, "text", [tokens])
-            for mine, rasas in zip(ours, theirs, strict=True):
-                if rasas[0] is None:
-                    assert mine[0] is None
-                    continue
-                assert mine[0].shape == rasas[0].shape and mine[0].dtype == rasas[0].dtype
-                assert (mine[0].tocsr() != rasas[0].tocsr()).nnz == 0
+        for text in messages * 2:  # the second time from the remembered token rows
+            same_as_rasa(featurizer, text)
+    monkeypatch.setattr(rasa_speedups, "TOKEN_ROWS_KEPT", 5)  # rows dropped and counted again
+    for featurizer in featurizers:
+        featurizer.__dict__.pop("_bot_token_rows")
+        for text in messages[:20]:
+            same_as_rasa(featurizer, text)
+        assert all(len(rows) <= 5 for _, rows in featurizer._bot_token_rows.values())
 
 
 async def test_past_states_are_remembered_until_an_event_is_added_and_handed_out_as_copies():
