@@ -366,21 +366,34 @@ def _busy(load: float) -> str:
     return f" (above {cores}: other work shared the cores, so the figures are low)" if load > cores else ""
 
 
-def section(stock: BotRun, ours: BotRun, machine: str, load: tuple[float, float]) -> str:
+def best_levels(runs: list[BotRun]) -> list[Level]:
+    """Per load level, the run's level with the highest throughput: the baseline the ratio
+    is taken against (the stock bot measured before and after this assistant, its better
+    figure at each level, so that a slow stock run cannot flatter the ratio)."""
+    return [
+        max(levels, key=lambda level: level.throughput)
+        for levels in zip(*(r.levels for r in runs), strict=True)
+    ]
+
+
+def section(stock: BotRun | list[BotRun], ours: BotRun, machine: str, load: tuple[float, float]) -> str:
+    stock_runs = stock if isinstance(stock, list) else [stock]
     rows = []
-    for bot in (stock, ours):
+    for bot in (*stock_runs, ours):
         for level in bot.levels:
             rows.append(
                 f"| {bot.name} | {level.users} | {level.throughput:.1f} | {level.percentile(0.5):.0f} | "
                 f"{level.percentile(0.95):.0f} | {level.errors} | {len(level.latencies)} |"
             )
+    baseline = best_levels(stock_runs)
     ratios = []
-    for mine, theirs in zip(ours.levels, stock.levels, strict=True):
+    for mine, theirs in zip(ours.levels, baseline, strict=True):
         ratio = mine.throughput / theirs.throughput if theirs.throughput else 0.0
         ratios.append(f"{mine.users} users: **{ratio:.2f}×**")
-    at20 = {bot.name: next(level for level in bot.levels if level.users == 20) for bot in (stock, ours)}
-    mine20, theirs20 = at20[ours.name], at20[stock.name]
+    mine20 = next(level for level in ours.levels if level.users == 20)
+    theirs20 = next(level for level in baseline if level.users == 20)
     ratio20 = mine20.throughput / theirs20.throughput if theirs20.throughput else 0.0
+    stock_memory = max(stock_runs, key=lambda run: run.peak_pss_mb)
     errors = sum(level.errors for level in ours.levels)
     lines = [
         BEGIN,
@@ -400,7 +413,8 @@ def section(stock: BotRun, ours: BotRun, machine: str, load: tuple[float, float]
         "|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Throughput of this assistant / stock: {', '.join(ratios)}.",
+        f"Throughput of this assistant / stock (the better of the stock bot's {len(stock_runs)} "
+        f"run{'s' if len(stock_runs) > 1 else ''} at each level): {', '.join(ratios)}.",
         "",
         "Targets of issue 13 (at 20 users):",
         "",
@@ -409,8 +423,8 @@ def section(stock: BotRun, ours: BotRun, machine: str, load: tuple[float, float]
         f"{_verdict(mine20.percentile(0.95) <= P95_TARGET_MS)}",
         f"- 0 errors: {errors} at all levels{_verdict(errors == 0)}",
         f"- all processes together ≤ {MEMORY_TARGET_MB:.0f} MB: peak PSS {ours.peak_pss_mb:.0f} MB, "
-        f"sum of resident sizes {ours.peak_rss_mb:.0f} MB (stock bot: {stock.peak_pss_mb:.0f} / "
-        f"{stock.peak_rss_mb:.0f} MB){_verdict(ours.peak_pss_mb <= MEMORY_TARGET_MB)}",
+        f"sum of resident sizes {ours.peak_rss_mb:.0f} MB (stock bot: {stock_memory.peak_pss_mb:.0f} / "
+        f"{stock_memory.peak_rss_mb:.0f} MB){_verdict(ours.peak_pss_mb <= MEMORY_TARGET_MB)}",
         "",
         *PROFILE_NOTES,
         END,
@@ -589,13 +603,21 @@ def run() -> str:
     before = os.getloadavg()[0]
     stock_model()
     stock_messages_ = stock_messages()
-    port = free_port()
-    with stock_bot(port) as process:
-        stock = measure("stock rasa init", process, port, stock_messages_, reply_required=False)
-    port = free_port()
-    with our_bot(port) as process:
-        ours = measure("this assistant", process, port, our_messages())
-    text = section(stock, ours, machine(), (before, os.getloadavg()[0]))
+    stock_runs = []
+    # The stock bot before and after this assistant: the better of its two figures at each
+    # level is the baseline (`best_levels`), so that a slow stock run (the machine busier
+    # then) cannot flatter the ratio.
+    for when in ("before", "after"):
+        if when == "after":
+            port = free_port()
+            with our_bot(port) as process:
+                ours = measure("this assistant", process, port, our_messages())
+        port = free_port()
+        with stock_bot(port) as process:
+            stock_runs.append(
+                measure(f"stock rasa init ({when})", process, port, stock_messages_, reply_required=False)
+            )
+    text = section(stock_runs, ours, machine(), (before, os.getloadavg()[0]))
     REPORT.write_text(replace_section(REPORT.read_text(encoding="utf-8"), text), encoding="utf-8")
-    plot(stock, ours)
+    plot(BotRun("stock rasa init (best)", best_levels(stock_runs), 0.0), ours)
     return text + "\n"

@@ -137,3 +137,14 @@ def test_the_section_replaces_its_own_part_only_and_survives_the_rewrite(tmp_pat
     assert "old" not in second and "new" in second and "## Intent" in second and "## After" in second
     report.write_text(second, encoding="utf-8")
     assert load_bench.kept_section(report) == f"{BEGIN}\nnew\n{END}"
+
+
+def test_the_ratio_is_taken_against_the_better_of_the_stock_runs_at_each_level():
+    slow, fast = _run("stock rasa init (before)", 10, 400), _run("stock rasa init (after)", 15, 300)
+    text = load_bench.section([slow, fast], _run("ours", 30, 200), "test machine", (0.5, 0.7))
+    assert "20 users: **2.00×**" in text and "**missed**" in text  # 30 / 15, under 2.5
+    assert (
+        "| stock rasa init (before) | 20 | 10.0 |" in text
+        and "| stock rasa init (after) | 20 | 15.0 |" in text
+    )
+    assert [level.throughput for level in load_bench.best_levels([fast, slow])] == [15.0] * 3
