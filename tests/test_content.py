@@ -666,3 +666,18 @@ def test_urgent_card_in_process_uses_the_country_slot(country, with_slot, presen
         assert text in reply["text"]
     for text in absent:
         assert text not in reply["text"]
+
+
+def test_card_index_is_rebuilt_when_a_card_file_changes_and_ignores_hidden_files(repo: Path) -> None:
+    from bot.content.search import _signature, card_index
+
+    library = ContentLibrary(repo / "content")
+    first = card_index(library)
+    assert card_index(library) is first  # unchanged files: the same index
+    names = [name for _, name, _, _ in _signature(library)[1]]
+    assert names and all(name.endswith(".md") and not name.startswith(".") for name in names)
+    write(repo / "content" / "vi" / ".draft.md", "not a card")
+    assert card_index(library) is first  # a hidden file is no card (as glob("*.md") chose)
+    path = repo / "content" / "vi" / "deposit_refund.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nThêm một dòng.\n", encoding="utf-8")
+    assert card_index(library) is not first

@@ -13,6 +13,7 @@ is searchable at once.
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from collections import Counter
@@ -222,13 +223,22 @@ _cached: tuple[tuple, CardIndex] | None = None
 
 
 def _signature(library: ContentLibrary) -> tuple:
+    """Every card file's name, modification time and size: checked on each search, so read
+    with `os.scandir` (a fifth of the time of `glob` and `Path.stat`: about 0.4 ms for the
+    cards of both languages, measured)."""
     files = []
     for lang in LANGUAGES:
-        folder = library.root / lang
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.md")):
-                stat = path.stat()
-                files.append((lang, path.name, stat.st_mtime_ns, stat.st_size))
+        try:
+            with os.scandir(library.root / lang) as found:
+                # As glob("*.md") chooses: no hidden files.
+                entries = sorted(
+                    (e.name, e) for e in found if e.name.endswith(".md") and not e.name.startswith(".")
+                )
+        except OSError:
+            continue
+        for name, entry in entries:
+            stat = entry.stat()
+            files.append((lang, name, stat.st_mtime_ns, stat.st_size))
     return (str(library.root), tuple(files))
 
 
