@@ -58,7 +58,9 @@ To find the rules that apply, the rule policy filters every rule against every t
 the conversation, newest first (`RulePolicy._get_possible_keys`); a rule shorter than the
 turn's distance from the end is kept without a check, so past the longest remaining rule
 the filter keeps everything. `_get_possible_keys` stops there: the same set, after a few
-turns instead of the whole conversation (a long conversation cost the most).
+turns instead of the whole conversation (a long conversation cost the most). And for the
+newest turn it checks only the rules whose newest state asks for that turn's intent or for
+no intent (`_rule_index`): every other rule fails that check in Rasa's filter.
 
 `install()` is called when Rasa loads our endpoints (`bot.tracker_store`), so it runs in
 every Rasa server process (`rasa run`, `bot run`, the replicas) and nowhere else. It
@@ -79,6 +81,8 @@ from rasa.core.actions.action import RemoteAction
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.nlu.constants import INTENT
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -311,14 +315,43 @@ def _past_states(
 
 def _get_possible_keys(self: Any, lookup: dict[str, str], states: list[dict[str, Any]]) -> set[str]:
     """Rasa's rule filter, stopped once every remaining rule is shorter than the distance
-    from the end (module docstring)."""
-    possible_keys = set(lookup.keys())
-    longest = max((len(self._rule_key_to_state(key)) for key in possible_keys), default=0)
+    from the end, and with the newest turn checked only against the rules that ask for its
+    intent or for none (module docstring)."""
+    by_intent, free, longest = _rule_index(self, lookup)
+    possible_keys: set[str] = set(lookup.keys())
     for i, state in enumerate(reversed(states)):
         if i >= longest:
             break  # Rasa's `_is_rule_applicable` is True for every key from here on
+        if i == 0 and state.get(PREVIOUS_ACTION):
+            # A rule whose newest state asks for another intent fails `_does_rule_match_state`
+            # here (a rule state without a previous action fails too, so keeping those
+            # among the candidates changes nothing).
+            possible_keys = free | by_intent.get((state.get(USER) or {}).get(INTENT), set())
         possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
     return possible_keys
+
+
+def _rule_index(policy: Any, lookup: dict[str, str]) -> tuple[dict[Any, set[str]], set[str], int]:
+    """For a rule lookup: the keys by the intent their newest state asks for, the keys that
+    ask for none, and the longest rule; worked out once per lookup."""
+    cache = policy.__dict__.setdefault("_bot_rule_index", {})
+    entry = cache.get(id(lookup))
+    if entry is not None and entry[0] is lookup and entry[1] == len(lookup):
+        return entry[2]
+    by_intent: dict[Any, set[str]] = {}
+    free: set[str] = set()
+    longest = 0
+    for key in lookup:
+        rule_states = policy._rule_key_to_state(key)
+        longest = max(longest, len(rule_states))
+        intent = (rule_states[-1].get(USER) or {}).get(INTENT) if rule_states else None
+        if isinstance(intent, str) and intent and intent != SHOULD_NOT_BE_SET:
+            by_intent.setdefault(intent, set()).add(key)
+        else:
+            free.add(key)
+    index = (by_intent, free, longest)
+    cache[id(lookup)] = (lookup, len(lookup), index)
+    return index
 
 
 class _NoCopyForDebugLog:
