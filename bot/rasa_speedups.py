@@ -62,6 +62,14 @@ turns instead of the whole conversation (a long conversation cost the most). And
 newest turn it checks only the rules whose newest state asks for that turn's intent or for
 no intent (`_rule_index`): every other rule fails that check in Rasa's filter.
 
+Before running each action (two a turn) Rasa copies the conversation (`tracker.copy()`,
+so that a rejected action's events can be dropped) by replaying every event into a new
+tracker. `_copy_tracker` builds the same tracker from the state the events left: the same
+events, copies of the slots with their values, and the other fields the events set (the
+latest message, action and bot utterance, the active loop, the follow-up action, the
+pause); tests/test_rasa_speedups.py compares it with the replay at every point of
+conversations.
+
 `install()` is called when Rasa loads our endpoints (`bot.tracker_store`), so it runs in
 every Rasa server process (`rasa run`, `bot run`, the replicas) and nowhere else. It
 patches one method of Rasa 3.6 and checks that the method is there, so a Rasa upgrade that
@@ -92,6 +100,7 @@ _ORIGINAL_RUN = DaskGraphRunner.run
 _ORIGINAL_RULE_COPY = rasa.core.policies.rule_policy.copy
 _ORIGINAL_CREATE_FEATURES = CountVectorsFeaturizer._create_features
 _ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
+_ORIGINAL_COPY = DialogueStateTracker.copy
 _ORIGINAL_POSSIBLE_KEYS = rasa.core.policies.rule_policy.RulePolicy._get_possible_keys
 # Tracker id -> (weak reference, key, states): not on the tracker itself, which Rasa
 # sometimes deep-copies; a few hundred conversations in flight at most.
@@ -354,6 +363,24 @@ def _rule_index(policy: Any, lookup: dict[str, str]) -> tuple[dict[Any, set[str]
     return index
 
 
+def _copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
+    """What `tracker.copy()` gives (a replay of every event), without the replay (docstring)."""
+    import copy
+
+    new = self.init_copy()
+    new.events = new._create_events(list(self.events))
+    slots = type(new.slots)()  # the kind of dict Rasa's copy has (AnySlotDict without slots)
+    slots.update((name, copy.copy(slot)) for name, slot in self.slots.items())
+    new.slots = slots
+    new._paused = self._paused
+    new.followup_action = self.followup_action
+    new.latest_action = dict(self.latest_action) if self.latest_action is not None else None
+    new.latest_message = self.latest_message
+    new.latest_bot_utterance = self.latest_bot_utterance
+    new.active_loop = copy.copy(self.active_loop)
+    return new
+
+
 class _NoCopyForDebugLog:
     """Stands in for the `copy` module in rasa.core.policies.rule_policy (module docstring)."""
 
@@ -366,7 +393,7 @@ def install() -> None:
     """Validate action server responses with one cached validator (none for in-process
     actions), resolve event types from a table, run the model graph without dask, keep
     the rule policy from copying states for a debug log, remember a tracker's past states
-    until it changes, stop the rule filter past the longest rule, and sum the count featurizers'
+    until it changes, stop the rule filter past the longest rule, copy trackers without replaying them, and sum the count featurizers'
     sentence rows from their token rows (idempotent)."""
     RemoteAction._validate_action_result = _validate_action_result
     Event.resolve_by_type = staticmethod(_resolve_by_type)
@@ -374,6 +401,7 @@ def install() -> None:
     rasa.core.policies.rule_policy.copy = _NoCopyForDebugLog
     CountVectorsFeaturizer._create_features = _create_features
     DialogueStateTracker.past_states = _past_states
+    DialogueStateTracker.copy = _copy_tracker
     rasa.core.policies.rule_policy.RulePolicy._get_possible_keys = _get_possible_keys
 
 
@@ -384,4 +412,5 @@ def uninstall() -> None:
     rasa.core.policies.rule_policy.copy = _ORIGINAL_RULE_COPY
     CountVectorsFeaturizer._create_features = _ORIGINAL_CREATE_FEATURES
     DialogueStateTracker.past_states = _ORIGINAL_PAST_STATES
+    DialogueStateTracker.copy = _ORIGINAL_COPY
     rasa.core.policies.rule_policy.RulePolicy._get_possible_keys = _ORIGINAL_POSSIBLE_KEYS

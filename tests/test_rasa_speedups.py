@@ -278,3 +278,50 @@ async def test_rule_filter_stopped_past_the_longest_rule_finds_the_same_rules():
     longest = max(len(policy._rule_key_to_state(key)) for key in policy.lookup[RULES])
     assert max(len(policy._prediction_states(tracker, agent.domain)) for _ in [0]) > longest
     assert checked > 40
+
+
+def _tracker_fields(tracker) -> dict:
+    return {
+        "events": list(tracker.events),
+        "slots": {name: (type(slot), slot.value, slot.has_been_set) for name, slot in tracker.slots.items()},
+        "slots type": type(tracker.slots),
+        "paused": tracker._paused,
+        "followup": tracker.followup_action,
+        "latest action": dict(tracker.latest_action or {}),
+        "latest message": tracker.latest_message,
+        "latest bot": tracker.latest_bot_utterance,
+        "loop": repr(tracker.active_loop),  # a value: a shared object would hide a change
+        "sender": tracker.sender_id,
+        "max history": tracker._max_event_history,
+        "state": tracker.current_state(),
+    }
+
+
+async def test_tracker_copies_equal_rasas_replayed_copies_and_are_independent():
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from tests.fakes.bot_run import require_model
+
+    require_model()
+    rasa_speedups.install()
+    agent = Agent.load("models/current.tar.gz")
+    for text in ["xin chào", "làm sao lấy lại tiền ký quỹ", "ở Hàn Quốc", "english please", "/forget"]:
+        await agent.handle_message(UserMessage(text, CollectingOutputChannel(), "copy-test"))
+    tracker = await agent.tracker_store.retrieve("copy-test")
+    tracker.update(ActiveLoop("some_form"))  # a loop, interrupted: the copy must not share it
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("x", {"name": "greet", "confidence": 1.0}))
+    trackers = [tracker, DialogueStateTracker.from_events("no-domain", [SlotSet("anything", 3)])]
+    for original in trackers:
+        before = _tracker_fields(original)
+        ours, theirs = original.copy(), rasa_speedups._ORIGINAL_COPY(original)
+        assert _tracker_fields(ours) == _tracker_fields(theirs)
+        ours.update(SlotSet("language", "en"))
+        ours.update(ActionExecuted("action_listen"))
+        if ours.active_loop is not None:
+            ours.active_loop.rejected = True
+        assert _tracker_fields(original) == before  # the original is untouched
+    assert tracker.active_loop is not None and tracker.active_loop.name == "some_form"
