@@ -177,7 +177,8 @@ def _serve_worker(serve: Any, server_settings: dict[str, Any]) -> None:
 
 
 def _become_waiter(pids: list[int]) -> None:
-    """Replace this process by `python -m bot.rasa_server --wait-for-workers` (never returns).
+    """Replace this process by `python -m bot.rasa_server --wait-for-workers FILE PIDS rasa
+    run …` (never returns).
 
     After the fork the main process only waits for its workers and stops them on a signal,
     yet it held all of Rasa: its share of the pages the workers share with it (which the
@@ -190,7 +191,9 @@ def _become_waiter(pids: list[int]) -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     live_file = _LIVE.get("file", "")
-    arguments = [sys.executable, "-m", "bot.rasa_server", WAIT_FLAG, live_file, *map(str, pids)]
+    workers = ",".join(map(str, pids))
+    # The command it replaces follows (`rasa run --port …`, read only by people and `ps`).
+    arguments = [sys.executable, "-m", "bot.rasa_server", WAIT_FLAG, live_file, workers, *sys.argv]
     os.execv(sys.executable, arguments)
 
 
@@ -364,7 +367,7 @@ def _load_following(agent: Any, model_path: str) -> None:
 
 def main(argv: list[str]) -> None:
     if argv[:1] == [WAIT_FLAG]:
-        sys.exit(wait_for_workers(argv[1], [int(pid) for pid in argv[2:]]))
+        sys.exit(wait_for_workers(argv[1], [int(pid) for pid in argv[2].split(",")]))
     import rasa.core.utils  # noqa: F401  (used by the wrapper above)
 
     from bot.settings import sanic_workers
