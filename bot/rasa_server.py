@@ -25,6 +25,15 @@ every worker checks it every `FOLLOW_SECONDS` and loads that archive when it ser
 worker serves the new archive (`_wait_for_the_others`, at most `SWAP_WAIT_SECONDS`), so the
 console never reads the old model back from another worker after a swap.
 
+Once the workers are forked, the main process has nothing left to do but wait for them and
+stop them on a signal, yet it held all of Rasa, and more of it than the workers: the pages
+of TensorFlow's libraries that only its import touched (the workers never run TensorFlow
+with this pipeline), and a copy of every page both workers have since written to. So it
+replaces itself (`exec`, same process id: the workers stay its children, `bot run` watches
+the same process) with `python -m bot.rasa_server --wait-for-workers`, a 6 MB waiter
+(`wait_for_workers`): Rasa's processes together measured 130 MB less PSS idle and 160 MB
+less at peak under load (bot/load_bench.py, profile note 7).
+
 What must not cross a fork does not: the lock store and the tracker store open their
 connections lazily per process (`bot.lock_store`, `PrivacyTrackerStore`), and connections
 the main process pooled before the fork are dropped in each child without closing the

@@ -8,7 +8,12 @@ it needs the bearer token), and off otherwise, with a warning. The operations ro
 (/health, /ready, /metrics: `bot.ops`) are always on. A thread runs the daily privacy
 purge (`bot.privacy.PurgeScheduler`), another sends deadline reminders
 (`bot.reminders.ReminderScheduler`). The NGO staff console (`bot staff`) runs on
-STAFF_HOST:STAFF_PORT.
+STAFF_HOST:STAFF_PORT, served by a thread of this process with its own event loop
+(`bot.staff.server`): a child Python of its own cost 120 MB of memory for imports this
+process has too (issue 13: all processes together under 1 GB). It reads its settings from
+this process's environment, given the ports and the model-swap token of this start
+(`share_with_console`); a console that cannot start (its port taken) is reported and the
+assistant runs on. SIGTERM and Ctrl+C stop the console, then Rasa.
 
 Start-up is quiet: the libraries' deprecation warnings are dropped until the banner
 (`bot.logs.pass_stderr_quietly`); errors and everything after the start pass through.
@@ -23,7 +28,8 @@ neither holds a secret: the stores and channels read theirs from `bot.settings`.
 
 Rasa runs as RASA_WORKERS worker processes on PORT (1 by default; 2 use a second core),
 started through `bot.rasa_server` (the model loaded once before the fork, a socket per
-worker); the workers share their locks, chat claims and rate limits through SQLite files
+worker; with several, the process that forked them then becomes a small waiter with the
+same process id, which this process watches and stops); the workers share their locks, chat claims and rate limits through SQLite files
 without Redis (`bot.lock_store`, `bot.worker_state`).
 """
 
