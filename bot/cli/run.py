@@ -60,7 +60,13 @@ from bot.services import (
     start_action_server,
     wait_for_http,
 )
-from bot.settings import Settings, child_environment, get_settings, reachable_address
+from bot.settings import (
+    Settings,
+    child_environment,
+    get_settings,
+    reachable_address,
+    set_in_this_process,
+)
 
 if TYPE_CHECKING:
     from bot.staff.server import ConsoleThread
@@ -201,7 +207,7 @@ def share_with_console(env: dict[str, str]) -> None:
     """The console reads its settings from this process's environment, as it read them from
     its own when it was a child: the ports chosen on the command line and the model-swap
     token made for this start (`children_environment`)."""
-    os.environ.update({name: env[name] for name in ("PORT", "ACTIONS_PORT", "MODEL_SWAP_TOKEN")})
+    set_in_this_process({name: env[name] for name in ("PORT", "ACTIONS_PORT", "MODEL_SWAP_TOKEN")})
 
 
 def prepare_database(engine: Any, settings: Settings) -> bool:
