@@ -9,8 +9,9 @@ it needs the bearer token), and off otherwise, with a warning. The operations ro
 purge (`bot.privacy.PurgeScheduler`), another sends deadline reminders
 (`bot.reminders.ReminderScheduler`). The NGO staff console (`bot staff`) runs on
 STAFF_HOST:STAFF_PORT, served by a thread of this process with its own event loop
-(`bot.staff.server`): a child Python of its own cost 120 MB of memory for imports this
-process has too (issue 13: all processes together under 1 GB). It reads its settings from
+(`bot.staff.server`): as a child Python of its own it took 120 MB of PSS, 35 to 45 MB of
+them for what this process has loaded anyway (issue 13: all processes together under
+1 GB). It reads its settings from
 this process's environment, given the ports and the model-swap token of this start
 (`share_with_console`); a console that cannot start (its port taken) is reported and the
 assistant runs on. SIGTERM and Ctrl+C stop the console, then Rasa.
@@ -29,8 +30,9 @@ neither holds a secret: the stores and channels read theirs from `bot.settings`.
 Rasa runs as RASA_WORKERS worker processes on PORT (1 by default; 2 use a second core),
 started through `bot.rasa_server` (the model loaded once before the fork, a socket per
 worker; with several, the process that forked them then becomes a small waiter with the
-same process id, which this process watches and stops); the workers share their locks, chat claims and rate limits through SQLite files
-without Redis (`bot.lock_store`, `bot.worker_state`).
+same process id, which this process watches and stops); the workers share their locks,
+chat claims and rate limits through SQLite files without Redis (`bot.lock_store`,
+`bot.worker_state`).
 """
 
 from __future__ import annotations
@@ -187,9 +189,9 @@ def _stop(process: subprocess.Popen | None) -> None:
 
 
 def _start_staff_console() -> ConsoleThread | None:
-    """The staff console, served by a thread of this process (`bot.staff.server`: one
-    Python less than a child process, about 100 MB of memory). If it cannot start (its port
-    is taken, say), the assistant keeps serving migrants and the banner says so."""
+    """The staff console, served by a thread of this process (`bot.staff.server`). If it
+    cannot start (its port is taken, say), the assistant keeps serving migrants and the
+    banner says so."""
     import warnings
 
     from bot.staff.server import ConsoleError, start_in_thread
