@@ -536,15 +536,16 @@ PROFILE_NOTES = [
     "had touched (120 to 180 MB of PSS; the workers never run TensorFlow here), its share of the "
     "pages the workers share (now split between the workers), and a copy of every page both "
     "workers had since written to. Measured with `bot.load_bench.closed_loop` at 20 users for "
-    "20 s and the sampler of this module (not `make bench`), the code before and after one "
-    "after the other on a busy shared machine (load average 6 to 17): idle after start 665 → "
-    "488 MB PSS (before: `bot run` 48, console 122, Rasa main 246, workers 124 + 124; after: "
-    "`bot run` with the console 124, waiter 6, workers 179 + 179), peak under load 807 → 615 MB. "
-    "PSS divides a library page among every process on the machine that maps it, so the main "
-    "process's figure before moved with other Rasa processes on the machine (246 to 311 MB idle "
-    "in two runs an hour apart); after, almost no TensorFlow page is mapped. The per-message "
-    "path is unchanged (the same worker code; 23.8 messages/s after, at load 6 to 8, against 11.8 "
-    "before, at load 10 to 17: the machine, not the change).",
+    "20 s and the sampler of this module (not `make bench`), the code after and before one "
+    "after the other on a busy shared machine, two pairs: idle after start 488 / 495 MB PSS "
+    "against 665 / 631 before (before: `bot run` 48, console 122, Rasa main 215 to 246, workers "
+    "124 + 124; after: `bot run` with the console 124 to 129, waiter 6, workers 179 + 179), peak "
+    "under load 615 / 597 MB against 807 / 772 (load average 6 to 17 in the first pair, 15 to 24 "
+    "in the second). PSS divides a library page among every process on the machine that maps "
+    "it, so the main process's figure before moved with the other Rasa processes on the machine "
+    "(215 to 311 MB idle in three runs); after, almost no TensorFlow page is mapped. The "
+    "per-message path is unchanged (the same worker code): 13.7 messages/s after and 13.8 "
+    "before in the second pair, at the same load.",
 ]
 
 

@@ -31,8 +31,8 @@ of TensorFlow's libraries that only its import touched (the workers never run Te
 with this pipeline), and a copy of every page both workers have since written to. So it
 replaces itself (`exec`, same process id: the workers stay its children, `bot run` watches
 the same process) with `python -m bot.rasa_server --wait-for-workers`, a 6 MB waiter
-(`wait_for_workers`): Rasa's processes together measured 130 MB less PSS idle and 160 MB
-less at peak under load (bot/load_bench.py, profile note 7).
+(`wait_for_workers`): Rasa's processes together measured 100 to 130 MB less PSS idle and
+160 MB less at peak under load (bot/load_bench.py, profile note 7).
 
 What must not cross a fork does not: the lock store and the tracker store open their
 connections lazily per process (`bot.lock_store`, `PrivacyTrackerStore`), and connections
