@@ -25,6 +25,15 @@ every worker checks it every `FOLLOW_SECONDS` and loads that archive when it ser
 worker serves the new archive (`_wait_for_the_others`, at most `SWAP_WAIT_SECONDS`), so the
 console never reads the old model back from another worker after a swap.
 
+Once the workers are forked, the main process has nothing left to do but wait for them and
+stop them on a signal, yet it held all of Rasa, and more of it than the workers: the pages
+of TensorFlow's libraries that only its import touched (the workers never run TensorFlow
+with this pipeline), and a copy of every page both workers have since written to. So it
+replaces itself (`exec`, same process id: the workers stay its children, `bot run` watches
+the same process) with `python -m bot.rasa_server --wait-for-workers`, a 6 MB waiter
+(`wait_for_workers`): Rasa's processes together measured 100 to 130 MB less PSS idle and
+160 MB less at peak under load (bot/load_bench.py, profile note 7).
+
 What must not cross a fork does not: the lock store and the tracker store open their
 connections lazily per process (`bot.lock_store`, `PrivacyTrackerStore`), and connections
 the main process pooled before the fork are dropped in each child without closing the
@@ -33,16 +42,16 @@ parent's (`_after_fork_in_child`), as SQLAlchemy prescribes for forked processes
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
-import gc
-import inspect
 import logging
 import os
 import sys
 import threading
 from typing import Any
+
+# asyncio, functools, inspect and gc are imported where they are used: the main process,
+# once it has forked the workers, runs this module again as a waiter (`wait_for_workers`),
+# which needs none of them (5 MB less).
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +92,11 @@ def _die_with_parent() -> None:
 def _preload() -> None:
     """Load the agent in the main process when Rasa will fork workers; each worker then
     receives it instead of loading its own (module docstring)."""
+    import asyncio
+    import functools
+    import gc
+    import inspect
+
     import rasa.core.agent
     import rasa.core.run
 
@@ -129,11 +143,12 @@ def _preload() -> None:
 
 def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
     """`sanic.server.runners.serve_multiple` (21.12) without the socket bound in the main
-    process: each worker binds HOST:PORT itself with SO_REUSEPORT (module docstring)."""
+    process: each worker binds HOST:PORT itself with SO_REUSEPORT (module docstring). Once
+    the workers are forked, this process becomes the small waiter `wait_for_workers`."""
+    import asyncio
     import multiprocessing
     import signal
 
-    from sanic.log import logger as sanic_logger
     from sanic.server.events import trigger_events
     from sanic.server.runners import serve
 
@@ -142,36 +157,87 @@ def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
     server_settings["reuse_port"] = True
     server_settings["run_multiple"] = True
     main_start = server_settings.pop("main_start", None)
-    main_stop = server_settings.pop("main_stop", None)
+    server_settings.pop("main_stop", None)  # Rasa and `bot` register none (nor could a waiter run one)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     trigger_events(main_start, loop)
 
-    processes: list[Any] = []
+    # SIGTERM or Ctrl+C from now until the waiter has its handlers stays pending (the mask is
+    # kept across exec) instead of killing this process before it can stop the workers.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    context = multiprocessing.get_context("fork")
+    pids = []
+    for _ in range(workers):
+        process = context.Process(target=_serve_worker, args=(serve, server_settings))
+        process.daemon = True
+        process.start()
+        assert process.pid is not None  # set by start()
+        pids.append(process.pid)
+    _become_waiter(pids)
+
+
+def _serve_worker(serve: Any, server_settings: dict[str, Any]) -> None:
+    """A forked worker: Sanic's `serve`, with the signals the main process blocked to fork
+    (see `_serve_multiple`) delivered again."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    serve(**server_settings)
+
+
+def _become_waiter(pids: list[int]) -> None:
+    """Replace this process by `python -m bot.rasa_server --wait-for-workers FILE PIDS rasa
+    run …` (never returns).
+
+    After the fork the main process only waits for its workers and stops them on a signal,
+    yet it held all of Rasa: its share of the pages the workers share with it (which the
+    workers now hold between them), the pages only it still maps (TensorFlow's libraries,
+    which it read to import them and the workers never touch: 120 to 180 MB of PSS,
+    measured with /proc/<pid>/smaps), and every page both workers have since written to, a
+    copy only it kept (it grows under load). `exec` keeps the process id, so the workers
+    stay its children and `bot run` keeps watching the same process."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    live_file = _LIVE.get("file", "")
+    workers = ",".join(map(str, pids))
+    # The command it replaces follows (`rasa run --port …`, read only by people and `ps`).
+    arguments = [sys.executable, "-m", "bot.rasa_server", WAIT_FLAG, live_file, workers, *sys.argv]
+    os.execv(sys.executable, arguments)
+
+
+WAIT_FLAG = "--wait-for-workers"
+
+
+def wait_for_workers(live_file: str, pids: list[int]) -> int:
+    """The main process after `_become_waiter`: what Sanic's main process did after the
+    fork. On SIGTERM or SIGINT, SIGTERM to each worker (each finishes the turns it accepted,
+    `bot.ops`); once all have exited, remove the live-model files (`_share_model_swaps`)."""
+    import signal
+    import time
 
     def stop(signum: int, _frame: Any) -> None:
-        sanic_logger.info("Received signal %s. Shutting down.", signal.Signals(signum).name)
-        for process in processes:
-            os.kill(process.pid, signal.SIGTERM)
+        stamp = time.strftime("[%Y-%m-%d %H:%M:%S %z]")
+        name = signal.Signals(signum).name
+        print(f"{stamp} [{os.getpid()}] [INFO] Received signal {name}. Shutting down.", flush=True)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    context = multiprocessing.get_context("fork")
-    for _ in range(workers):
-        process = context.Process(target=serve, kwargs=server_settings)
-        process.daemon = True
-        process.start()
-        processes.append(process)
-    for process in processes:
-        process.join()
-    for process in processes:
-        process.terminate()
-    trigger_events(main_stop, loop)
-    loop.close()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)  # retried after a signal handler (PEP 475)
+    if live_file:
+        _remove_live_file(live_file, os.getpid())
+    return 0
 
 
 def _share_model_swaps() -> None:
     """A model loaded by one worker (a swap from the console) is loaded by the others."""
+    import functools
     import tempfile
 
     import rasa.core.run
@@ -275,6 +341,8 @@ async def _start_following(app: Any, _loop: Any) -> None:
 
 async def _follow_live_model(app: Any, every: float = FOLLOW_SECONDS) -> None:
     """Load the archive another worker swapped in, when this worker serves another one."""
+    import asyncio
+
     seen = ""
     while True:
         await asyncio.sleep(every)
@@ -307,6 +375,8 @@ def _load_following(agent: Any, model_path: str) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == [WAIT_FLAG]:
+        sys.exit(wait_for_workers(argv[1], [int(pid) for pid in argv[2].split(",")]))
     import rasa.core.utils  # noqa: F401  (used by the wrapper above)
 
     from bot.settings import sanic_workers

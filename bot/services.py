@@ -86,17 +86,6 @@ def start_action_server(
     return process
 
 
-def start_staff_console(env: Mapping[str, str] | None = None, stderr: int | None = None) -> subprocess.Popen:
-    """`python -m bot staff` (the NGO staff console), answering on /healthz when ready."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "staff", "serve"],
-        cwd=REPO_ROOT,
-        env=child_environment(env),
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-    )
-
-
 def staff_console_url(settings: Settings) -> str:
     """Where staff open the console on this machine (a wildcard address means localhost)."""
     host = settings.staff_host

@@ -462,6 +462,13 @@ def sanic_workers() -> int:
         return 1
 
 
+def set_in_this_process(values: Mapping[str, str]) -> None:
+    """Set variables in this process's environment, so `get_settings` reads them from now on
+    (and children get them): `bot run` gives the staff console it serves in its own process
+    the ports and the model-swap token of this start, as it gives them to Rasa."""
+    os.environ.update(values)
+
+
 def child_environment(extra: Mapping[str, str] | None = None, quiet: bool = False) -> dict[str, str]:
     """The environment for a child process (action server, Rasa): ours plus `extra`, with the
     repository on PYTHONPATH so Rasa finds `bot.*` and `actions`.

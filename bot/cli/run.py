@@ -8,7 +8,13 @@ it needs the bearer token), and off otherwise, with a warning. The operations ro
 (/health, /ready, /metrics: `bot.ops`) are always on. A thread runs the daily privacy
 purge (`bot.privacy.PurgeScheduler`), another sends deadline reminders
 (`bot.reminders.ReminderScheduler`). The NGO staff console (`bot staff`) runs on
-STAFF_HOST:STAFF_PORT.
+STAFF_HOST:STAFF_PORT, served by a thread of this process with its own event loop
+(`bot.staff.server`): as a child Python of its own it took 120 MB of PSS, 35 to 45 MB of
+them for what this process has loaded anyway (issue 13: all processes together under
+1 GB). It reads its settings from
+this process's environment, given the ports and the model-swap token of this start
+(`share_with_console`); a console that cannot start (its port taken) is reported and the
+assistant runs on. SIGTERM and Ctrl+C stop the console, then Rasa.
 
 Start-up is quiet: the libraries' deprecation warnings are dropped until the banner
 (`bot.logs.pass_stderr_quietly`); errors and everything after the start pass through.
@@ -23,8 +29,10 @@ neither holds a secret: the stores and channels read theirs from `bot.settings`.
 
 Rasa runs as RASA_WORKERS worker processes on PORT (1 by default; 2 use a second core),
 started through `bot.rasa_server` (the model loaded once before the fork, a socket per
-worker); the workers share their locks, chat claims and rate limits through SQLite files
-without Redis (`bot.lock_store`, `bot.worker_state`).
+worker; with several, the process that forked them then becomes a small waiter with the
+same process id, which this process watches and stops); the workers share their locks,
+chat claims and rate limits through SQLite files without Redis (`bot.lock_store`,
+`bot.worker_state`).
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -52,10 +60,18 @@ from bot.services import (
     newest_model,
     staff_console_url,
     start_action_server,
-    start_staff_console,
     wait_for_http,
 )
-from bot.settings import Settings, child_environment, get_settings, reachable_address
+from bot.settings import (
+    Settings,
+    child_environment,
+    get_settings,
+    reachable_address,
+    set_in_this_process,
+)
+
+if TYPE_CHECKING:
+    from bot.staff.server import ConsoleThread
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -121,11 +137,12 @@ def banner(settings: Settings, port: int, staff: bool = True) -> str:
 
 
 def children_environment(settings: Settings, port: int, actions_port: int) -> dict[str, str]:
-    """The environment of Rasa, the action server and the console. They read their settings
-    too, so the ports chosen on the command line are passed on; rasa_sdk takes its listen
-    address from SANIC_HOST (it has no option for it), here ACTIONS_HOST, loopback by default.
-    MODEL_SWAP_TOKEN (`bot.live_model`) is made here for this start unless one is set: only
-    Rasa and the console, children of this process, know it."""
+    """The environment of Rasa and the action server (and, through `share_with_console`, of
+    the console in this process). They read their settings too, so the ports chosen on the
+    command line are passed on; rasa_sdk takes its listen address from SANIC_HOST (it has no
+    option for it), here ACTIONS_HOST, loopback by default. MODEL_SWAP_TOKEN
+    (`bot.live_model`) is made here for this start unless one is set: only Rasa, a child of
+    this process, and the console in it know it."""
     swap_token = settings.model_swap_token
     return child_environment(
         {
@@ -171,20 +188,28 @@ def _stop(process: subprocess.Popen | None) -> None:
             process.kill()
 
 
-def _start_staff_console(
-    settings: Settings, env: dict[str, str], started: threading.Event
-) -> subprocess.Popen | None:
-    """The staff console beside the assistant. If it cannot start (its port is taken, say),
-    the assistant keeps serving migrants and the banner says so."""
-    process = start_staff_console(env, stderr=subprocess.PIPE)
-    pass_stderr_quietly(process.stderr, sys.stderr, started)
+def _start_staff_console() -> ConsoleThread | None:
+    """The staff console, served by a thread of this process (`bot.staff.server`). If it
+    cannot start (its port is taken, say), the assistant keeps serving migrants and the
+    banner says so."""
+    import warnings
+
+    from bot.staff.server import ConsoleError, start_in_thread
+
     try:
-        wait_for_http(staff_console_url(settings) + "healthz", 60, process)
-    except ServiceError as error:
+        with warnings.catch_warnings():  # the libraries' import-time notices (`started`)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return start_in_thread(get_settings())
+    except ConsoleError as error:
         print(f"error: staff console: {error}", file=sys.stderr)
-        _stop(process)
         return None
-    return process
+
+
+def share_with_console(env: dict[str, str]) -> None:
+    """The console reads its settings from this process's environment, as it read them from
+    its own when it was a child: the ports chosen on the command line and the model-swap
+    token made for this start (`children_environment`)."""
+    set_in_this_process({name: env[name] for name in ("PORT", "ACTIONS_PORT", "MODEL_SWAP_TOKEN")})
 
 
 def prepare_database(engine: Any, settings: Settings) -> bool:
@@ -242,6 +267,7 @@ def run_server(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     actions_port = args.actions_port or settings.actions_port
     env = children_environment(settings, port, actions_port)
+    share_with_console(env)
     if not rest_enabled(settings):
         print(
             f"warning: HOST={settings.host} is reachable from other machines and REST_TOKEN is unset: "
@@ -263,7 +289,8 @@ def run_server(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
-    actions = rasa = staff = None
+    actions = rasa = None
+    staff: ConsoleThread | None = None
     purge: PurgeScheduler | None = None
     reminders: ReminderScheduler | None = None
     with tempfile.TemporaryDirectory(prefix="bot-run-") as runtime:
@@ -286,7 +313,7 @@ def run_server(args: argparse.Namespace) -> int:
             )
             pass_stderr_quietly(rasa.stderr, sys.stderr, started)
             wait_for_http(f"http://{reachable_address(settings.host)}:{port}/", 300, rasa)
-            staff = _start_staff_console(settings, env, started)
+            staff = _start_staff_console()
             started.set()
             print(banner(settings, port, staff=staff is not None), flush=True)
             purge = PurgeScheduler(  # daemon thread; ends with the process
@@ -303,7 +330,8 @@ def run_server(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         finally:
-            _stop(staff)
+            if staff is not None:
+                staff.stop()
             if purge is not None:
                 purge.stop()
             if reminders is not None:

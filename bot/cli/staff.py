@@ -59,11 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _engine() -> Engine:
-    from bot import db
+    from bot.staff.server import console_engine
 
-    engine = db.get_engine()
-    db.ensure_schema(engine)
-    return engine
+    return console_engine()
 
 
 def _fail(message: str) -> int:
@@ -72,19 +70,14 @@ def _fail(message: str) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    """The console alone, in this process (`bot run` serves it from a thread of its own
+    process instead: `bot.staff.server.start_in_thread`)."""
     from bot.settings import get_settings
-    from bot.staff.app import build_app
+    from bot.staff.server import serve_forever
 
     settings = get_settings()
-    app = build_app(_engine(), settings=settings)
     print(f"Staff console: http://{settings.staff_host}:{settings.staff_port}/", flush=True)
-    app.run(
-        host=settings.staff_host,
-        port=settings.staff_port,
-        access_log=False,
-        motd=False,
-        workers=1,
-    )
+    serve_forever(settings)
     return 0
 
 
