@@ -20,6 +20,7 @@ import itertools
 import json
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -103,6 +104,9 @@ class PrivacyTrackerStore(SQLTrackerStore):
         # their latest timestamp): `_session_events`
         self._cache: OrderedDict[str, tuple[tuple[int, int, float], list[str], float | None]] = OrderedDict()
         self._stats_engine: tuple[int, Any] | None = None
+        # sender_id -> the tracker this process saved last, while the store still holds
+        # exactly what it saved (`_Kept`)
+        self._trackers: OrderedDict[str, _Kept] = OrderedDict()
         self._stats_writer: StatisticsWriter | None = None
         if kwargs.get("dialect", "sqlite") == "sqlite" or _reachable(kwargs):
             super().__init__(*args, **kwargs)
@@ -155,29 +159,46 @@ class PrivacyTrackerStore(SQLTrackerStore):
         if fetch_events_from_all_sessions or not self.domain:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
-            stored, _ = self._session_events(session, sender_id)
+            stored, _, state = self._session_events_and_state(session, sender_id)
         if not stored:
             return None
+        kept = self._trackers.get(sender_id)
+        if (
+            kept is not None
+            and kept.state == state
+            and kept.domain is self.domain
+            and len(kept.tracker.events) == kept.events
+            and kept.tracker.events[-1] is kept.last_event
+        ):
+            self._trackers.move_to_end(sender_id)
+            return kept.tracker
+        self._trackers.pop(sender_id, None)
         return DialogueStateTracker.from_dict(
             sender_id, [json.loads(data) for data in stored], self.domain.slots
         )
 
     def _session_events(self, session: Any, sender_id: str) -> tuple[list[str], float | None]:
+        stored, latest, _ = self._session_events_and_state(session, sender_id)
+        return stored, latest
+
+    def _session_events_and_state(
+        self, session: Any, sender_id: str
+    ) -> tuple[list[str], float | None, tuple[int, int, float]]:
         """The serialised events of the latest session of `sender_id`, as Rasa's query
-        returns them, and their latest timestamp; from this process's cache when the
-        stored conversation has not changed since (`_state`), else from the database (and
-        cached)."""
+        returns them, their latest timestamp, and the stored state (`_state`); from this
+        process's cache when the stored conversation has not changed since, else from the
+        database (and cached)."""
         state = self._state(session, sender_id)
         cached = self._cache.get(sender_id)
         if cached is not None and cached[0] == state:
             self._cache.move_to_end(sender_id)
-            return cached[1], cached[2]
+            return cached[1], cached[2], state
         rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
         stored = [row.data for row in rows]
         times = [row.timestamp for row in rows if row.timestamp is not None]
         latest = max(times) if len(times) == len(rows) and times else None
         self._remember(sender_id, state, stored, latest)
-        return stored, latest
+        return stored, latest, state
 
     def _state(self, session: Any, sender_id: str) -> tuple[int, int, float]:
         """(number of stored events, highest id, timestamp of that event) of `sender_id`.
@@ -211,6 +232,7 @@ class PrivacyTrackerStore(SQLTrackerStore):
         from bot.privacy import forget_everything
 
         self._cache.pop(tracker.sender_id, None)
+        self._trackers.pop(tracker.sender_id, None)
         result = forget_everything(tracker.sender_id, self._identity_database_url, tracker_engine=self.engine)
         logger.info("Forgot a conversation on request (complete: %s).", result.ok)
 
@@ -239,9 +261,22 @@ class PrivacyTrackerStore(SQLTrackerStore):
             # Rasa's query might now return another list (a new session, or an event it
             # would filter out by its timestamp): let the next load ask the database.
             self._cache.pop(sender_id, None)
+            self._trackers.pop(sender_id, None)
         else:
             self._remember(sender_id, state, [*stored, *(row["data"] for row in rows)], max(times))
+            self._keep(sender_id, state, tracker)
         return new_events
+
+    def _keep(self, sender_id: str, state: tuple[int, int, float], tracker: DialogueStateTracker) -> None:
+        """Keep the tracker just saved, to hand out again while nothing changes (`_Kept`)."""
+        if not tracker.events:
+            return
+        self._trackers[sender_id] = _Kept(
+            state, self.domain, tracker, len(tracker.events), tracker.events[-1]
+        )
+        self._trackers.move_to_end(sender_id)
+        while len(self._trackers) > TRACKER_CACHE_SIZE:
+            self._trackers.popitem(last=False)
 
     def _count_turns(self, tracker: DialogueStateTracker, new_events: list[Any]) -> None:
         """Hand the turns to this process's statistics writer (`StatisticsWriter`)."""
@@ -350,6 +385,25 @@ class StatisticsWriter:
                     self._queue.task_done()
             if stop:
                 return
+
+
+@dataclass
+class _Kept:
+    """A tracker this process saved, handed out again by the next load of the conversation
+    instead of rebuilt from its events (JSON decoding and a replay of every event, a tenth of
+    a turn on the server): only while the store's state (`_state`: count, highest id, its
+    timestamp) is the one written with it, so that any write or delete by another process,
+    "forget me" or the purge rebuilds it; with the same domain (a swapped model rebuilds);
+    and while the tracker still has exactly the events it was saved with (a turn that
+    failed before its save leaves events on it, so it is rebuilt). Rasa's lock store keeps
+    one turn per conversation at a time, and every turn loads the tracker, changes it and
+    saves it, as it would a rebuilt one."""
+
+    state: tuple[int, int, float]
+    domain: Any
+    tracker: DialogueStateTracker
+    events: int
+    last_event: Any
 
 
 _STATE_QUERY = sa.text(

@@ -391,3 +391,35 @@ def test_a_busy_write_lock_is_waited_for_in_short_steps(tmp_path):
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         begin_immediate(waiter, timeout=0.05)
     holder.execute("COMMIT")
+
+
+async def test_a_saved_tracker_is_handed_out_again_only_while_nothing_changed(tmp_path):
+    """The kept tracker: the same object while the store holds what it saved; rebuilt after
+    a turn that failed before its save, after another process wrote, and after a swap of
+    the domain; and always equal to a load from the database."""
+    store, other = _store(tmp_path / "t.db"), _store(tmp_path / "t.db")
+    tracker = DialogueStateTracker.from_events("s", [ActionExecuted("action_listen")])
+    _turn(tracker, "one")
+    await store.save(tracker)
+    kept = await store.retrieve("s")
+    assert kept is tracker
+    assert _texts(kept) == _texts(await _store(tmp_path / "t.db").retrieve("s")) == ["one"]
+
+    _turn(kept, "never saved")  # a turn that failed before its save
+    rebuilt = await store.retrieve("s")
+    assert rebuilt is not kept and _texts(rebuilt) == ["one"]
+
+    _turn(rebuilt, "two")
+    await store.save(rebuilt)
+    assert await store.retrieve("s") is rebuilt
+    theirs = await other.retrieve("s")
+    _turn(theirs, "three")
+    await other.save(theirs)  # another worker wrote
+    mine = await store.retrieve("s")
+    assert mine is not rebuilt and _texts(mine) == ["one", "two", "three"]
+
+    _turn(mine, "four")
+    await store.save(mine)
+    assert await store.retrieve("s") is mine
+    store.domain = Domain.empty()  # a swapped model
+    assert await store.retrieve("s") is not mine
