@@ -112,3 +112,23 @@ def test_no_module_but_settings_reads_the_environment():
             if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
                 readers.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
     assert readers == [], "read configuration through bot.settings instead"
+
+
+def test_get_settings_sees_every_change_to_the_environment_at_once(monkeypatch):
+    """The quick check (CPython's dict behind os.environ) must notice a set, a change and a
+    removal of a variable, as the plain reading does."""
+    import os
+
+    from bot.settings import _ENCODED_NAMES, get_settings, load_settings
+
+    if os.name == "posix":
+        assert _ENCODED_NAMES is not None and isinstance(getattr(os.environ, "_data", None), dict)
+    monkeypatch.delenv("RETENTION_DAYS", raising=False)
+    first = get_settings()
+    assert get_settings() is first
+    monkeypatch.setenv("RETENTION_DAYS", "30")
+    assert get_settings().retention_days == 30 == load_settings().retention_days
+    monkeypatch.setenv("RETENTION_DAYS", "31")
+    assert get_settings().retention_days == 31
+    monkeypatch.delenv("RETENTION_DAYS")
+    assert get_settings().retention_days == first.retention_days
