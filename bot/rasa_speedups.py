@@ -257,22 +257,20 @@ def _create_features(self: CountVectorsFeaturizer, attribute: str, all_tokens: l
         parts = [rows[token] for token in tokens]
         while len(rows) > TOKEN_ROWS_KEPT:
             rows.pop(next(iter(rows)))
-        lengths = [len(indices) for indices, _ in parts]
-        sequence = scipy.sparse.csr_matrix(
-            (
-                np.concatenate([data for _, data in parts]),
-                np.concatenate([indices for indices, _ in parts]),
-                np.concatenate([[0], np.cumsum(lengths)]),
-            ),
-            shape=(len(tokens), len(vectorizer.vocabulary_)),
+        width = len(vectorizer.vocabulary_)
+        indices = np.concatenate([indices for indices, _ in parts])
+        data = np.concatenate([data for _, data in parts])
+        token_of = np.repeat(np.arange(len(tokens), dtype=indices.dtype), [len(i) for i, _ in parts])
+        # What Rasa keeps: the rows of `transform(tokens)`, sorted, as COO (built as such).
+        sequence_features.append(
+            scipy.sparse.coo_matrix((data, (token_of, indices)), shape=(len(tokens), width))
         )
-        sequence_features.append(sequence.tocoo())
         # The column sums over the non-zero entries only (the vocabulary is tens of
         # thousands of columns wide; a dense sum would walk them all).
-        columns, where = np.unique(sequence.indices, return_inverse=True)
-        counts = np.bincount(where, weights=sequence.data, minlength=len(columns)).astype(sequence.dtype)
+        columns, where = np.unique(indices, return_inverse=True)
+        counts = np.bincount(where, weights=data, minlength=len(columns)).astype(data.dtype)
         sentence = scipy.sparse.coo_matrix(
-            (counts, (np.zeros(len(columns), dtype=columns.dtype), columns)), shape=(1, sequence.shape[1])
+            (counts, (np.zeros(len(columns), dtype=columns.dtype), columns)), shape=(1, width)
         )
         sentence_features.append(sentence)
     return sequence_features, sentence_features

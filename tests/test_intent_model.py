@@ -153,6 +153,12 @@ def test_margins_equal_scikit_learns_transform_and_decision_function(fitted):
     expected = _margins(model.svm, model.tfidf.transform(x))
     np.testing.assert_allclose(model._margins_of_counts(x), expected, rtol=1e-10, atol=1e-12)
     assert model._margins_of_counts(x).shape == (5, 3)
+    for number in range(5):  # one row at a time: the quick path the server takes
+        row = x[number].tocsr()
+        assert row.has_canonical_format
+        np.testing.assert_allclose(
+            model._margins_of_counts(row), expected[number : number + 1], rtol=1e-10, atol=1e-12
+        )
 
     texts = TRAINING["greet"] + TRAINING["deposit_refund"]
     labels = ["greet"] * 6 + ["deposit_refund"] * 6
@@ -160,4 +166,7 @@ def test_margins_equal_scikit_learns_transform_and_decision_function(fitted):
     y = vectorizer.transform(["lấy lại tiền", "xin chào"])
     np.testing.assert_allclose(
         two._margins_of_counts(y), _margins(two.svm, two.tfidf.transform(y)), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        two._margins_of_counts(y[:1].tocsr()), _margins(two.svm, two.tfidf.transform(y[:1])), rtol=1e-10
     )

@@ -167,6 +167,27 @@ class LinearIntentModel:
             weights = (self.svm, np.ascontiguousarray(coef.T), np.asarray(self.svm.intercept_, dtype=float))
             self.__dict__["_weights"] = weights
         _, coef_t, intercept = weights
+        if (
+            scipy.sparse.isspmatrix_csr(counts)
+            and counts.shape[0] == 1
+            and counts.has_canonical_format
+            and self.tfidf.norm in ("l2", None)
+        ):
+            # One message (the server's case): the same arithmetic on its non-zero counts
+            # alone, without building the intermediate matrices.
+            present = counts.data != 0
+            columns, values = counts.indices[present], counts.data[present].astype(float)
+            if self.tfidf.sublinear_tf:
+                values = np.log(values) + 1.0
+            if self.tfidf.use_idf:
+                values = values * self.tfidf.idf_[columns]
+            length = float(np.sqrt(values @ values))
+            if self.tfidf.norm == "l2" and length > 0.0:
+                values = values / length
+            row = (values @ coef_t[columns] + intercept)[None, :]
+            if row.shape[1] == 1:
+                row = np.column_stack([-row[:, 0], row[:, 0]])
+            return row
         x = scipy.sparse.csr_matrix(counts, dtype=float, copy=True)
         x.sum_duplicates()
         x.eliminate_zeros()

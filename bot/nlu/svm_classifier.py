@@ -76,6 +76,20 @@ def _sparse_features(message: Message, sequence: bool) -> scipy.sparse.csr_matri
         return None
     if len(parts) == 1:
         return scipy.sparse.csr_matrix(parts[0])
+    if not sequence:
+        # One row: each part's columns, shifted past the parts before it, in order (so
+        # sorted, without duplicates), in a single matrix construction.
+        columns, data, offset = [], [], 0
+        for part in parts:
+            coo = part.tocoo()
+            order = np.argsort(coo.col, kind="stable")
+            columns.append(coo.col[order].astype(np.int64) + offset)
+            data.append(coo.data[order])
+            offset += part.shape[1]
+        values = np.concatenate(data)
+        return scipy.sparse.csr_matrix(
+            (values, np.concatenate(columns), np.array([0, len(values)])), shape=(1, offset)
+        )
     rows, columns, data, offset = [], [], [], 0
     for part in parts:
         coo = part.tocoo()
