@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -162,11 +163,16 @@ def rasa_command(
     ]  # fmt: skip
 
 
-def _stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
+def _stop(*processes: subprocess.Popen | None) -> None:
+    """SIGTERM to all at once, then wait; SIGKILL to any still running after 45 s (Rasa
+    first finishes the turns it accepted: DRAIN_SECONDS)."""
+    running = [process for process in processes if process is not None and process.poll() is None]
+    for process in running:
         process.terminate()
+    deadline = time.monotonic() + 45
+    for process in running:
         try:
-            process.wait(timeout=45)  # Rasa first finishes the turns it accepted (DRAIN_SECONDS)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
 
@@ -303,10 +309,10 @@ def run_server(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         finally:
-            _stop(staff)
             if purge is not None:
                 purge.stop()
             if reminders is not None:
                 reminders.stop()
-            _stop(rasa)
-            _stop(actions)
+            # Rasa's drain starts at once: it used to wait for the staff console to stop.
+            _stop(rasa, staff)
+            _stop(actions)  # after Rasa: its last turns may still call actions
