@@ -278,6 +278,10 @@ def run_server(args: argparse.Namespace) -> int:
         _write_private(endpoints_file, endpoints(actions_port, settings.actions_host))
         _write_private(credentials_file, channel_credentials(settings))
         try:
+            # From the first child on, SIGTERM (systemd, a supervisor) stops them all
+            # gracefully (`finally`): it used to be handled only once everything had
+            # started, and a SIGTERM before that killed `bot run` alone, its children left.
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             if not settings.actions_in_process:
                 actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
                 pass_stderr_quietly(actions.stderr, sys.stderr, started)
@@ -300,7 +304,6 @@ def run_server(args: argparse.Namespace) -> int:
             ).start()
             # Deadline reminders (issue 14): one replica at a time, each reminder once.
             reminders = ReminderScheduler(settings.database_url, settings.tracker_store_url).start()
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             rasa.wait()
             return rasa.returncode or 0
         except KeyboardInterrupt:

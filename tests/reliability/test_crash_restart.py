@@ -50,6 +50,7 @@ def run_with(event: str, tmp: Path, workers: int = 1) -> dict[str, int]:
         started = time.monotonic()
         restarted = threading.Event()
         stopped_at: list[float] = []
+        killed_at: list[float] = []
 
         failure: list[BaseException] = []
 
@@ -58,7 +59,7 @@ def run_with(event: str, tmp: Path, workers: int = 1) -> dict[str, int]:
                 time.sleep(EVENT_AT)
                 stopped_at.append(time.monotonic())
                 if event == "crash":
-                    bot.kill_rasa()
+                    killed_at.append(bot.kill_rasa())
                 else:
                     # As long as systemd waits (TimeoutStopSec, 90 s): `bot run` allows Rasa
                     # 45 s; a SIGKILL of the group before that would be a crash, not this.
@@ -114,10 +115,19 @@ def run_with(event: str, tmp: Path, workers: int = 1) -> dict[str, int]:
         # a reply accepted just before it and marked too late shows as a small negative time.
         first_sent = {}
         for call in telegram.calls_of("sendMessage"):
-            chat = int(call.params.get("chat_id", 0))
-            first_sent.setdefault(chat, call.at)
-        offsets = sorted(round(first_sent[chats[n]] - stopped_at[0], 3) for n in duplicated)
+            first_sent.setdefault(int(call.params.get("chat_id", 0)), call)
+        offsets = sorted(round(first_sent[chats[n]].at - stopped_at[0], 3) for n in duplicated)
         print(f"duplicated: first reply at {offsets} s from the stop")
+        if killed_at:
+            # Whether the fake Bot API had written its 200 for that first reply before the
+            # kill: if not, no process could have known the reply was accepted (the network
+            # answer is the window that cannot close); if so, the bot died while reading it.
+            answered = [first_sent[chats[n]].answered_at for n in duplicated]
+            before = sorted(
+                round(at - killed_at[0], 4) for at in answered if at is not None and at < killed_at[0]
+            )
+            figures["duplicated, 200 written before the kill"] = len(before)
+            print(f"duplicated whose 200 was written before the kill: at {before} s from it")
         return figures
     finally:
         bot.terminate()
