@@ -14,6 +14,11 @@ Slow (two starts of the server per run): marked `e2e`; skipped without a trained
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -22,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.bot_run import require_model
+from tests.fakes.bot_run import REPO_ROOT, environment, require_model
 from tests.fakes.telegram import TELEGRAM_TOKEN, FakeTelegram
 from tests.fakes.zalo import FakeZalo
 from tests.reliability.running import Bot, TelegramRedelivery, telegram_text
@@ -154,3 +159,42 @@ def test_no_update_is_lost_or_answered_twice_across_a_restart(event, workers, tm
         # the fake Bot API before the kill (the part the bot controls). Before it: 0-8.
         assert figures["duplicated"] <= 6, figures
         assert figures["duplicated, 200 written before the kill"] <= 2, figures
+
+
+def test_a_sigterm_while_bot_run_starts_stops_its_children_too(tmp_path):
+    """systemd or a supervisor may stop `bot run` while it is still starting (Rasa loading
+    the model, the staff console not up yet). It used to handle SIGTERM only once everything
+    had started: the signal killed `bot run` alone, Rasa was left running without it, and
+    in the test above the "graceful" restart turned into a SIGKILL of the group."""
+    require_model()
+    env, _ = environment(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not _children(process.pid):  # Rasa has been started
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=90) == 0  # not killed by the signal: it stopped its children
+        with pytest.raises(ProcessLookupError):
+            os.killpg(process.pid, 0)  # nothing of it is left running
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
