@@ -265,7 +265,22 @@ def purge_channel_rows(engine: Engine, now: _dt.datetime, retention_days: int) -
                 _payloads.c.key.like("z:%"), _payloads.c.created_at < now - BUTTON_REPLY_KEEP
             )
         ).rowcount
-    return claims + replies
+    return claims + replies + _rotate_replied_journal(engine)
+
+
+def _rotate_replied_journal(engine: Engine) -> int:
+    """The machine's replied journal (`bot.channels.replied`) rotates as updates are claimed;
+    on an idle machine its last keys would stay: moved to the dedupe table here (and
+    purged from it with it)."""
+    from bot.channels.replied import journal_for
+    from bot.channels.stores import SqlDedupeStore
+    from bot.settings import VAR_DIR
+
+    journal = journal_for(engine, VAR_DIR)
+    if journal is None:
+        return 0
+    store = SqlDedupeStore(engine, journal=journal)
+    return sum(journal.rotate(store.record_done) for _ in range(2))  # the journal, then its previous file
 
 
 def _purge_handoffs(engine: Engine, now: _dt.datetime, retention_days: int) -> int:

@@ -92,6 +92,7 @@ RETRY_AFTER_SECONDS = 5
 # before it kills Rasa): a turn takes about a second, and tens of seconds, queued behind its
 # chat's earlier turns, on a machine under heavy load.
 DRAIN_SECONDS = 40.0
+CANCEL_SECONDS = 2.0  # then, for the turns left to give their claims back
 SLOW_TURN_SECONDS = 5.0
 # A turn (Rasa, actions, replies) still running after this long is cancelled: the user gets
 # the error reply and the chat's next turns go on (Rasa's own lock lifetime is 60 s too).
@@ -359,6 +360,11 @@ class WebhookInput(InputChannel, ABC):
             for clock in list(TurnClock.running):
                 logger.warning("unfinished turn: %s", clock.summary(running=True))
             self.context.tasks.log_where()
+            # The process exits next, and its event loop would drop these turns as they
+            # stand: cancelled, each gives its claim back (`handle`), so the next process
+            # runs its redelivery at once instead of after the lease. A reply already on
+            # its way is marked by its sending thread, which the exit waits for.
+            await self.context.tasks.cancel_all(CANCEL_SECONDS)
         await self.context.claims.release_all()
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
@@ -393,6 +399,14 @@ class WebhookInput(InputChannel, ABC):
                 await self.context.claims.release(chat)
                 if claim is Claim.DONE:
                     return response.json({"status": "duplicate"})
+                return try_again()
+            if self.context.stopping:
+                # The shutdown began while the claim was being written: the drain may be
+                # over already, and a turn started now would be cut off mid-reply by the
+                # exit. Give the claim back; the next process answers the redelivery.
+                with contextlib.suppress(DedupeUnavailable):
+                    await self.context.dedupe.abandon(event.dedupe_key)
+                await self.context.claims.release(chat)
                 return try_again()
             if event.ack_id is not None:
                 self.context.tasks.spawn(self.acknowledge(event), f"{self.name()} acknowledgement")

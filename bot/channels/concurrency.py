@@ -102,6 +102,14 @@ class BackgroundTasks:
         while self._tasks and loop.time() < deadline:
             await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - loop.time()))
 
+    async def cancel_all(self, timeout: float = 2.0) -> None:
+        """Cancel the work in flight and give it `timeout` seconds to unwind (shutdown)."""
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
 
 class Typing:
     """Shows a "typing" indicator while a turn takes longer than `after` seconds.

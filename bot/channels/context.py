@@ -18,7 +18,7 @@ from bot.channels.limits import RateLimiter
 from bot.channels.stores import DedupeStore, PayloadStore, build_dedupe_store
 from bot.db import get_engine
 from bot.identity import IdentityStore, pseudonymize, sender_id_secret
-from bot.settings import Settings, sanic_workers
+from bot.settings import VAR_DIR, Settings, sanic_workers
 from bot.worker_state import chat_claims_for, rate_limiter_for
 
 
@@ -53,7 +53,7 @@ class ChannelContext:
             engine=engine,
             identities=IdentityStore(engine),
             payloads=PayloadStore(engine),
-            dedupe=build_dedupe_store(engine, settings.redis_url),
+            dedupe=build_dedupe_store(engine, settings.redis_url, VAR_DIR),
             secret=sender_id_secret(engine, settings.sender_secret),
             sequencer=ChatSequencer(),
             tasks=BackgroundTasks(),

@@ -25,18 +25,24 @@ import base64
 import datetime as _dt
 import enum
 import hashlib
+import logging
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.channels.replied import RepliedJournal, journal_for
 from bot.db import button_payloads as _payloads
 from bot.db import ensure_schema, sqlite_write_ahead_log
 from bot.db import processed_updates as processed
 from bot.db import turns_in_flight as in_flight
 from bot.db import zalo_reply_targets as _reply_targets
+
+logger = logging.getLogger(__name__)
 
 
 def _schema_if_reachable(engine: Engine) -> None:
@@ -186,13 +192,24 @@ class DedupeStore(Protocol):
 
 
 class SqlDedupeStore:
-    """Claims as rows with a primary key; old rows are purged now and then."""
+    """Claims as rows with a primary key; old rows are purged now and then.
 
-    def __init__(self, engine: Engine, ttl: _dt.timedelta = DEFAULT_TTL, purge_every: int = 500) -> None:
+    With a `RepliedJournal` (`bot.channels.replied`), the "replied" mark is first a line
+    appended to it (microseconds, and it survives a crash of the process) and then the row;
+    `begin` finds an update in the journal before it asks the database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        ttl: _dt.timedelta = DEFAULT_TTL,
+        purge_every: int = 500,
+        journal: RepliedJournal | None = None,
+    ) -> None:
         self._engine = engine
         self._ttl = ttl
         self._purge_every = purge_every
         self._claims = 0
+        self.journal = journal
         sqlite_write_ahead_log(engine)
         _schema_if_reachable(engine)
 
@@ -224,6 +241,8 @@ class SqlDedupeStore:
         return await asyncio.to_thread(self.claim_sync, key)
 
     def begin_sync(self, key: str, lease: _dt.timedelta = DEFAULT_LEASE) -> Claim:
+        if self.journal is not None and self._journal_done(key):
+            return Claim.DONE
         now = _dt.datetime.utcnow()
         try:
             ensure_schema(self._engine)
@@ -257,7 +276,48 @@ class SqlDedupeStore:
         except SQLAlchemyError as exc:
             raise DedupeUnavailable(type(exc).__name__) from exc
 
+    def _journal_done(self, key: str) -> bool:
+        """The journal has `key`; rotated now and then (here: never on a sending thread)."""
+        journal = self.journal
+        assert journal is not None
+        try:
+            if journal.due():
+                journal.rotate(self.record_done)
+        except (OSError, SQLAlchemyError) as exc:  # kept whole; tried again at the next claim
+            logger.warning("replied journal not rotated: %s", type(exc).__name__)
+        try:
+            return journal.contains(key)
+        except OSError as exc:  # the database then decides, as before
+            logger.warning("replied journal not read: %s", type(exc).__name__)
+            return False
+
+    def record_done(self, entries: Iterable[tuple[str, float]]) -> None:
+        """Updates marked in the journal (key, unix time), as done rows when missing (the
+        journal's rotation: a process killed before its own row leaves only the line)."""
+        wanted: dict[str, float] = {}
+        for key, at in entries:
+            wanted[key] = max(at, wanted.get(key, at))
+        keys = list(wanted)
+        with self._engine.begin() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                have = set(
+                    conn.execute(sa.select(processed.c.key).where(processed.c.key.in_(chunk))).scalars()
+                )
+                rows = [
+                    {"key": key, "created_at": _dt.datetime.utcfromtimestamp(wanted[key])}
+                    for key in chunk
+                    if key not in have
+                ]
+                if rows:
+                    conn.execute(sa.insert(processed), rows)
+
     def finish_sync(self, key: str) -> None:
+        if self.journal is not None:
+            self.journal.append(key)
+        self._commit_done(key)
+
+    def _commit_done(self, key: str) -> None:
         now = _dt.datetime.utcnow()
         try:
             with self._engine.begin() as conn:
@@ -288,7 +348,9 @@ class SqlDedupeStore:
         return await asyncio.to_thread(self.begin_sync, key, lease)
 
     async def finish(self, key: str) -> None:
-        await asyncio.get_running_loop().run_in_executor(_MARKS, self.finish_sync, key)
+        if self.journal is not None:
+            self.journal.append(key)  # here, not behind the threads of `_MARKS`
+        await asyncio.get_running_loop().run_in_executor(_MARKS, self._commit_done, key)
 
     async def abandon(self, key: str) -> None:
         await asyncio.to_thread(self.abandon_sync, key)
@@ -358,11 +420,18 @@ class RedisDedupeStore:
             raise DedupeUnavailable(type(exc).__name__) from exc
 
 
-def build_dedupe_store(engine: Engine, redis_url: str | None = None) -> DedupeStore:
-    """Redis when a URL is configured, else the SQL database."""
+def build_dedupe_store(
+    engine: Engine, redis_url: str | None = None, var_dir: Path | None = None
+) -> DedupeStore:
+    """Redis when a URL is configured, else the SQL database, with the machine's replied
+    journal (under `var_dir` unless the database is a SQLite file)."""
     if redis_url:
         return RedisDedupeStore(redis_url)
-    return SqlDedupeStore(engine)
+    if var_dir is None:
+        from bot.settings import VAR_DIR
+
+        var_dir = VAR_DIR
+    return SqlDedupeStore(engine, journal=journal_for(engine, var_dir))
 
 
 # --- Zalo reply targets ---------------------------------------------------------------------

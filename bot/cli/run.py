@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,11 +180,16 @@ def rasa_command(
     ]  # fmt: skip
 
 
-def _stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
+def _stop(*processes: subprocess.Popen | None) -> None:
+    """SIGTERM to all at once, then wait; SIGKILL to any still running after 45 s (Rasa
+    first finishes the turns it accepted: DRAIN_SECONDS)."""
+    running = [process for process in processes if process is not None and process.poll() is None]
+    for process in running:
         process.terminate()
+    deadline = time.monotonic() + 45
+    for process in running:
         try:
-            process.wait(timeout=45)  # Rasa first finishes the turns it accepted (DRAIN_SECONDS)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
 
@@ -299,6 +305,10 @@ def run_server(args: argparse.Namespace) -> int:
         _write_private(endpoints_file, endpoints(actions_port, settings.actions_host))
         _write_private(credentials_file, channel_credentials(settings))
         try:
+            # From the first child on, SIGTERM (systemd, a supervisor) stops them all
+            # gracefully (`finally`): it used to be handled only once everything had
+            # started, and a SIGTERM before that killed `bot run` alone, its children left.
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             if not settings.actions_in_process:
                 actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
                 pass_stderr_quietly(actions.stderr, sys.stderr, started)
@@ -321,7 +331,6 @@ def run_server(args: argparse.Namespace) -> int:
             ).start()
             # Deadline reminders (issue 14): one replica at a time, each reminder once.
             reminders = ReminderScheduler(settings.database_url, settings.tracker_store_url).start()
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
             rasa.wait()
             return rasa.returncode or 0
         except KeyboardInterrupt:
@@ -330,6 +339,10 @@ def run_server(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         finally:
+            # Rasa's drain starts at once (it used to wait for the staff console to stop);
+            # the console thread stops while Rasa drains.
+            if rasa is not None and rasa.poll() is None:
+                rasa.terminate()
             if staff is not None:
                 staff.stop()
             if purge is not None:
@@ -337,4 +350,4 @@ def run_server(args: argparse.Namespace) -> int:
             if reminders is not None:
                 reminders.stop()
             _stop(rasa)
-            _stop(actions)
+            _stop(actions)  # after Rasa: its last turns may still call actions

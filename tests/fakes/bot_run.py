@@ -119,9 +119,8 @@ def bot_run(
     stdout, stderr = tmp / "stdout.log", tmp / "stderr.log"
     process = start(env, stdout, stderr, f"http://127.0.0.1:{ours['PORT']}{ready_path}")
     try:
-        # The staff console starts after Rasa, and only then does `bot run` print its banner
-        # and handle SIGTERM (cleaning up its runtime files): wait for it, so that a short
-        # test module does not stop the server half-started.
+        # The staff console starts after Rasa, and only then does `bot run` print its banner:
+        # wait for it, so that a short test module does not stop the server half-started.
         deadline = time.monotonic() + 180
         while "Press Ctrl+C" not in stdout.read_text(encoding="utf-8", errors="replace"):
             if process.poll() is not None or time.monotonic() > deadline:

@@ -27,6 +27,7 @@ class Call:
     headers: dict[str, str]
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None  # when the whole answer was written to the client
 
 
 Reply = tuple[int, dict[str, str], Any]
@@ -37,6 +38,7 @@ class _FakeServer:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._failures: dict[str, list[Reply]] = {}
+        self._handling = threading.local()  # the call this request thread is answering
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +55,9 @@ class _FakeServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                call = getattr(fake._handling, "call", None)
+                if call is not None:
+                    call.answered_at, fake._handling.call = time.monotonic(), None
 
             do_GET = do_POST  # noqa: N815
 
@@ -88,6 +93,7 @@ class _FakeServer:
             return queue.pop(0) if queue else None
 
     def _record(self, call: Call) -> None:
+        self._handling.call = call
         with self._lock:
             self.calls.append(call)
 

@@ -62,13 +62,23 @@ class Bot:
     def start(self, timeout: float = 420) -> None:
         self.port = self.port or free_port()
         self.starts += 1
+        stdout = self.tmp / f"stdout-{self.starts}.log"
         self.process = start(
             self.env(),
-            self.tmp / f"stdout-{self.starts}.log",
+            stdout,
             self.tmp / f"stderr-{self.starts}.log",
             f"{self.base}/webhooks/telegram/",
             timeout,
         )
+        # Started: `bot run` prints its banner once the staff console is up too. Stopped
+        # before that, an earlier `bot run` died of the SIGTERM at once and the test's
+        # SIGKILL of the group made the "graceful" restart a crash.
+        deadline = time.monotonic() + timeout
+        while "Press Ctrl+C" not in stdout.read_text(encoding="utf-8", errors="replace"):
+            assert self.process.poll() is None and time.monotonic() < deadline, (
+                "bot run did not finish starting"
+            )
+            time.sleep(0.2)
 
     def stderr(self) -> str:
         return (self.tmp / f"stderr-{self.starts}.log").read_text(errors="replace")
@@ -89,11 +99,14 @@ class Bot:
                 return int(entry.name)
         raise AssertionError("no rasa run child found")
 
-    def kill_rasa(self) -> None:
-        """A crash: SIGKILL of the Rasa server process (`bot run` then exits)."""
+    def kill_rasa(self) -> float:
+        """A crash: SIGKILL of the Rasa server process (`bot run` then exits, and the Rasa
+        workers die with their main process); returns the time of the kill."""
         os.kill(self.rasa_pid(), signal.SIGKILL)
+        killed_at = time.monotonic()
         assert self.process is not None
         self.process.wait(timeout=60)
+        return killed_at
 
     def terminate(self, timeout: float = 60) -> None:
         """A graceful stop (SIGTERM to `bot run`, as systemd does), then SIGKILL to what is
