@@ -525,7 +525,10 @@ PROFILE_NOTES = [
     "After this run, the crash test on the merged code answered 8 of 300 updates twice after a "
     "SIGKILL with two workers (0 to 1 with one) and 2 after a graceful restart (0 with one), so "
     "one worker became the default again and two are opt-in; `make bench` sets "
-    "`RASA_WORKERS=2` for this assistant.",
+    '`RASA_WORKERS=2` for this assistant. (Found on 2026-12-01: that "graceful" run was a crash '
+    "in disguise, SIGTERM reaching `bot run` before it handled it; with that fixed and the "
+    "replied journal, two workers measured 0-4 duplicates of 300 after a SIGKILL and 0 after a "
+    'SIGTERM: docs/reliability.md, "Measured".)',
     "",
     "Where the targets stand (run 6): throughput ≥ 2.5× stock is met against the stock bot of the "
     "same run (3.02×) but not against its best run (1.92×); 0 errors is met; the p95 of 526 ms "

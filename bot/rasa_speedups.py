@@ -32,9 +32,11 @@ needs, as dask calls them (a depth-first order of the same dependencies; the pip
 chain, so its order is forced). About 8 % of a turn.
 
 The rule policy deep-copies the conversation's states on every prediction for one debug
-log line (`structlogger.debug(..., current_states=copy.deepcopy(...))`), at any log level;
-`_NoCopyForDebugLog` hands the log the states themselves (the log only reads them, and
-this is the module's only use of `copy`, checked by tests/test_rasa_speedups.py).
+log line (`structlogger.debug(..., current_states=copy.deepcopy(...))`), at any log level,
+and Rasa's message processor deep-copies the parse, the slots and every action's events
+for five more; `_NoCopyForDebugLog` hands those logs the objects themselves (a log only
+reads them, and these are the two modules' only uses of `copy`, checked by
+tests/test_rasa_speedups.py).
 
 Each count featurizer turns a message into sequence features (one row per token:
 `transform(tokens)`) and sentence features (`transform([" ".join(tokens)])`): two passes
@@ -84,6 +86,7 @@ from typing import Any
 
 import numpy as np
 import rasa.core.policies.rule_policy
+import rasa.core.processor
 import scipy.sparse
 from rasa.core.actions.action import RemoteAction
 from rasa.engine.exceptions import GraphRunError
@@ -98,6 +101,9 @@ _ORIGINAL = RemoteAction._validate_action_result
 _ORIGINAL_RESOLVE = Event.__dict__["resolve_by_type"]
 _ORIGINAL_RUN = DaskGraphRunner.run
 _ORIGINAL_RULE_COPY = rasa.core.policies.rule_policy.copy
+_ORIGINAL_PROCESSOR_COPY = rasa.core.processor.copy
+# The modules whose only use of `copy` is deep copies for debug logs (module docstring).
+DEBUG_LOG_COPIERS = (rasa.core.policies.rule_policy, rasa.core.processor)
 _ORIGINAL_CREATE_FEATURES = CountVectorsFeaturizer._create_features
 _ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 _ORIGINAL_COPY = DialogueStateTracker.copy
@@ -380,7 +386,7 @@ def _copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
 
 
 class _NoCopyForDebugLog:
-    """Stands in for the `copy` module in rasa.core.policies.rule_policy (module docstring)."""
+    """Stands in for the `copy` module in `DEBUG_LOG_COPIERS` (module docstring)."""
 
     @staticmethod
     def deepcopy(value: Any, memo: Any = None) -> Any:
@@ -397,6 +403,7 @@ def install() -> None:
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     DaskGraphRunner.run = _run_graph
     rasa.core.policies.rule_policy.copy = _NoCopyForDebugLog
+    rasa.core.processor.copy = _NoCopyForDebugLog
     CountVectorsFeaturizer._create_features = _create_features
     DialogueStateTracker.past_states = _past_states
     DialogueStateTracker.copy = _copy_tracker
@@ -408,6 +415,7 @@ def uninstall() -> None:
     Event.resolve_by_type = _ORIGINAL_RESOLVE
     DaskGraphRunner.run = _ORIGINAL_RUN
     rasa.core.policies.rule_policy.copy = _ORIGINAL_RULE_COPY
+    rasa.core.processor.copy = _ORIGINAL_PROCESSOR_COPY
     CountVectorsFeaturizer._create_features = _ORIGINAL_CREATE_FEATURES
     DialogueStateTracker.past_states = _ORIGINAL_PAST_STATES
     DialogueStateTracker.copy = _ORIGINAL_COPY

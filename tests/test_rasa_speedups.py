@@ -110,18 +110,31 @@ def test_in_process_actions_are_not_checked_against_the_schema_and_remote_ones_a
         _action()._validate_action_result(BAD[0])
 
 
-def test_the_rule_policy_uses_copy_only_for_its_debug_log():
-    """`_NoCopyForDebugLog` replaces the `copy` module in rule_policy: safe only while the
-    one deep copy there is the debug log's (a Rasa upgrade that copies for real fails here)."""
+def test_the_modules_without_copy_use_it_only_for_debug_logs():
+    """`_NoCopyForDebugLog` replaces the `copy` module in the rule policy and the message
+    processor: safe only while every use of `copy` there is an argument of a
+    `structlogger.debug` call (a Rasa upgrade that copies for real fails here)."""
+    import ast
     import inspect
 
-    import rasa.core.policies.rule_policy as rule_policy
-
     rasa_speedups.install()
-    source = inspect.getsource(rule_policy)
-    assert source.count("copy.") == 1
-    assert "current_states=copy.deepcopy(current_states)" in source
-    assert rule_policy.copy is rasa_speedups._NoCopyForDebugLog
+    for module in rasa_speedups.DEBUG_LOG_COPIERS:
+        tree = ast.parse(inspect.getsource(module))
+        uses = {
+            id(node)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "copy"
+        }
+        in_debug_logs = {
+            id(inner)
+            for call in ast.walk(tree)
+            if isinstance(call, ast.Call) and ast.unparse(call.func) == "structlogger.debug"
+            for inner in ast.walk(call)
+        }
+        assert uses and uses <= in_debug_logs, module.__name__
+        assert module.copy is rasa_speedups._NoCopyForDebugLog
 
 
 async def test_the_graph_runs_without_dask_to_the_same_parses_and_predictions():
