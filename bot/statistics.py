@@ -133,25 +133,29 @@ def record_many_turns(
         if ended:  # the first turn of a new week finishes the weeks before it
             _roll_up(conn, week)
         salt = _week_salt(conn, week, create=True) or ""
+        # Turns that fall in the same cell (a conversation's turns on one topic, mostly)
+        # are added in one statement.
+        counts: dict[tuple[tuple[str, Any], ...], int] = {}
         for sender_id, turns in batch:
-            _count(conn, week, conversation_key(salt, sender_id), turns)
+            key = conversation_key(salt, sender_id)
+            for facts in turns:
+                cell = tuple({"week": week, "conversation": key, **facts.cells()}.items())
+                counts[cell] = counts.get(cell, 0) + 1
+        for cell, number in counts.items():
+            _count(conn, dict(cell), number)
     return sum(len(turns) for _, turns in batch)
 
 
-def _count(conn: Connection, week: _dt.date, key: str, turns: Sequence[TurnFacts]) -> None:
-    """Add one conversation's turns to their cells of `week`."""
-    for facts in turns:
-        cells = {"week": week, "conversation": key, **facts.cells()}
-        where = sa.and_(*(stats_turns.c[name] == value for name, value in cells.items()))
-        updated = conn.execute(
-            sa.update(stats_turns).where(where).values(turns=stats_turns.c.turns + 1)
-        ).rowcount
-        if not updated:
-            try:
-                with conn.begin_nested():
-                    conn.execute(sa.insert(stats_turns).values(**cells, turns=1))
-            except IntegrityError:  # the same cell inserted at once by another replica
-                conn.execute(sa.update(stats_turns).where(where).values(turns=stats_turns.c.turns + 1))
+def _count(conn: Connection, cells: dict[str, Any], number: int) -> None:
+    """Add `number` turns to a cell of the statistics."""
+    where = sa.and_(*(stats_turns.c[name] == value for name, value in cells.items()))
+    more = sa.update(stats_turns).where(where).values(turns=stats_turns.c.turns + number)
+    if not conn.execute(more).rowcount:
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.insert(stats_turns).values(**cells, turns=number))
+        except IntegrityError:  # the same cell inserted at once by another replica
+            conn.execute(more)
 
 
 def _aggregate(conn: Connection, week: _dt.date) -> list[dict[str, Any]]:

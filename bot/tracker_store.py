@@ -314,6 +314,9 @@ class PrivacyTrackerStore(SQLTrackerStore):
                 url, future=True, poolclass=QueuePool, pool_size=2, connect_args={"check_same_thread": False}
             )
             sa.event.listen(engine, "connect", _sqlite_foreign_keys)
+            # Without it each batch's commit waited for an fsync (SQLite's default
+            # synchronous=FULL is per connection): `bot.db`'s other engines have it too.
+            sqlite_write_ahead_log(engine)
             self._stats_engine = (os.getpid(), engine)
         return self._stats_engine[1]
 

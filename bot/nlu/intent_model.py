@@ -162,11 +162,20 @@ class LinearIntentModel:
         """
         assert self.svm is not None
         weights = self.__dict__.get("_weights")
-        if weights is None or weights[0] is not self.svm:
+        if weights is None or weights[0] is not self.svm or weights[1] is not self.tfidf:
             coef = np.asarray(self.svm.coef_, dtype=float)
-            weights = (self.svm, np.ascontiguousarray(coef.T), np.asarray(self.svm.intercept_, dtype=float))
+            # scikit-learn's `idf_` is a property that rebuilds the array from a sparse
+            # diagonal matrix on every read: read once.
+            idf = np.asarray(self.tfidf.idf_, dtype=float) if self.tfidf.use_idf else None
+            weights = (
+                self.svm,
+                self.tfidf,
+                np.ascontiguousarray(coef.T),
+                np.asarray(self.svm.intercept_, dtype=float),
+                idf,
+            )
             self.__dict__["_weights"] = weights
-        _, coef_t, intercept = weights
+        _, _, coef_t, intercept, idf = weights
         if (
             scipy.sparse.isspmatrix_csr(counts)
             and counts.shape[0] == 1
@@ -179,8 +188,8 @@ class LinearIntentModel:
             columns, values = counts.indices[present], counts.data[present].astype(float)
             if self.tfidf.sublinear_tf:
                 values = np.log(values) + 1.0
-            if self.tfidf.use_idf:
-                values = values * self.tfidf.idf_[columns]
+            if idf is not None:
+                values = values * idf[columns]
             length = float(np.sqrt(values @ values))
             if self.tfidf.norm == "l2" and length > 0.0:
                 values = values / length
@@ -193,8 +202,8 @@ class LinearIntentModel:
         x.eliminate_zeros()
         if self.tfidf.sublinear_tf:
             x.data = np.log(x.data) + 1.0
-        if self.tfidf.use_idf:
-            x.data *= self.tfidf.idf_[x.indices]
+        if idf is not None:
+            x.data *= idf[x.indices]
         if self.tfidf.norm == "l2":
             lengths = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
             lengths[lengths == 0.0] = 1.0

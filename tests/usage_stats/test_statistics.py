@@ -213,3 +213,16 @@ def test_the_statistics_thread_writes_what_queued_up_in_batches(engine, monkeypa
     assert sum(transactions) == 11 and max(transactions) <= 4 and len(transactions) < 11
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.sum(db.stats_turns.c.turns))).scalar_one() == 22
+
+
+def test_turns_in_the_same_cell_are_added_together(engine):
+    counted = statistics.record_many_turns(
+        engine, [("tg-same", [facts(), facts()]), ("tg-same", [facts()])], MONDAY
+    )
+    assert counted == 3
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(db.stats_turns.c.turns)).scalars().all()
+    assert rows == [3]
+    statistics.record_many_turns(engine, [("tg-same", [facts()])], MONDAY)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(db.stats_turns.c.turns)).scalars().all() == [4]
