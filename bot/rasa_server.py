@@ -165,10 +165,16 @@ def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
     # SIGTERM or Ctrl+C from now until the waiter has its handlers stays pending (the mask is
     # kept across exec) instead of killing this process before it can stop the workers.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    from bot import connection_balance
+
+    connection_balance.share(workers)  # keep-alive connections spread evenly (its docstring)
+    app = server_settings.get("app")
+    if app is not None:
+        app.register_middleware(connection_balance.after_response, "response")
     context = multiprocessing.get_context("fork")
     pids = []
-    for _ in range(workers):
-        process = context.Process(target=_serve_worker, args=(serve, server_settings))
+    for slot in range(workers):
+        process = context.Process(target=_serve_worker, args=(serve, server_settings, slot))
         process.daemon = True
         process.start()
         assert process.pid is not None  # set by start()
@@ -176,11 +182,14 @@ def _serve_multiple(server_settings: dict[str, Any], workers: int) -> None:
     _become_waiter(pids)
 
 
-def _serve_worker(serve: Any, server_settings: dict[str, Any]) -> None:
+def _serve_worker(serve: Any, server_settings: dict[str, Any], slot: int = 0) -> None:
     """A forked worker: Sanic's `serve`, with the signals the main process blocked to fork
-    (see `_serve_multiple`) delivered again."""
+    (see `_serve_multiple`) delivered again, as worker `slot` of `bot.connection_balance`."""
     import signal
 
+    from bot import connection_balance
+
+    connection_balance.join(slot)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     serve(**server_settings)
 
