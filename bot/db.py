@@ -627,6 +627,14 @@ def _create_engine(url: str) -> Engine:
             private_sqlite_file(path)
         # Look-ups run in executor threads, not the thread that opened the connection.
         kwargs["connect_args"] = {"check_same_thread": False}
+        if path and not path.startswith(":memory:"):
+            # Connections kept open between uses (SQLAlchemy 1.4 opens and closes one per
+            # session on a SQLite file, with the PRAGMAs below each time: most of a
+            # directory look-up's 4 ms, docs/benchmarks.md). Forked Rasa workers drop the
+            # parent's pooled connections (`bot.rasa_server`).
+            from sqlalchemy.pool import QueuePool
+
+            kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=10)
     else:
         kwargs["pool_pre_ping"] = True
     engine = sa.create_engine(url, **kwargs)
