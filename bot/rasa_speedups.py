@@ -393,30 +393,30 @@ class _NoCopyForDebugLog:
         return value
 
 
+def _patches() -> list[tuple[Any, str, Any, Any]]:
+    """(owner, attribute, Rasa's original, replacement): what `install` sets and
+    `uninstall` puts back."""
+    rule_policy = rasa.core.policies.rule_policy
+    return [
+        (RemoteAction, "_validate_action_result", _ORIGINAL, _validate_action_result),
+        (Event, "resolve_by_type", _ORIGINAL_RESOLVE, staticmethod(_resolve_by_type)),
+        (DaskGraphRunner, "run", _ORIGINAL_RUN, _run_graph),
+        (rule_policy, "copy", _ORIGINAL_RULE_COPY, _NoCopyForDebugLog),
+        (rasa.core.processor, "copy", _ORIGINAL_PROCESSOR_COPY, _NoCopyForDebugLog),
+        (CountVectorsFeaturizer, "_create_features", _ORIGINAL_CREATE_FEATURES, _create_features),
+        (DialogueStateTracker, "past_states", _ORIGINAL_PAST_STATES, _past_states),
+        (DialogueStateTracker, "copy", _ORIGINAL_COPY, _copy_tracker),
+        (rule_policy.RulePolicy, "_get_possible_keys", _ORIGINAL_POSSIBLE_KEYS, _get_possible_keys),
+    ]
+
+
 def install() -> None:
-    """Validate action server responses with one cached validator (none for in-process
-    actions), resolve event types from a table, run the model graph without dask, keep
-    the rule policy from copying states for a debug log, remember a tracker's past states
-    until it changes, stop the rule filter past the longest rule, copy trackers without replaying them, and sum the count featurizers'
-    sentence rows from their token rows (idempotent)."""
-    RemoteAction._validate_action_result = _validate_action_result
-    Event.resolve_by_type = staticmethod(_resolve_by_type)
-    DaskGraphRunner.run = _run_graph
-    rasa.core.policies.rule_policy.copy = _NoCopyForDebugLog
-    rasa.core.processor.copy = _NoCopyForDebugLog
-    CountVectorsFeaturizer._create_features = _create_features
-    DialogueStateTracker.past_states = _past_states
-    DialogueStateTracker.copy = _copy_tracker
-    rasa.core.policies.rule_policy.RulePolicy._get_possible_keys = _get_possible_keys
+    """Put every replacement of the module docstring in place (idempotent)."""
+    for owner, name, _original, replacement in _patches():
+        setattr(owner, name, replacement)
 
 
 def uninstall() -> None:
-    RemoteAction._validate_action_result = _ORIGINAL
-    Event.resolve_by_type = _ORIGINAL_RESOLVE
-    DaskGraphRunner.run = _ORIGINAL_RUN
-    rasa.core.policies.rule_policy.copy = _ORIGINAL_RULE_COPY
-    rasa.core.processor.copy = _ORIGINAL_PROCESSOR_COPY
-    CountVectorsFeaturizer._create_features = _ORIGINAL_CREATE_FEATURES
-    DialogueStateTracker.past_states = _ORIGINAL_PAST_STATES
-    DialogueStateTracker.copy = _ORIGINAL_COPY
-    rasa.core.policies.rule_policy.RulePolicy._get_possible_keys = _ORIGINAL_POSSIBLE_KEYS
+    """Rasa's own code again (tests compare the two)."""
+    for owner, name, original, _replacement in _patches():
+        setattr(owner, name, original)
