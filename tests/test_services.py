@@ -121,3 +121,20 @@ def test_start_up_deprecation_noise_is_dropped_until_the_start_and_errors_always
     assert out.getvalue() == (
         "ERROR rasa: the model could not be loaded\n/x/a.py:1: DeprecationWarning: after the start\n"
     )
+
+
+def test_a_second_sigterm_during_the_stop_is_ignored():
+    """`bot run`'s SIGTERM handler stops everything once; a second SIGTERM (a supervisor and
+    `timeout` both sending one) must not cut that stop short with a traceback."""
+    import signal
+
+    from bot.cli.run import _stop_on_sigterm
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        with pytest.raises(KeyboardInterrupt):
+            _stop_on_sigterm(signal.SIGTERM, None)
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before)

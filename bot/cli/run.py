@@ -194,6 +194,14 @@ def _stop(*processes: subprocess.Popen | None) -> None:
             process.kill()
 
 
+def _stop_on_sigterm(*_: Any) -> None:
+    """The first SIGTERM stops everything (`run_server`'s `finally`); a second one during
+    that stop (a supervisor, `timeout` and `kill` together) is ignored instead of cutting
+    the stop short with a traceback."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _start_staff_console() -> ConsoleThread | None:
     """The staff console, served by a thread of this process (`bot.staff.server`). If it
     cannot start (its port is taken, say), the assistant keeps serving migrants and the
@@ -308,7 +316,7 @@ def run_server(args: argparse.Namespace) -> int:
             # From the first child on, SIGTERM (systemd, a supervisor) stops them all
             # gracefully (`finally`): it used to be handled only once everything had
             # started, and a SIGTERM before that killed `bot run` alone, its children left.
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            signal.signal(signal.SIGTERM, _stop_on_sigterm)
             if not settings.actions_in_process:
                 actions = start_action_server(actions_port, env, stderr=subprocess.PIPE)
                 pass_stderr_quietly(actions.stderr, sys.stderr, started)
