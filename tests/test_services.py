@@ -128,6 +128,8 @@ def test_a_second_sigterm_during_the_stop_is_ignored():
     `timeout` both sending one) must not cut that stop short with a traceback."""
     import signal
 
+    import pytest
+
     from bot.cli.run import _stop_on_sigterm
 
     before = signal.getsignal(signal.SIGTERM)
